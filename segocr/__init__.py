@@ -1,0 +1,13 @@
+"""segocr: read licence plates from low-quality plate crops.
+
+Public API: :func:`read`, :func:`load_recognizer`, :class:`Prediction`.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from segocr.api import load_recognizer, read  # noqa: E402
+from segocr.recognizers.base import CharPrediction, Prediction  # noqa: E402
+
+__all__ = ["CharPrediction", "Prediction", "__version__", "load_recognizer", "read"]

@@ -1,0 +1,3 @@
+from segocr.cli import main
+
+main(prog_name="segocr")

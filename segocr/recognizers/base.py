@@ -1,0 +1,111 @@
+"""The one interface every recognizer offers, its result types and the registry.
+
+The CLI, the benchmark harness and the ablation runner only see :class:`Recognizer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from segocr.segment.boxes import CharBox
+
+
+@dataclass(frozen=True)
+class CharPrediction:
+    """One read character: its value, the classifier's probability for it and, for
+    recognizers that locate characters, its box in the input image."""
+
+    char: str
+    confidence: float
+    box: CharBox | None = None
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A plate reading. ``confidence`` is the product of the character confidences
+    (0 for an empty reading), so it estimates P(whole plate correct)."""
+
+    text: str
+    confidence: float
+    chars: tuple[CharPrediction, ...] = ()
+    recognizer: str = ""
+    info: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_chars(cls, chars: Sequence[CharPrediction], recognizer: str, **info: Any) -> "Prediction":
+        """Build a prediction whose text and confidence follow from ``chars``.
+
+        >>> p = Prediction.from_chars([CharPrediction("A", 0.5), CharPrediction("1", 0.5)], "x")
+        >>> p.text, p.confidence
+        ('A1', 0.25)
+        """
+        conf = float(np.prod([c.confidence for c in chars])) if chars else 0.0
+        return cls("".join(c.char for c in chars), conf, tuple(chars), recognizer, dict(info))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: text, confidence, recognizer and per character value,
+        confidence and box ``[x, y, w, h]`` (or null)."""
+        return {
+            "text": self.text,
+            "confidence": round(self.confidence, 6),
+            "recognizer": self.recognizer,
+            "chars": [
+                {
+                    "char": c.char,
+                    "confidence": round(c.confidence, 6),
+                    "box": c.box.as_list() if c.box is not None else None,
+                }
+                for c in self.chars
+            ],
+        }
+
+
+@runtime_checkable
+class Recognizer(Protocol):
+    """Reads plates. ``images`` are uint8 RGB arrays of shape (H, W, 3) as returned by
+    :func:`segocr.io.read_image`; the result has one :class:`Prediction` per image."""
+
+    name: str
+
+    def predict(self, images: Sequence[np.ndarray]) -> list[Prediction]: ...
+
+
+RecognizerFactory = Callable[..., Recognizer]
+_REGISTRY: dict[str, RecognizerFactory] = {}
+
+
+def register_recognizer(name: str) -> Callable[[RecognizerFactory], RecognizerFactory]:
+    """Decorator: register a factory ``f(weights=None, device="auto") -> Recognizer``."""
+
+    def deco(factory: RecognizerFactory) -> RecognizerFactory:
+        if name in _REGISTRY:
+            raise ValueError(f"recognizer {name!r} registered twice")
+        _REGISTRY[name] = factory
+        return factory
+
+    return deco
+
+
+def recognizer_names() -> list[str]:
+    """Names of the registered recognizers."""
+    _import_builtin()
+    return sorted(_REGISTRY)
+
+
+def get_recognizer_factory(name: str) -> RecognizerFactory:
+    """The factory registered as ``name``; an unknown name raises ``KeyError`` listing
+    the valid ones."""
+    _import_builtin()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown recognizer {name!r}; choose one of: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def _import_builtin() -> None:
+    # Importing the modules fills the registry through their decorators.
+    import segocr.recognizers.segcnn  # noqa: F401

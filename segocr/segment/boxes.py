@@ -1,0 +1,45 @@
+"""Axis-aligned character boxes in the coordinates of the original image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class CharBox:
+    """A character's box: top-left ``(x, y)``, width ``w`` and height ``h`` in pixels of
+    the image passed to the segmenter (not of any resized working copy).
+
+    >>> CharBox(10, 5, 8, 20).x2
+    18
+    """
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @property
+    def x2(self) -> int:
+        return self.x + self.w
+
+    @property
+    def y2(self) -> int:
+        return self.y + self.h
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.h / 2
+
+    def as_list(self) -> list[int]:
+        """``[x, y, w, h]`` for JSON."""
+        return [self.x, self.y, self.w, self.h]
+
+    def scaled(self, sx: float, sy: float) -> "CharBox":
+        """The box in an image scaled by ``sx`` horizontally and ``sy`` vertically."""
+        x, y = int(round(self.x * sx)), int(round(self.y * sy))
+        return CharBox(x, y, max(1, int(round(self.x2 * sx)) - x), max(1, int(round(self.y2 * sy)) - y))
