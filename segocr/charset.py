@@ -51,3 +51,11 @@ class Charset:
     def unknown(self, text: str) -> str:
         """The characters of ``text`` outside the charset, in order, deduplicated."""
         return "".join(dict.fromkeys(c for c in text if c not in self._index))
+
+
+#: CCPD's province table (the first character of a Chinese plate), without CCPD's
+#: trailing "O" (its "no character" mark); 警 (police) and 学 (learner) are in it too.
+CCPD_PROVINCES = "皖沪津渝冀晋蒙辽吉黑苏浙京闽赣鲁豫鄂湘粤桂琼川贵云藏陕甘青宁新警学"
+#: Chinese plates (CCPD, LPRNet crops): :data:`LATIN` (so Latin indices stay the same)
+#: followed by the provinces. ``I`` and ``O`` never occur on Chinese plates but are kept.
+CCPD_CHARSET = LATIN + CCPD_PROVINCES

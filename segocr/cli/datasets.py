@@ -1,11 +1,96 @@
-"""`segocr datasets` (placeholder until implemented)."""
+"""`segocr datasets`: list the registered datasets, and check one (`info`).
+
+`segocr datasets info NAME` prints counts, label lengths, image sizes and every
+problem found (:func:`segocr.datasets.info.dataset_info`); it exits with status 1 when
+there is any problem, so CI can run it on the data it depends on.
+"""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
 
+from segocr.datasets.base import dataset_names, load_dataset
+from segocr.datasets.info import dataset_info, format_info
+from segocr.errors import DatasetError
 
-@click.command()
+
+def parse_option(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` as (key, value); the value becomes an int, float or bool when it
+    reads as one (``true``/``false``), else stays a string.
+
+    >>> parse_option("labels=a/labels.csv"), parse_option("test_fraction=0.3"), parse_option("strict=false")
+    (('labels', 'a/labels.csv'), ('test_fraction', 0.3), ('strict', False))
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip().replace("-", "_")
+    if not sep or not key.isidentifier():
+        raise click.BadParameter(f"{text!r} is not KEY=VALUE", param_hint="--option")
+    value: object = raw
+    if raw.lower() in ("true", "false"):
+        value = raw.lower() == "true"
+    else:
+        for kind in (int, float):
+            try:
+                value = kind(raw)
+                break
+            except ValueError:
+                continue
+    return key, value
+
+
+@click.group()
 def datasets() -> None:
-    """Not implemented yet."""
-    raise click.ClickException("segocr datasets is not implemented yet")
+    """List the datasets segocr knows and check their data."""
+
+
+@datasets.command("list")
+def list_datasets() -> None:
+    """Print the names of the registered datasets, one a line."""
+    for name in dataset_names():
+        click.echo(name)
+
+
+@datasets.command("info")
+@click.argument("name")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Where the dataset is. Default: $SEGOCR_DATA/NAME, else data/NAME.",
+)
+@click.option(
+    "-o",
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An option of the dataset's loader, e.g. labels=labels.csv (folder) or crop=bbox (ccpd). Repeatable.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar. Default: when stderr is a terminal.",
+)
+def info(name: str, data_dir: Path | None, options: tuple[str, ...], progress: bool | None) -> None:
+    """Count, measure and check dataset NAME, reading every image.
+
+    Exits with status 1 when a problem was found (all of them are listed).
+    """
+    kwargs = dict(parse_option(o) for o in options)
+    try:
+        dataset = load_dataset(name, data_dir, **kwargs)
+    except DatasetError as e:
+        raise click.ClickException(str(e)) from None
+    except TypeError as e:
+        if "unexpected keyword argument" not in str(e):
+            raise
+        raise click.ClickException(
+            f"dataset {name!r} does not take option(s) {', '.join(kwargs)} ({e})"
+        ) from None
+    report = dataset_info(dataset, progress=sys.stderr.isatty() if progress is None else progress)
+    click.echo(format_info(report))
+    if not report.ok:
+        click.get_current_context().exit(1)

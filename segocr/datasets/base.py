@@ -68,7 +68,8 @@ def register_dataset(name: str) -> Callable[[DatasetFactory], DatasetFactory]:
     """Decorator: register ``factory(data_dir: Path | None = None, **options) -> Dataset``."""
 
     def deco(factory: DatasetFactory) -> DatasetFactory:
-        if name in _REGISTRY:
+        old = _REGISTRY.get(name)
+        if old is not None and (old.__module__, old.__qualname__) != (factory.__module__, factory.__qualname__):
             raise ValueError(f"dataset {name!r} registered twice")
         _REGISTRY[name] = factory
         return factory
@@ -121,5 +122,7 @@ def split_samples(samples: list[PlateSample], split: str, *, test_fraction: floa
 
 
 def _import_builtin() -> None:
+    import segocr.datasets.ccpd
+    import segocr.datasets.folder
     import segocr.datasets.iwt4s  # noqa: F401
     import segocr.datasets.synthetic  # noqa: F401

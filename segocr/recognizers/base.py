@@ -82,7 +82,8 @@ def register_recognizer(name: str) -> Callable[[RecognizerFactory], RecognizerFa
     """Decorator: register a factory ``f(weights=None, device="auto") -> Recognizer``."""
 
     def deco(factory: RecognizerFactory) -> RecognizerFactory:
-        if name in _REGISTRY:
+        old = _REGISTRY.get(name)
+        if old is not None and (old.__module__, old.__qualname__) != (factory.__module__, factory.__qualname__):
             raise ValueError(f"recognizer {name!r} registered twice")
         _REGISTRY[name] = factory
         return factory

@@ -1,0 +1,509 @@
+"""Reading and writing images: one decoder, clear errors, always uint8 RGB.
+
+:func:`read_image` turns a path, encoded bytes or an array into a C-contiguous
+``uint8`` RGB array of shape ``(H, W, 3)``; every bad input (missing, a directory,
+unreadable, empty, truncated, not an image, 0 pixels, too many pixels, an array of
+the wrong dtype or shape) raises :class:`segocr.errors.ImageReadError`, whose message
+starts with the source's name. BGR never leaves this module.
+
+Files are decoded by OpenCV from bytes read by Python (so paths with any characters
+work). Only PNG, JPEG, BMP and TIFF are accepted: their headers are parsed here first,
+so an image with more than ``max_pixels`` pixels is refused before OpenCV allocates
+anything for it.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeAlias
+
+import cv2
+import numpy as np
+
+from segocr.errors import ImageReadError
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "IMAGE_SUFFIXES",
+    "ImageSource",
+    "iter_image_paths",
+    "read_image",
+    "write_image",
+]
+
+#: File suffixes (lower case) that :func:`iter_image_paths` picks from a directory
+#: and :func:`write_image` can write.
+IMAGE_SUFFIXES: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
+
+#: Default limit on ``width * height`` (a decompression-bomb guard: 50 Mpx of RGB is
+#: 150 MB of pixels).
+DEFAULT_MAX_PIXELS = 50_000_000
+
+#: What :func:`read_image` accepts.
+ImageSource: TypeAlias = "str | os.PathLike[str] | bytes | bytearray | memoryview | np.ndarray"
+
+_FORMATS = "PNG, JPEG, BMP or TIFF"
+_FLOAT_RANGE_HINT = "float images must lie in [0, 1]"
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_image(
+    source: ImageSource,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    name: str | None = None,
+) -> np.ndarray:
+    """Read an image into a fresh C-contiguous ``uint8`` RGB array ``(H, W, 3)``.
+
+    ``source`` is one of:
+
+    * a path (``str`` or ``os.PathLike``) to a PNG, JPEG, BMP or TIFF file;
+    * the encoded file itself as ``bytes``, ``bytearray`` or ``memoryview``;
+    * an array in **RGB(A)** channel order: ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)``
+      or ``(H, W, 4)``, of dtype ``uint8``, ``uint16``, ``bool`` or a float dtype with
+      values in ``[0, 1]``. The input array is never modified nor returned itself.
+
+    Conversions: 16-bit samples become 8-bit by rounding ``v / 257``; gray is repeated
+    into three channels; an alpha channel is composited over white (for integer images
+    at their own bit depth, exactly rounded); floats become ``rint(v * 255)``. JPEG
+    files are turned upright by their EXIF orientation; TIFF files give their first
+    page.
+
+    ``max_pixels`` bounds ``width * height``. For files it is checked on the header,
+    before anything is decoded, so a small file that declares a huge image costs
+    nothing. (OpenCV keeps its own limit too, ``OPENCV_IO_MAX_IMAGE_PIXELS``, 2**30
+    by default.) ``name`` replaces the source's name in error messages (the CLI passes
+    ``"<stdin>"``); by default it is the path as given, ``"<bytes>"`` or ``"<array>"``.
+
+    Raises :class:`segocr.errors.ImageReadError` (message ``"<name>: <problem>"``) for
+    a missing file, a directory, a file that cannot be read, an empty or truncated or
+    corrupt file, a file that is not a PNG/JPEG/BMP/TIFF image, an image of 0 pixels
+    or of more than ``max_pixels`` pixels, and an array of unsupported dtype, shape or
+    values (NaN, infinity, floats outside ``[0, 1]``). Raises :class:`ValueError` if
+    ``max_pixels`` is not positive.
+
+    >>> import numpy as np
+    >>> rgb = read_image(np.array([[0.0, 1.0]]))            # (1, 2) float gray
+    >>> rgb.shape, rgb.dtype, rgb[0].tolist()
+    ((1, 2, 3), dtype('uint8'), [[0, 0, 0], [255, 255, 255]])
+    >>> read_image(np.zeros((1, 1, 4), np.uint8))[0, 0].tolist()   # transparent -> white
+    [255, 255, 255]
+    >>> read_image(b"hello")
+    Traceback (most recent call last):
+    ...
+    segocr.errors.ImageReadError: <bytes>: not a PNG, JPEG, BMP or TIFF image (starts with b'hello')
+    """
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
+        raise ValueError(f"max_pixels must be a positive int, got {max_pixels!r}")
+    if isinstance(source, np.ndarray):
+        return _array_to_rgb8(source, name=name or "<array>", max_pixels=max_pixels, bgr=False)
+    if isinstance(source, bytes | bytearray | memoryview):
+        try:
+            data = bytes(source)
+        except (TypeError, ValueError, BufferError) as exc:  # e.g. a released memoryview
+            raise ImageReadError(f"{name or '<bytes>'}: cannot read the buffer ({exc})") from exc
+        return _decode(data, name=name or "<bytes>", max_pixels=max_pixels)
+    if isinstance(source, str | os.PathLike):
+        text = os.fsdecode(os.fspath(source))
+        label = name or text or "''"
+        if not text:
+            raise ImageReadError(f"{label}: empty path")
+        return _decode(_read_file(Path(text), label), name=label, max_pixels=max_pixels)
+    label = name or f"<{type(source).__name__}>"
+    raise ImageReadError(
+        f"{label}: unsupported source type {type(source).__name__} "
+        "(expected a path, encoded bytes or a numpy array)"
+    )
+
+
+def _read_file(path: Path, label: str) -> bytes:
+    """The bytes of the file at ``path``; ImageReadError for anything unreadable."""
+    try:
+        if path.is_dir():
+            raise ImageReadError(f"{label}: is a directory, not an image file")
+        return path.read_bytes()
+    except ImageReadError:
+        raise
+    except FileNotFoundError as exc:
+        raise ImageReadError(f"{label}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise ImageReadError(f"{label}: is a directory, not an image file") from exc
+    except PermissionError as exc:
+        raise ImageReadError(f"{label}: permission denied") from exc
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ImageReadError(f"{label}: cannot read file ({reason})") from exc
+
+
+def _decode(data: bytes, *, name: str, max_pixels: int) -> np.ndarray:
+    """Decode an encoded PNG/JPEG/BMP/TIFF after checking its header's size."""
+    if not data:
+        raise ImageReadError(f"{name}: empty file (0 bytes)")
+    fmt, width, height = _probe(data, name)
+    _check_pixels(width, height, name=name, max_pixels=max_pixels, what=f"{fmt} header says")
+    if fmt == "PNG":
+        _check_png_chunks(data, name)
+    # JPEG: IMREAD_COLOR applies EXIF orientation and turns CMYK/YCCK into BGR.
+    # Others: UNCHANGED keeps 16-bit samples and alpha, which we convert ourselves.
+    flags = cv2.IMREAD_COLOR if fmt == "JPEG" else cv2.IMREAD_UNCHANGED
+    with _quiet_opencv():
+        try:
+            decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
+        except cv2.error as exc:
+            reason = _cv2_reason(exc)
+            raise ImageReadError(f"{name}: truncated or corrupt {fmt} file ({reason})") from exc
+    if decoded is None or decoded.size == 0:
+        raise ImageReadError(
+            f"{name}: truncated or corrupt {fmt} file (OpenCV could not decode it)"
+        )
+    if fmt == "BMP" and decoded.ndim == 3 and decoded.shape[2] == 4 and not decoded[..., 3].any():
+        decoded = decoded[..., :3]  # 32-bit BMPs often leave alpha at 0 meaning "unused"
+    return _array_to_rgb8(decoded, name=name, max_pixels=max_pixels, bgr=True)
+
+
+def _cv2_reason(exc: cv2.error) -> str:
+    """The short message of an OpenCV error (its text after ``error: (code:kind)``)."""
+    text = str(exc).strip()
+    tail = text.rsplit(") ", 1)[-1] if "error: (" in text else text
+    return " ".join(tail.split())[:200] or "OpenCV error"
+
+
+_LOG_LOCK = threading.Lock()
+_log_depth = 0
+_saved_log_level = 0
+
+
+@contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    """Silence OpenCV's own stderr logging while decoding: a corrupt file becomes one
+    ImageReadError, not an ImageReadError plus lines of ``[ERROR:0@...]``. Nested and
+    thread-safe; the previous level is restored when the last user leaves."""
+    global _log_depth, _saved_log_level
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging is None:  # pragma: no cover - every supported OpenCV has it
+        yield
+        return
+    with _LOG_LOCK:
+        if _log_depth == 0:
+            _saved_log_level = logging.getLogLevel()
+            logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+        _log_depth += 1
+    try:
+        yield
+    finally:
+        with _LOG_LOCK:
+            _log_depth -= 1
+            if _log_depth == 0:
+                logging.setLogLevel(_saved_log_level)
+
+
+def _check_pixels(width: int, height: int, *, name: str, max_pixels: int, what: str) -> None:
+    """ImageReadError unless ``0 < width * height <= max_pixels``."""
+    if width <= 0 or height <= 0:
+        raise ImageReadError(f"{name}: image has 0 pixels ({what} {width}x{height})")
+    if width * height > max_pixels:
+        raise ImageReadError(
+            f"{name}: image too large ({what} {width}x{height} = {width * height:,} pixels; "
+            f"max_pixels is {max_pixels:,})"
+        )
+
+
+# ------------------------------------------------------------------ header probing
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# SOF0..SOF15 carry the frame size; C4 (DHT), C8 (JPG) and CC (DAC) do not.
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _probe(data: bytes, name: str) -> tuple[str, int, int]:
+    """``(format, width, height)`` from the header of an encoded image.
+
+    Reads only the header, never the pixels. Raises ImageReadError for an unknown
+    format or a header that is cut short or malformed.
+
+    >>> _probe(bytes.fromhex("424d") + bytes(12) + bytes([12, 0, 0, 0, 7, 0, 5, 0]), "x")
+    ('BMP', 7, 5)
+    """
+    if data.startswith(_PNG_SIGNATURE):
+        fmt = "PNG"
+        size = _probe_png(data)
+    elif data.startswith(b"\xff\xd8\xff"):
+        fmt = "JPEG"
+        size = _probe_jpeg(data)
+    elif data.startswith(b"BM"):
+        fmt = "BMP"
+        size = _probe_bmp(data)
+    elif data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        fmt = "TIFF"
+        size = _probe_tiff(data)
+    else:
+        raise ImageReadError(f"{name}: not a {_FORMATS} image (starts with {data[:16]!r})")
+    if size is None:
+        raise ImageReadError(f"{name}: truncated or corrupt {fmt} header")
+    return fmt, size[0], size[1]
+
+
+def _probe_png(data: bytes) -> tuple[int, int] | None:
+    """Width and height from the IHDR chunk, which must come first."""
+    if len(data) < 24 or data[8:16] != b"\x00\x00\x00\rIHDR":
+        return None
+    width, height = struct.unpack(">II", data[16:24])
+    if width > 2**31 - 1 or height > 2**31 - 1:
+        return None
+    return width, height
+
+
+def _check_png_chunks(data: bytes, name: str) -> None:
+    """ImageReadError if a PNG chunk claims more bytes than the file has left.
+
+    OpenCV's PNG reader allocates a chunk's declared length before reading it, so a
+    few hundred bytes declaring a 4 GB chunk would cost 4 GB; walking the chunk
+    lengths first (no CRC, no inflating) refuses that, and reports plain truncation.
+    """
+    at, size = 8, len(data)
+    while at + 8 <= size:
+        length, kind = struct.unpack(">I4s", data[at : at + 8])
+        if at + 12 + length > size:
+            label = kind.decode("latin-1") if kind.isalpha() else repr(kind)
+            raise ImageReadError(
+                f"{name}: truncated or corrupt PNG file (chunk {label} at byte {at} "
+                f"declares {length:,} bytes, only {max(size - at - 12, 0):,} remain)"
+            )
+        if kind == b"IEND":
+            return
+        at += 12 + length
+
+
+def _probe_jpeg(data: bytes) -> tuple[int, int] | None:
+    """Width and height from the first SOFn segment (after any APPn, DQT, ...)."""
+    i, n = 2, len(data)
+    while i < n:
+        if data[i] != 0xFF:  # stray bytes between segments: libjpeg skips them too
+            i += 1
+            continue
+        while i < n and data[i] == 0xFF:  # fill bytes
+            i += 1
+        if i >= n:
+            return None
+        marker = data[i]
+        i += 1
+        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:  # no length field
+            continue
+        if marker in (0xD9, 0xDA) or i + 2 > n:  # EOI or scan data before any frame
+            return None
+        (length,) = struct.unpack(">H", data[i : i + 2])
+        if length < 2:
+            return None
+        if marker in _JPEG_SOF:
+            if length < 7 or i + 7 > n:
+                return None
+            height, width = struct.unpack(">HH", data[i + 3 : i + 7])
+            return width, height
+        i += length
+    return None
+
+
+def _probe_bmp(data: bytes) -> tuple[int, int] | None:
+    """Width and height from the DIB header (OS/2 core or Windows info header)."""
+    if len(data) < 18:
+        return None
+    (dib_size,) = struct.unpack("<I", data[14:18])
+    if dib_size == 12:
+        if len(data) < 22:
+            return None
+        width, height = struct.unpack("<HH", data[18:22])
+        return width, height
+    if dib_size < 16 or len(data) < 26:
+        return None
+    width, height = struct.unpack("<ii", data[18:26])
+    if width < 0:
+        return None
+    return width, abs(height)  # a negative height means top-down rows
+
+
+def _probe_tiff(data: bytes) -> tuple[int, int] | None:
+    """ImageWidth (256) and ImageLength (257) of the first IFD, classic or BigTIFF."""
+    end = "<" if data[:2] == b"II" else ">"
+    big = data[2:4] in (b"+\x00", b"\x00+")
+    try:
+        if big:
+            if struct.unpack(end + "HH", data[4:8]) != (8, 0):
+                return None
+            (ifd,) = struct.unpack(end + "Q", data[8:16])
+            (count,) = struct.unpack(end + "Q", data[ifd : ifd + 8])
+            first, entry, value_at = ifd + 8, 20, 12
+        else:
+            (ifd,) = struct.unpack(end + "I", data[4:8])
+            (count,) = struct.unpack(end + "H", data[ifd : ifd + 2])
+            first, entry, value_at = ifd + 2, 12, 8
+    except struct.error:
+        return None
+    # Each entry: tag (H), type (H), count (I or Q), value or offset (4 or 8 bytes).
+    value_formats = {3: "H", 4: "I", 16: "Q"}  # SHORT, LONG, LONG8
+    found: dict[int, int] = {}
+    for k in range(min(count, (len(data) - first) // entry)):
+        at = first + k * entry
+        tag, kind = struct.unpack(end + "HH", data[at : at + 4])
+        if tag in (256, 257) and kind in value_formats:
+            fmt = value_formats[kind]
+            size = struct.calcsize(fmt)
+            (found[tag],) = struct.unpack(end + fmt, data[at + value_at : at + value_at + size])
+    if 256 not in found or 257 not in found:
+        return None
+    return found[256], found[257]
+
+
+# --------------------------------------------------------------- array conversion
+
+_SHAPES = "(H, W), (H, W, 1), (H, W, 3) or (H, W, 4)"
+
+
+def _array_to_rgb8(image: np.ndarray, *, name: str, max_pixels: int, bgr: bool) -> np.ndarray:
+    """A fresh ``uint8`` RGB ``(H, W, 3)`` array from a gray/colour(+alpha) array.
+
+    ``bgr`` says the colour channels are in OpenCV's BGR(A) order (decoded files);
+    arrays handed in by callers are RGB(A).
+    """
+    dtype = image.dtype
+    if not (
+        dtype == np.bool_
+        or dtype == np.uint8
+        or dtype == np.uint16
+        or np.issubdtype(dtype, np.floating)
+    ):
+        raise ImageReadError(
+            f"{name}: unsupported dtype {dtype} (expected uint8, uint16, bool, or float in [0, 1])"
+        )
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
+        raise ImageReadError(f"{name}: unsupported shape {image.shape} (expected {_SHAPES})")
+    height, width = image.shape[:2]
+    _check_pixels(width, height, name=name, max_pixels=max_pixels, what="array is")
+
+    pixels = image.reshape(height, width, -1)  # (H, W, C), a view
+    if np.issubdtype(dtype, np.floating):
+        if not np.isfinite(pixels).all():
+            raise ImageReadError(f"{name}: float image contains NaN or infinity")
+        low, high = float(pixels.min()), float(pixels.max())
+        if low < 0.0 or high > 1.0:
+            raise ImageReadError(
+                f"{name}: {_FLOAT_RANGE_HINT}, got values in [{low:g}, {high:g}] "
+                "(divide 0..255 data by 255)"
+            )
+        if dtype.itemsize < 4:
+            pixels = pixels.astype(np.float32)
+    elif dtype == np.bool_:
+        pixels = pixels.view(np.uint8) * np.uint8(255)
+
+    colour = pixels[..., :3] if pixels.shape[2] >= 3 else pixels[..., :1]
+    if bgr and colour.shape[2] == 3:
+        colour = colour[..., ::-1]
+    if pixels.shape[2] == 4:
+        colour = _over_white(colour, pixels[..., 3:])
+    out = np.empty((height, width, 3), dtype=np.uint8)
+    out[...] = _to_uint8(colour)  # broadcasts a gray (H, W, 1) into three channels
+    return out
+
+
+def _over_white(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``colour * a + white * (1 - a)`` in the input's own depth and dtype.
+
+    Integers are composited exactly (rounded) at their bit depth; floats in [0, 1].
+    ``colour`` is (H, W, C), ``alpha`` (H, W, 1).
+    """
+    if np.issubdtype(colour.dtype, np.floating):
+        return colour * alpha + (1 - alpha)
+    top = np.uint32(np.iinfo(colour.dtype).max)  # 255 or 65535
+    a = alpha.astype(np.uint32)
+    # c*a + top*(top-a) <= top**2 and + top//2 stays below 2**32 even for 16 bits.
+    mixed = (colour.astype(np.uint32) * a + top * (top - a) + top // 2) // top
+    return mixed.astype(colour.dtype)
+
+
+def _to_uint8(pixels: np.ndarray) -> np.ndarray:
+    """uint8 from uint8 (as is), uint16 (``round(v / 257)``) or float in [0, 1]."""
+    if pixels.dtype == np.uint8:
+        return pixels
+    if pixels.dtype == np.uint16:
+        # 257 is odd, so v / 257 never ends in exactly .5: floor((v + 128) / 257) rounds.
+        return ((pixels.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    return np.rint(pixels * 255).astype(np.uint8)
+
+
+# ------------------------------------------------------------------- paths, writing
+
+
+def iter_image_paths(paths: Iterable[Path]) -> Iterator[Path]:
+    """Expand directories into the image files under them, for a CLI's arguments.
+
+    A path that is not a directory is yielded as given, even if it is missing or not
+    an image (the caller reports it when :func:`read_image` fails). A directory gives
+    the files below it, recursively, whose suffix (any case) is in
+    :data:`IMAGE_SUFFIXES`, sorted; hidden files and directories (name starting with
+    ``.``) are skipped and symbolic links to directories are not followed.
+
+    >>> [str(p) for p in iter_image_paths([Path("missing.png")])]
+    ['missing.png']
+    """
+    for path in paths:
+        path = Path(path)
+        if not path.is_dir():
+            yield path
+            continue
+        found: list[Path] = []
+        for root, dirs, files in os.walk(path):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            found.extend(
+                Path(root, f)
+                for f in files
+                if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_SUFFIXES
+            )
+        yield from sorted(found)
+
+
+def write_image(path: str | os.PathLike[str], image_rgb: np.ndarray) -> None:
+    """Write a ``uint8`` RGB ``(H, W, 3)`` (or gray ``(H, W)``) array to ``path``.
+
+    The format follows the suffix (one of :data:`IMAGE_SUFFIXES`, any case); the
+    bytes are encoded by OpenCV and written by Python, so any path works. The parent
+    directory must exist. Raises :class:`ValueError` for an unsupported array or
+    suffix and :class:`OSError` if the file cannot be written.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     write_image(Path(tmp, "red.png"), np.array([[[255, 0, 0]]], np.uint8))
+    ...     read_image(Path(tmp, "red.png")).tolist()
+    [[[255, 0, 0]]]
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise ValueError(
+            f"{path}: cannot write suffix {path.suffix!r} (use one of {sorted(IMAGE_SUFFIXES)})"
+        )
+    if not isinstance(image_rgb, np.ndarray) or image_rgb.dtype != np.uint8:
+        raise ValueError(f"{path}: image must be a uint8 array, got {_describe(image_rgb)}")
+    if not (image_rgb.ndim == 2 or (image_rgb.ndim == 3 and image_rgb.shape[2] == 3)):
+        raise ValueError(
+            f"{path}: image must be (H, W, 3) RGB or (H, W) gray, got {image_rgb.shape}"
+        )
+    if image_rgb.size == 0:
+        raise ValueError(f"{path}: image has 0 pixels ({image_rgb.shape})")
+    pixels = image_rgb if image_rgb.ndim == 2 else image_rgb[..., ::-1]
+    ok, encoded = cv2.imencode(suffix, np.ascontiguousarray(pixels))
+    if not ok:  # pragma: no cover - OpenCV encodes every uint8 image in these formats
+        raise ValueError(f"{path}: OpenCV could not encode the image as {suffix}")
+    path.write_bytes(encoded.tobytes())
+
+
+def _describe(value: object) -> str:
+    """``"uint16 array"`` / ``"list"``: a short name for an error message."""
+    if isinstance(value, np.ndarray):
+        return f"{value.dtype} array"
+    return type(value).__name__

@@ -1,0 +1,126 @@
+"""Saving and loading weights with their card.
+
+A weight file ``NAME.pt`` (a torch state dict) always travels with ``NAME.json``, its
+card: model name and hyper-parameters, charset, input size, preprocessing and
+segmentation config, training data and split, seed, the command that made it, its
+measured metrics, and the sha256 of the ``.pt`` file. Loading is strict: a missing
+card, a hash mismatch (corrupt or swapped file) or a state dict that does not fit the
+model raises :class:`segocr.errors.WeightsError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from segocr.errors import WeightsError
+
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "weights"
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of ``data``.
+
+    >>> sha256_bytes(b"")[:12]
+    'e3b0c44298fc'
+    """
+    return hashlib.sha256(data).hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename, so a reader
+    (or a crash) never sees a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def card_path(weights: Path) -> Path:
+    return weights.with_suffix(".json")
+
+
+def save_weights(model: nn.Module, path: Path, card: dict[str, Any]) -> dict[str, Any]:
+    """Write ``model``'s state dict to ``path`` and ``card`` (with ``sha256`` and
+    ``size_bytes`` added) to ``path.with_suffix('.json')``, both atomically. Returns the
+    written card."""
+    buf = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
+    data = buf.getvalue()
+    full = {**card, "sha256": sha256_bytes(data), "size_bytes": len(data)}
+    atomic_write_bytes(path, data)
+    atomic_write_bytes(card_path(path), (json.dumps(full, indent=2, ensure_ascii=False) + "\n").encode())
+    return full
+
+
+def read_card(path: Path) -> dict[str, Any]:
+    """The card beside weight file ``path``; :class:`WeightsError` if missing or invalid."""
+    cp = card_path(path)
+    try:
+        card = json.loads(cp.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WeightsError(f"{path}: its card {cp.name} is missing") from None
+    except (OSError, ValueError) as exc:
+        raise WeightsError(f"{cp}: unreadable card ({exc})") from None
+    if not isinstance(card, dict) or "sha256" not in card:
+        raise WeightsError(f"{cp}: not a weight card (no sha256)")
+    return card
+
+
+def load_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """(state dict, card) of weight file ``path``, after checking its sha256."""
+    card = read_card(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise WeightsError(f"{path}: cannot read weights ({exc.strerror or exc})") from None
+    digest = sha256_bytes(data)
+    if digest != card["sha256"]:
+        raise WeightsError(
+            f"{path}: sha256 {digest[:12]}… does not match its card ({str(card['sha256'])[:12]}…): "
+            "the file is corrupt or not the one the card describes"
+        )
+    try:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a bad archive
+        raise WeightsError(f"{path}: not a loadable state dict ({type(exc).__name__}: {exc})") from None
+    if not isinstance(state, dict):
+        raise WeightsError(f"{path}: expected a state dict, found {type(state).__name__}")
+    return state, card
+
+
+def load_into(model: nn.Module, state: dict[str, torch.Tensor], *, source: Path | str) -> None:
+    """Load ``state`` into ``model`` strictly; a mismatch is a :class:`WeightsError`."""
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise WeightsError(f"{source}: weights do not fit the model ({first})") from None
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; ``cpu``/``cuda``/``cuda:N`` as given
+    (``cuda`` without a GPU is a :class:`WeightsError`-free ValueError with a clear text)."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but no CUDA GPU is available; use --device cpu or auto")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"unknown device {device!r}; use auto, cpu or cuda[:N]") from None

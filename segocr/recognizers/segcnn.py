@@ -1,0 +1,171 @@
+"""The primary recognizer: segmentation + a character CNN.
+
+plate crop -> :func:`segocr.segment.find_characters` (several binarizations, each a
+hypothesis) -> a 32x32 crop per box -> :class:`segocr.models.CharCNN` -> per box a
+softmax over the charset plus a ``noise`` class (stickers, screws, frame and band
+pieces). For each hypothesis, boxes the classifier calls noise are dropped and the
+rest scored by the sum of log character confidences plus the log prior of the
+resulting length (estimated on the training labels); the best hypothesis is read.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from segocr.charset import Charset
+from segocr.models.charcnn import CharCNN
+from segocr.models.weights import SHIPPED_DIR, load_into, load_weights, resolve_device
+from segocr.recognizers.base import CharPrediction, Prediction, register_recognizer
+from segocr.segment.boxes import CharBox
+from segocr.segment.characters import Hypothesis, SegmentConfig, Segmentation, find_characters
+
+NAME = "segcnn"
+
+
+class SegCNNConfig(BaseModel):
+    """Inference settings of the segmentation recognizer (stored in its weight card)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    segment: SegmentConfig = SegmentConfig()
+    input_size: int = Field(32, ge=8, le=128)
+    #: Box margin added on every side before cropping, as a fraction of box height.
+    margin: float = Field(0.08, ge=0, le=1)
+    #: log P(plate length) by length; lengths not listed get ``unseen_length_logp``.
+    length_logp: dict[int, float] = Field(default_factory=dict)
+    unseen_length_logp: float = -8.0
+
+
+def crop_char(work: np.ndarray, box: CharBox, *, size: int = 32, margin: float = 0.08, invert: bool = False) -> np.ndarray:
+    """A normalized square crop of one character from a uint8 gray image (H, W):
+    the box grown by ``margin`` x its height, padded to a square with the background
+    level, resized to (size, size), standardized to zero mean and unit-ish variance.
+    ``invert`` turns light ink dark so the classifier sees one polarity.
+
+    >>> img = np.full((40, 100), 200, np.uint8); img[10:30, 20:30] = 20
+    >>> crop_char(img, CharBox(20, 10, 10, 20)).shape
+    (32, 32)
+    """
+    H, W = work.shape
+    m = int(round(margin * box.h))
+    x0, y0 = max(0, box.x - m), max(0, box.y - m)
+    x1, y1 = min(W, box.x2 + m), min(H, box.y2 + m)
+    patch = work[y0:y1, x0:x1]
+    if patch.size == 0:
+        return np.zeros((size, size), np.float32)
+    if invert:
+        patch = 255 - patch
+    h, w = patch.shape
+    side = max(h, w)
+    bg = float(np.percentile(patch, 90))
+    top, left = (side - h) // 2, (side - w) // 2
+    square = cv2.copyMakeBorder(patch, top, side - h - top, left, side - w - left, cv2.BORDER_CONSTANT, value=bg)
+    small = cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR)
+    x = small.astype(np.float32)
+    return (x - x.mean()) / max(float(x.std()), 8.0)
+
+
+def hypothesis_crops(seg: Segmentation, hyp: Hypothesis, cfg: SegCNNConfig) -> np.ndarray:
+    """(n, size, size) float32 crops of a hypothesis's boxes."""
+    crops = [crop_char(seg.work, b, size=cfg.input_size, margin=cfg.margin, invert=hyp.polarity == "light") for b in hyp.boxes]
+    return np.stack(crops) if crops else np.zeros((0, cfg.input_size, cfg.input_size), np.float32)
+
+
+class SegCNNRecognizer:
+    """Segmentation + character CNN; see the module docstring."""
+
+    name = NAME
+
+    def __init__(self, model: CharCNN, charset: Charset, config: SegCNNConfig, *, device: str = "auto", card: dict[str, Any] | None = None) -> None:
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self.charset = charset
+        self.config = config
+        self.card = card or {}
+        self.noise_index = len(charset)
+
+    def classify(self, crops: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        """(n, size, size) crops -> (n, len(charset) + 1) softmax probabilities."""
+        if len(crops) == 0:
+            return np.zeros((0, len(self.charset) + 1), np.float32)
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(crops), batch_size):
+                x = torch.from_numpy(crops[i : i + batch_size]).unsqueeze(1).to(self.device)
+                out.append(torch.softmax(self.model(x), dim=1).float().cpu().numpy())
+        return np.concatenate(out)
+
+    def _length_logp(self, n: int) -> float:
+        return self.config.length_logp.get(n, self.config.unseen_length_logp) if self.config.length_logp else 0.0
+
+    def read_hypothesis(self, probs: np.ndarray) -> tuple[list[int], float]:
+        """Indices of the boxes kept as characters and the hypothesis score
+        (sum of log confidences of kept boxes and of noise for dropped ones, plus
+        the length log prior)."""
+        best = probs.argmax(axis=1)
+        keep = [i for i in range(len(probs)) if best[i] != self.noise_index]
+        score = sum(math.log(max(float(probs[i, best[i]]), 1e-9)) for i in range(len(probs)))
+        return keep, score + self._length_logp(len(keep))
+
+    def predict(self, images: Sequence[np.ndarray]) -> list[Prediction]:
+        segs = [find_characters(img, config=self.config.segment) for img in images]
+        crops, owners = [], []
+        for i, seg in enumerate(segs):
+            for j, hyp in enumerate(seg.hypotheses):
+                c = hypothesis_crops(seg, hyp, self.config)
+                crops.append(c)
+                owners.extend([(i, j)] * len(c))
+        probs = self.classify(np.concatenate(crops) if crops else np.zeros((0, 1, 1), np.float32))
+        per: dict[tuple[int, int], np.ndarray] = {}
+        start = 0
+        for i, seg in enumerate(segs):
+            for j, hyp in enumerate(seg.hypotheses):
+                per[(i, j)] = probs[start : start + len(hyp.boxes)]
+                start += len(hyp.boxes)
+        preds = []
+        for i, seg in enumerate(segs):
+            best: tuple[float, int, list[int]] | None = None
+            for j in range(len(seg.hypotheses)):
+                keep, score = self.read_hypothesis(per[(i, j)])
+                if keep and (best is None or score > best[0]):
+                    best = (score, j, keep)
+            if best is None:
+                preds.append(Prediction("", 0.0, (), NAME, {"n_segments": 0, "n_hypotheses": len(seg.hypotheses)}))
+                continue
+            _, j, keep = best
+            hyp, p = seg.hypotheses[j], per[(i, j)]
+            boxes = seg.to_original(tuple(hyp.boxes[k] for k in keep))
+            chars = [
+                CharPrediction(self.charset.chars[int(p[k, :-1].argmax())], float(p[k, :-1].max()), box)
+                for k, box in zip(keep, boxes)
+            ]
+            preds.append(
+                Prediction.from_chars(
+                    chars, NAME, n_segments=len(keep), n_hypotheses=len(seg.hypotheses),
+                    method=hyp.method, polarity=hyp.polarity,
+                )
+            )
+        return preds
+
+
+def default_weights() -> Path:
+    return SHIPPED_DIR / f"{NAME}.pt"
+
+
+@register_recognizer(NAME)
+def load_segcnn(weights: str | Path | None = None, device: str = "auto") -> SegCNNRecognizer:
+    """The segcnn recognizer with the shipped weights (or ``weights``)."""
+    path = Path(weights) if weights is not None else default_weights()
+    state, card = load_weights(path)
+    charset = Charset(card["charset"])
+    model = CharCNN(num_classes=len(charset) + 1, **card.get("model_kwargs", {}))
+    load_into(model, state, source=path)
+    config = SegCNNConfig.model_validate(card["config"])
+    return SegCNNRecognizer(model, charset, config, device=device, card=card)

@@ -1,0 +1,1 @@
+"""Training: data harvesting, augmentation and the loops that make shipped weights."""

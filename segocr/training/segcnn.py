@@ -1,0 +1,266 @@
+"""Training the segcnn character classifier (``segocr train --model segcnn``).
+
+1. The dataset's train split is divided again, by plate, into a fit part and a
+   validation part (the test split is never touched while training).
+2. Character crops are harvested from the fit part (:mod:`segocr.training.harvest`)
+   and, optionally, cut from synthetic plates (rare letters get real examples there).
+3. Stage 1 trains on characters only; its classifier then aligns hypotheses that have
+   extra boxes, and the boxes matched to no character become the ``noise`` class.
+4. Stage 2 trains on characters + noise; the epoch with the best validation plate
+   accuracy (the whole recognizer on the validation plates) is kept.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+
+from segocr.charset import Charset
+from segocr.datasets.base import Dataset, PlateSample
+from segocr.datasets.splits import group_split
+from segocr.models.charcnn import CharCNN
+from segocr.recognizers.segcnn import NAME, SegCNNConfig, SegCNNRecognizer
+from segocr.training.augment import augment_crops
+from segocr.training.harvest import CropSet, crops_from_boxes, harvest_real
+
+
+class SegCNNTrainConfig(BaseModel):
+    """Options of a segcnn training run."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    seed: int = 0
+    val_fraction: float = Field(0.15, gt=0, lt=1)
+    epochs_stage1: int = Field(6, ge=1)
+    epochs: int = Field(24, ge=1)
+    batch_size: int = Field(256, ge=8)
+    lr: float = Field(3e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    label_smoothing: float = Field(0.05, ge=0, lt=1)
+    #: Synthetic plates whose characters are added to the training crops.
+    synthetic_plates: int = Field(1500, ge=0)
+    width: int = Field(32, ge=4)
+    recognizer: SegCNNConfig = SegCNNConfig()
+
+
+def length_logp(texts: Sequence[str], max_len: int = 12) -> dict[int, float]:
+    """log P(length) with add-one smoothing over lengths 1..max_len.
+
+    >>> lp = length_logp(["AB", "AB", "ABC"], max_len=3)
+    >>> round(math.exp(lp[2]), 3)
+    0.5
+    """
+    counts = collections.Counter(len(t) for t in texts)
+    total = len(texts) + max_len
+    return {n: math.log((counts.get(n, 0) + 1) / total) for n in range(1, max_len + 1)}
+
+
+def synthetic_crops(n_plates: int, charset: Charset, config: SegCNNConfig, *, seed: int) -> CropSet:
+    """Character crops cut by their known boxes from ``n_plates`` generated plates."""
+    from segocr.datasets.synthetic import random_plate_text, render_plate
+
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+    for _ in range(n_plates):
+        style = "cz" if rng.random() < 0.8 else "generic"
+        plate = render_plate(random_plate_text(rng, style), rng=rng, style=style)
+        if len(plate.boxes) != len(plate.text) or charset.unknown(plate.text):
+            continue
+        xs.append(crops_from_boxes(plate.image, plate.boxes, config))
+        ys.extend(charset.encode(plate.text))
+    size = config.input_size
+    return CropSet(np.concatenate(xs) if xs else np.zeros((0, size, size), np.float32), np.array(ys, np.int64))
+
+
+@dataclass
+class EpochLog:
+    epoch: int
+    stage: int
+    loss: float
+    val_plate_accuracy: float
+    seconds: float
+
+
+def _fit(
+    model: CharCNN,
+    data: CropSet,
+    *,
+    epochs: int,
+    cfg: SegCNNTrainConfig,
+    rng: np.random.Generator,
+    evaluate: Callable[[], float] | None,
+    stage: int,
+    log: Callable[[EpochLog], None],
+) -> dict[str, torch.Tensor]:
+    """Train ``model`` on ``data``; returns the best state dict by ``evaluate()``."""
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps = epochs * math.ceil(len(data.y) / cfg.batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(1, steps), pct_start=0.15)
+    # Balance classes: rare letters are drawn as often as sqrt of their scarcity asks.
+    counts = np.bincount(data.y, minlength=int(data.y.max()) + 1).astype(np.float64)
+    w = 1.0 / np.sqrt(np.maximum(counts[data.y], 1))
+    w /= w.sum()
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    best: tuple[float, dict[str, torch.Tensor]] | None = None
+    for epoch in range(1, epochs + 1):
+        t0 = time.perf_counter()
+        model.train()
+        order = rng.choice(len(data.y), size=len(data.y), replace=True, p=w)
+        total = 0.0
+        for i in range(0, len(order), cfg.batch_size):
+            idx = order[i : i + cfg.batch_size]
+            x = torch.from_numpy(augment_crops(data.x[idx], rng=rng)).unsqueeze(1)
+            y = torch.from_numpy(data.y[idx])
+            loss = loss_fn(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(idx)
+        model.eval()
+        acc = evaluate() if evaluate is not None else float(epoch)
+        log(EpochLog(epoch, stage, total / len(order), acc, time.perf_counter() - t0))
+        if best is None or acc >= best[0]:
+            best = (acc, {k: v.detach().clone() for k, v in model.state_dict().items()})
+    assert best is not None
+    return best[1]
+
+
+def plate_accuracy(recognizer: SegCNNRecognizer, images: Sequence[np.ndarray], texts: Sequence[str]) -> float:
+    preds = recognizer.predict(images)
+    return float(np.mean([p.text == t for p, t in zip(preds, texts)])) if texts else 0.0
+
+
+def train_segcnn(
+    train_samples: Sequence[PlateSample],
+    charset: Charset,
+    cfg: SegCNNTrainConfig,
+    *,
+    log: Callable[[str], None] = print,
+) -> tuple[SegCNNRecognizer, dict[str, Any]]:
+    """Train a segcnn recognizer on ``train_samples`` (the dataset's train split).
+    Returns the recognizer and a dict of training facts for its card."""
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    fit, val = group_split(list(train_samples), test_fraction=cfg.val_fraction, seed=cfg.seed + 1)
+    rcfg = cfg.recognizer.model_copy(update={"length_logp": length_logp([s.text for s in fit])})
+    val_images = [s.load() for s in val]
+    val_texts = [s.text for s in val]
+    model = CharCNN(num_classes=len(charset) + 1, width=cfg.width)
+    rec = SegCNNRecognizer(model, charset, rcfg, device="cpu")
+
+    def evaluate() -> float:
+        return plate_accuracy(rec, val_images, val_texts)
+
+    history: list[EpochLog] = []
+
+    def log_epoch(e: EpochLog) -> None:
+        history.append(e)
+        log(f"stage {e.stage} epoch {e.epoch:2d}  loss {e.loss:.4f}  val plate acc {e.val_plate_accuracy:.3f}  {e.seconds:.1f}s")
+
+    t0 = time.perf_counter()
+    chars, _ = harvest_real(fit, charset, rcfg)
+    synth = synthetic_crops(cfg.synthetic_plates, charset, rcfg, seed=cfg.seed + 7) if cfg.synthetic_plates else CropSet.concat([], rcfg.input_size)
+    log(f"harvested {len(chars.y)} real and {len(synth.y)} synthetic character crops ({time.perf_counter() - t0:.0f}s)")
+    stage1 = CropSet.concat([chars, synth], rcfg.input_size)
+    model.load_state_dict(_fit(model, stage1, epochs=cfg.epochs_stage1, cfg=cfg, rng=rng, evaluate=None, stage=1, log=log_epoch))
+    model.eval()
+    _, noise = harvest_real(fit, charset, rcfg, classify=rec.classify)
+    log(f"harvested {len(noise.y)} noise crops")
+    stage2 = CropSet.concat([chars, synth, noise], rcfg.input_size)
+    model = CharCNN(num_classes=len(charset) + 1, width=cfg.width)
+    rec.model = model
+    model.load_state_dict(_fit(model, stage2, epochs=cfg.epochs, cfg=cfg, rng=rng, evaluate=evaluate, stage=2, log=log_epoch))
+    model.eval()
+    facts = {
+        "fit_plates": len(fit),
+        "val_plates": len(val),
+        "real_char_crops": int(len(chars.y)),
+        "synthetic_char_crops": int(len(synth.y)),
+        "noise_crops": int(len(noise.y)),
+        "val_plate_accuracy": evaluate(),
+        "epochs": [e.__dict__ for e in history],
+        "train_seconds": round(time.perf_counter() - t0, 1),
+    }
+    return rec, facts
+
+
+LICENCE_NOTE = {
+    "iwt4s": (
+        "Trained on IWT4S HDR LP (BUT FIT, CC BY-NC-SA 4.0): these weights inherit its "
+        "terms: research and non-commercial use only; cite Spanhel et al., AVSS 2017."
+    )
+}
+
+
+def run_segcnn_training(
+    dataset: Dataset,
+    out_dir: Path,
+    cfg: SegCNNTrainConfig,
+    *,
+    command: str,
+    evaluate_test: bool = True,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Train on ``dataset``'s train split, write ``segcnn.pt`` + ``segcnn.json`` (the
+    card), ``config.json`` and ``log.csv`` into ``out_dir``. With ``evaluate_test``
+    the finished model (chosen on validation plates only) is measured once on the test
+    split and the figures go into the card. Returns the card."""
+    import pandas as pd
+
+    from segocr.evaluation.harness import evaluate
+    from segocr.models.weights import save_weights
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "config.json").write_text(cfg.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    train = dataset.samples("train")
+    rec, facts = train_segcnn(train, dataset.charset, cfg, log=log)
+    pd.DataFrame(facts.pop("epochs")).to_csv(out_dir / "log.csv", index=False)
+    metrics: dict[str, Any] = {}
+    if evaluate_test:
+        test = dataset.samples("test")
+        result = evaluate({NAME: rec}, test, progress=False)
+        m = result.models[NAME].overall
+        metrics = {
+            "split": "test",
+            "n": m.n,
+            "plate_accuracy": m.plate_accuracy,
+            "plate_accuracy_ci95": [m.ci_low, m.ci_high],
+            "cer": m.cer,
+            "char_accuracy": m.char_accuracy,
+            "segment_count_accuracy": m.segmentation.count_accuracy if m.segmentation else None,
+            "per_subset": {k: {"n": v.n, "plate_accuracy": v.plate_accuracy, "cer": v.cer} for k, v in result.models[NAME].subsets.items()},
+        }
+        log(f"test split: plate accuracy {m.plate_accuracy:.3f}, CER {m.cer:.4f} on {m.n} plates")
+    card = {
+        "model": NAME,
+        "architecture": "CharCNN",
+        "model_kwargs": {"width": cfg.width},
+        "charset": dataset.charset.chars,
+        "classes": "charset + noise (last index)",
+        "input_size": [cfg.recognizer.input_size, cfg.recognizer.input_size],
+        "config": rec.config.model_dump(mode="json"),
+        "training": {
+            "dataset": dataset.name,
+            "source": dataset.source,
+            "split": "train split of segocr.datasets.splits.group_split (80:20 by plate text, seed 0); "
+            f"its own {cfg.val_fraction:.0%} (by plate) held out for checkpoint choice",
+            "seed": cfg.seed,
+            "train_config": cfg.model_dump(mode="json", exclude={"recognizer"}),
+            **facts,
+        },
+        "command": command,
+        "metrics": metrics,
+        "licence": LICENCE_NOTE.get(dataset.name, "inherits the licence of the training data"),
+        "torch": torch.__version__,
+    }
+    return save_weights(rec.model, out_dir / f"{NAME}.pt", card)
