@@ -11,7 +11,10 @@ VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.segocr-installed
-DEMO_ARGS ?=
+# The real data sits in ../shared/data on the project machines; elsewhere the
+# benchmark looks in $SEGOCR_DATA or ./data and falls back to embedded synthetic plates.
+IWT4S_SHARED := ../shared/data/iwt4s/2017-IWT4S-HDR_LP-dataset
+DEMO_ARGS ?= $(if $(wildcard $(IWT4S_SHARED)/trainVal.csv),--dataset iwt4s --data-dir $(IWT4S_SHARED),)
 
 .PHONY: demo test venv lint clean
 

@@ -52,6 +52,10 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
 
+#: Most CLAHE tiles per axis (each tile keeps a histogram).
+MAX_TILES = 64
+
+
 def clahe(image: np.ndarray, *, clip_limit: float = 2.0, tile_grid: tuple[int, int] = (4, 8)) -> np.ndarray:
     """Contrast-limited adaptive histogram equalization. ``tile_grid`` is (rows, cols)
     of tiles. RGB images are equalized on the L channel of Lab; shape is kept.
@@ -63,6 +67,9 @@ def clahe(image: np.ndarray, *, clip_limit: float = 2.0, tile_grid: tuple[int, i
     """
     _check_uint8(image)
     rows, cols = tile_grid
+    if not all(isinstance(n, int | np.integer) and 1 <= n <= MAX_TILES for n in (rows, cols)):
+        # OpenCV kills the process (SIGFPE) on a zero or negative grid.
+        raise ValueError(f"tile_grid must be two ints in 1..{MAX_TILES}, got {tile_grid!r}")
     op = cv2.createCLAHE(clipLimit=float(clip_limit), tileGridSize=(int(cols), int(rows)))
     if image.ndim == 2:
         return op.apply(image)
@@ -81,6 +88,10 @@ def unsharp_mask(image: np.ndarray, *, sigma: float = 1.5, amount: float = 1.0, 
     (True, True)
     """
     _check_uint8(image)
+    if not sigma > 0:  # also refuses NaN
+        raise ValueError(f"sigma must be > 0, got {sigma!r}")
+    if not abs(amount) <= 1e4:  # also refuses NaN and infinity
+        raise ValueError(f"amount must be a number in [-1e4, 1e4], got {amount!r}")
     src = image.astype(np.float32)
     blurred = cv2.GaussianBlur(src, (0, 0), sigmaX=float(sigma))
     detail = src - blurred
@@ -94,6 +105,8 @@ def denoise(image: np.ndarray, *, method: str = "bilateral", strength: float = 5
     ``nlmeans`` (OpenCV fast non-local means, h = ``strength``) or ``median`` (kernel
     ``2*round(strength/2)+1``). Shape is kept."""
     _check_uint8(image)
+    if not 0 < strength < float("inf"):
+        raise ValueError(f"strength must be a positive number, got {strength!r}")
     if method == "bilateral":
         return cv2.bilateralFilter(image, 5, strength * 10, strength * 10)
     if method == "nlmeans":
@@ -113,6 +126,8 @@ def resize_to_height(image: np.ndarray, *, height: int = 64, max_width: int = 40
     (20, 60)
     """
     _check_uint8(image)
+    if height < 1 or max_width < 1:
+        raise ValueError(f"height and max_width must be at least 1, got {height!r} and {max_width!r}")
     h, w = image.shape[:2]
     new_w = int(min(max_width, max(1, round(w * height / h))))
     interp = cv2.INTER_AREA if height < h else cv2.INTER_CUBIC
@@ -129,7 +144,7 @@ class GrayStep(_Step):
 class ClaheStep(_Step):
     op: Literal["clahe"] = "clahe"
     clip_limit: float = Field(2.0, gt=0, le=40)
-    tile_grid: tuple[int, int] = (4, 8)
+    tile_grid: tuple[Annotated[int, Field(ge=1, le=MAX_TILES)], Annotated[int, Field(ge=1, le=MAX_TILES)]] = (4, 8)
 
 
 class UnsharpStep(_Step):

@@ -116,6 +116,8 @@ def benchmark(
         say(line)
     say(f"report: {files.report_md} (with results.json, predictions.csv, {files.gallery_png.name})")
     if result.n_failed:
+        for failure in result.failures:
+            click.echo(f"error: {failure.error}", err=True)
         click.echo(
             f"{result.n_failed} image(s) could not be read and were left out (listed in {files.report_md})",
             err=True,

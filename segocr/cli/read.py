@@ -1,7 +1,9 @@
-"""`segocr read IMAGE...`: one line (or JSON object) per image.
+"""`segocr read IMAGE...`: one line (or JSON object) per image, in input order.
 
-Bad files are reported one by one on stderr and the rest are still read; the exit
-code is 1 when any image failed, 2 for usage errors.
+Bad files are reported one by one on stderr (``error: <file>: <problem>``) and the
+rest are still read; the exit code is 1 when any image failed or the run could not
+start (unusable weights, unreachable scheduler), 2 for usage errors. The reading
+itself (chunks, workers, Dask) lives in :mod:`segocr.batch`.
 """
 
 from __future__ import annotations
@@ -12,81 +14,169 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
-import numpy as np
+from tqdm.auto import tqdm
 
-from segocr.errors import ImageReadError, SegocrError
-from segocr.io import iter_image_paths, read_image
-from segocr.recognizers.base import Prediction, recognizer_names
+from segocr.batch import (
+    BACKENDS,
+    InlineImage,
+    ReadResult,
+    RecognizerSpec,
+    Source,
+    expand_paths,
+    read_many,
+)
+from segocr.errors import SegocrError
+from segocr.names import printable
+from segocr.recognizers.base import get_recognizer_factory, recognizer_names
 
 STDIN = "-"
 
 
-def _sources(images: tuple[str, ...]) -> Iterator[str]:
-    """Expand directories to their images; keep ``-`` (stdin) and files as given."""
+def _sources(images: tuple[str, ...]) -> Iterator[Source]:
+    """Expand directories to their images (lazily); ``-`` reads image bytes on stdin."""
     for item in images:
         if item == STDIN:
-            yield STDIN
+            yield InlineImage(STDIN, sys.stdin.buffer.read(), "<stdin>")
         else:
-            yield from (str(p) for p in iter_image_paths([Path(item)]))
+            yield from expand_paths([item])
 
 
-def _load(source: str) -> np.ndarray:
-    if source == STDIN:
-        return read_image(sys.stdin.buffer.read(), name="<stdin>")
-    return read_image(Path(source))
-
-
-def _emit(source: str, pred: Prediction, as_json: bool) -> None:
+def _line(result: ReadResult, as_json: bool) -> str | None:
+    """The stdout line of ``result`` (None: a failure in plain-text mode)."""
+    source = printable(result.source)
+    if result.prediction is None:
+        if not as_json:
+            return None
+        return json.dumps(
+            {"path": source, "text": None, "error": printable(result.error or "")},
+            ensure_ascii=False,
+        )
+    pred = result.prediction
     if as_json:
-        click.echo(json.dumps({"path": source, **pred.to_dict(), "error": None}, ensure_ascii=False))
-    else:
-        click.echo(f"{source}\t{pred.text}\t{pred.confidence:.3f}")
-
-
-def _fail(source: str, message: str, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps({"path": source, "text": None, "error": message}, ensure_ascii=False))
-    click.echo(f"error: {message}", err=True)
+        return json.dumps({"path": source, **pred.to_dict(), "error": None}, ensure_ascii=False)
+    return f"{source}\t{pred.text}\t{pred.confidence:.3f}"
 
 
 @click.command()
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per image (text, confidence, per-character values, confidences and boxes).")
-@click.option("--model", default="segcnn", show_default=True, help="Recognizer: " + ", ".join(recognizer_names()) + ".")
-@click.option("--weights", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None, help="Weight file (its .json card beside it). [default: shipped]")
-@click.option("--device", default="auto", show_default=True, help="auto (GPU when present), cpu, cuda or cuda:N.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
-def read(images: tuple[str, ...], as_json: bool, model: str, weights: Path | None, device: str, batch_size: int) -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object per line and image (text, confidence, per-character values, confidences and boxes; error for bad files).",
+)
+@click.option(
+    "--model",
+    default="segcnn",
+    show_default=True,
+    help="Recognizer: " + ", ".join(recognizer_names()) + ".",
+)
+@click.option(
+    "--weights",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="Weight file (its .json card beside it). [default: shipped]",
+)
+@click.option(
+    "--device",
+    default="auto",
+    show_default=True,
+    help="auto (GPU when present), cpu, cuda or cuda:N.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="Images per recognizer batch (and per parallel task).",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes on this machine (joblib).  [default: 1, no pool]",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(BACKENDS),
+    default="loky",
+    show_default=True,
+    help="loky: processes on this machine; dask: a dask.distributed cluster (needs --scheduler).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --backend dask).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar on stderr.  [default: when stderr is a terminal]",
+)
+def read(
+    images: tuple[str, ...],
+    as_json: bool,
+    model: str,
+    weights: Path | None,
+    device: str,
+    batch_size: int,
+    jobs: int | None,
+    backend: str,
+    scheduler: str | None,
+    progress: bool | None,
+) -> None:
     """Read the plate text of each IMAGE (files, directories of images, or - for
-    image bytes on stdin). Prints path, text and plate confidence, tab-separated."""
-    from segocr.api import load_recognizer
+    image bytes on stdin). Prints path, text and plate confidence, tab-separated,
+    in input order.
 
+    Large folders: --jobs N reads with N processes; --backend dask --scheduler
+    ADDRESS spreads the work over a Dask cluster (see docs/scale.md).
+    """
+    if backend == "dask":
+        if not scheduler:
+            raise click.UsageError(
+                "--backend dask needs --scheduler ADDRESS (e.g. tcp://HOST:8786)"
+            )
+        if jobs is not None:
+            raise click.UsageError(
+                "--jobs does not apply to --backend dask: the cluster's worker threads set the parallelism"
+            )
+    elif scheduler:
+        raise click.UsageError("--scheduler only applies to --backend dask")
     try:
-        recognizer = load_recognizer(model, weights=str(weights) if weights else None, device=device)
+        get_recognizer_factory(model)
     except KeyError as exc:
         raise click.UsageError(str(exc.args[0])) from None
+    spec = RecognizerSpec(model, str(weights) if weights else None, device)
+    try:
+        spec.load()  # unusable weights or device: one clear error before any work
     except (SegocrError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(printable(" ".join(str(exc).split()))) from None
+
+    show = sys.stderr.isatty() if progress is None else progress
+    results = read_many(
+        _sources(images), spec, jobs=jobs or 1, chunk_size=batch_size,
+        backend="dask" if backend == "dask" else "loky", scheduler=scheduler,
+    )  # fmt: skip
     failed = 0
-    batch: list[tuple[str, np.ndarray]] = []
-
-    def flush() -> None:
-        if batch:
-            for (src, _), pred in zip(batch, recognizer.predict([img for _, img in batch])):
-                _emit(src, pred, as_json)
-            batch.clear()
-
-    for source in _sources(images):
+    with tqdm(
+        unit=" images", desc="read", file=sys.stderr, disable=not show, dynamic_ncols=True
+    ) as bar:
         try:
-            batch.append((source, _load(source)))
-        except ImageReadError as exc:
-            flush()  # keep the output in input order
-            _fail(source, str(exc), as_json)
-            failed += 1
-            continue
-        if len(batch) >= batch_size:
-            flush()
-    flush()
+            for result in results:
+                line = _line(result, as_json)
+                if line is not None:
+                    click.echo(line)
+                if not result.ok:
+                    failed += 1
+                    tqdm.write(
+                        f"error: {printable(result.error or result.source)}", file=sys.stderr
+                    )
+                bar.update(1)
+        except SegocrError as exc:
+            raise click.ClickException(printable(" ".join(str(exc).split()))) from None
     if failed:
         click.echo(f"{failed} image(s) could not be read", err=True)
         sys.exit(1)

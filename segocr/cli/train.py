@@ -1,65 +1,102 @@
-"""`segocr train --model segcnn`: train a recognizer and write weights with their card."""
+"""`segocr train`: train a recognizer and write weights with their card."""
 
 from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import Any
 
 import click
-import yaml
 
 from segocr.errors import ConfigError, SegocrError
 
-MODELS = ("segcnn",)
+MODELS_HELP = "segcnn, crnn or holistic (the trainer registry)"
 
 
-def _load_config(path: Path | None) -> dict[str, object]:
-    if path is None:
-        return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read config ({exc})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a config must be a mapping of options")
-    return data
+def _dataset_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    import yaml
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--dataset-option {pair!r}: expected KEY=VALUE")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
 
 
 @click.command()
-@click.option("--model", type=click.Choice(MODELS), default="segcnn", show_default=True)
+@click.option("--model", default="segcnn", show_default=True, help=f"What to train: {MODELS_HELP}.")
 @click.option("--dataset", default="iwt4s", show_default=True, help="Registered dataset to train on (its train split).")
 @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None, help="Where the dataset lives (else $SEGOCR_DATA or ./data).")
+@click.option("--dataset-option", "-D", "dataset_option", multiple=True, metavar="KEY=VALUE", help="Option for the dataset, e.g. n_train=500 for synthetic (repeatable).")
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None, help="YAML file of training options (validated; unknown keys are errors).")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("runs/train-segcnn"), show_default=True, help="Run folder: weights, card, config, log.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None, help="Run folder: weights, card, config, log, curves, checkpoint.  [default: runs/train-MODEL]")
 @click.option("--seed", type=int, default=None, help="Overrides the config's seed.")
+@click.option("--resume", is_flag=True, help="Go on with the interrupted run in --out (its config.yaml is used).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads for torch (default: torch's choice).")
 @click.option("--eval-test/--no-eval-test", default=True, show_default=True, help="Measure the finished model once on the test split, for its card.")
-def train(model: str, dataset: str, data_dir: Path | None, config_path: Path | None, out: Path, seed: int | None, eval_test: bool) -> None:
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bars on stderr.")
+def train(
+    model: str, dataset: str, data_dir: Path | None, dataset_option: tuple[str, ...], config_path: Path | None,
+    out: Path | None, seed: int | None, resume: bool, device: str, threads: int | None, eval_test: bool, progress: bool,
+) -> None:
     """Train a recognizer on a dataset's train split. The checkpoint is chosen on a
     validation part of the train split, never on the test split. To ship the result,
-    copy OUT/segcnn.pt and OUT/segcnn.json into segocr/weights/."""
-    from pydantic import ValidationError
+    copy OUT/MODEL.pt and OUT/MODEL.json into segocr/weights/."""
+    import torch
 
     from segocr.datasets.base import load_dataset
-    from segocr.training.segcnn import SegCNNTrainConfig, run_segcnn_training
+    from segocr.models.weights import resolve_device
+    from segocr.training.registry import get_trainer, load_options, validate_options
 
+    out = out if out is not None else Path("runs") / f"train-{model}"
     try:
-        options = _load_config(config_path)
+        try:
+            trainer = get_trainer(model)
+        except KeyError as exc:
+            raise ConfigError(str(exc.args[0])) from None
+        if resume and not trainer.supports_resume:
+            raise ConfigError(f"the {model} trainer cannot resume; start it again without --resume")
+        source = str(config_path) if config_path else "options"
+        if resume and config_path is None and seed is None:
+            config_path = out / "config.yaml"
+            if not config_path.is_file():
+                raise ConfigError(f"nothing to resume: {config_path} does not exist")
+            source = str(config_path)
+        options = load_options(config_path)
         if seed is not None:
             options["seed"] = seed
-        try:
-            cfg = SegCNNTrainConfig.model_validate(options)
-        except ValidationError as exc:
-            raise ConfigError(f"invalid training config:\n{exc}") from None
-        ds = load_dataset(dataset, data_dir)
+        cfg = validate_options(trainer.config_class, options, source=source)
+        resolve_device(device)  # a bad --device fails before any work
+        ds = load_dataset(dataset, data_dir, **_dataset_options(dataset_option))
+        if threads is not None:
+            torch.set_num_threads(threads)
         parts = ["segocr", "train", "--model", model, "--dataset", dataset]
         if data_dir is not None:
             parts += ["--data-dir", str(data_dir)]
-        if config_path is not None:
+        for opt in dataset_option:
+            parts += ["--dataset-option", opt]
+        if config_path is not None and not resume:
             parts += ["--config", str(config_path)]
         if seed is not None:
             parts += ["--seed", str(seed)]
+        if threads is not None:
+            parts += ["--threads", str(threads)]
+        if device != "auto":
+            parts += ["--device", device]
+        if out != Path("runs") / f"train-{model}":
+            parts += ["--out", str(out)]
+        if resume:
+            parts += ["--resume"]
         command = " ".join(shlex.quote(p) for p in parts)
-        card = run_segcnn_training(ds, out, cfg, command=command, evaluate_test=eval_test, log=click.echo)
+        card = trainer.run(
+            ds, out, cfg, command=command, resume=resume, device=device, evaluate_test=eval_test, progress=progress, log=click.echo
+        )
     except SegocrError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"wrote {out / 'segcnn.pt'} ({card['size_bytes'] / 1024:.0f} KB) and its card {out / 'segcnn.json'}")
+    except ValueError as exc:  # e.g. a bad --device
+        raise click.ClickException(str(exc)) from None
+    name = card.get("model", model)
+    click.echo(f"wrote {out / f'{name}.pt'} ({card['size_bytes'] / 1024:.0f} KB) and its card {out / f'{name}.json'}")

@@ -52,8 +52,10 @@ class Dataset(Protocol):
 
     name: str
     charset: Charset
-    #: A short description of where the data came from (shown by the benchmark).
-    source: str
+    @property
+    def source(self) -> str:
+        """A short description of where the data came from (shown by the benchmark)."""
+        ...
 
     def samples(self, split: str = "all") -> list[PlateSample]:
         """The samples of ``split`` (one of ``train``, ``test``, ``all``), in a stable order."""

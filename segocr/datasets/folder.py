@@ -34,6 +34,7 @@ from segocr.datasets.base import PlateSample, register_dataset, split_samples
 from segocr.datasets.info import DatasetProblem, IndexScan, problems_error
 from segocr.errors import DatasetError
 from segocr.io import iter_image_paths
+from segocr.names import printable
 
 LABELS_FILE = "labels.csv"
 _DUPLICATE_MARK = re.compile(r"^(?P<text>.+?)[_-]\d{1,3}$")
@@ -106,7 +107,7 @@ def _read_csv(csv_path: Path, root: Path) -> tuple[list[PlateSample], list[Datas
         path = csv_path.parent / written
         if not path.is_file():
             problems.append(
-                DatasetProblem("missing-file", where, f"{written} does not exist ({path})")
+                DatasetProblem("missing-file", where, f"{written} does not exist ({printable(path)})")
             )
             continue
         try:
@@ -123,13 +124,13 @@ def _read_names(root: Path) -> list[PlateSample]:
     out = []
     for path in iter_image_paths([root]):
         rel = path.relative_to(root)
-        text = label_from_stem(path.stem)
+        text = label_from_stem(printable(path.stem))  # undecodable name bytes -> \xNN
         out.append(
             PlateSample(
-                id=rel.as_posix(),
+                id=printable(rel.as_posix()),
                 text=text,
                 path=path,
-                subset=rel.parent.as_posix().removeprefix("."),
+                subset=printable(rel.parent.as_posix().removeprefix(".")),
                 group=text,
             )
         )
@@ -154,13 +155,14 @@ class FolderDataset:
     _problems: list[DatasetProblem] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.source = f"plate crops in {self.root} (labels: {self.labels or 'file names'})"
+        labels = printable(self.labels) if self.labels else "file names"
+        self.source = f"plate crops in {printable(self.root)} (labels: {labels})"
         if self.labels is not None:
             self._all, self._problems = _read_csv(self.labels, self.root)
             listed = {s.path.resolve() for s in self._all if s.path is not None}
             for path in iter_image_paths([self.root]):
                 if path.resolve() not in listed:
-                    rel = path.relative_to(self.root).as_posix()
+                    rel = printable(path.relative_to(self.root).as_posix())
                     self._problems.append(
                         DatasetProblem("unlabelled", rel, f"not listed in {self.labels.name}")
                     )

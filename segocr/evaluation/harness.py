@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from segocr.datasets.base import Dataset, PlateSample, load_dataset
 from segocr.errors import DatasetError, ImageReadError, SegocrError
 from segocr.evaluation import metrics as M
+from segocr.names import printable
 from segocr.recognizers.base import Prediction, Recognizer, recognizer_names
 
 #: The dataset the benchmark prefers, and the embedded one it falls back to.
@@ -207,8 +208,8 @@ def evaluate(
                 try:
                     images.append(sample.load())
                 except (ImageReadError, DatasetError) as err:
-                    path = str(sample.path) if sample.path is not None else None
-                    failures.append(SampleFailure(sample.id, path, str(err)))
+                    path = printable(sample.path) if sample.path is not None else None
+                    failures.append(SampleFailure(printable(sample.id), path, printable(str(err))))
                     continue
                 kept.append(sample)
             if images:

@@ -72,7 +72,9 @@ def _num(x: float, fmt: str) -> str:
     return "-" if x is None or math.isnan(x) else format(x, fmt)
 
 
-def _display_frame(result: BenchmarkResult) -> pd.DataFrame:
+def display_frame(result: BenchmarkResult) -> pd.DataFrame:
+    """The results table as display strings (percentages, intervals), one row per model
+    and subset: what the terminal table and report.md show."""
     df = results_frame(result)
     out = pd.DataFrame(
         {
@@ -137,7 +139,7 @@ def format_table(result: BenchmarkResult) -> str:
     """
     if not result.models:
         return "(no models)"
-    return fixed_width(_display_frame(result))
+    return fixed_width(display_frame(result))
 
 
 def markdown_table(df: pd.DataFrame, *, left: Sequence[str] | None = None) -> str:
@@ -452,7 +454,7 @@ def _report_markdown(result: BenchmarkResult, info: dict[str, Any], gallery: Pat
         "",
         "## Results",
         "",
-        markdown_table(_display_frame(result), left=_TEXT_COLUMNS),
+        markdown_table(display_frame(result), left=_TEXT_COLUMNS),
         "",
         (
             "Plate acc: exact reading of the whole plate; 95% CI: percentile bootstrap of it. "

@@ -15,6 +15,7 @@ import io
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +46,18 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def default_weights_path(name: str) -> Path:
+    """Where the shipped weights of recognizer ``name`` live."""
+    return SHIPPED_DIR / f"{name}.pt"
 
 
 def card_path(weights: Path) -> Path:
@@ -96,12 +105,32 @@ def load_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
             "the file is corrupt or not the one the card describes"
         )
     try:
-        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about odd pickles before refusing them
+            warnings.simplefilter("ignore")
+            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a bad archive
-        raise WeightsError(f"{path}: not a loadable state dict ({type(exc).__name__}: {exc})") from None
+        raise WeightsError(f"{path}: not a loadable state dict ({_first_line(exc)})") from None
     if not isinstance(state, dict):
         raise WeightsError(f"{path}: expected a state dict, found {type(state).__name__}")
+    for key, value in state.items():
+        if not isinstance(value, torch.Tensor):
+            raise WeightsError(f"{path}: entry {key!r} of the state dict is a {type(value).__name__}, not a tensor")
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise WeightsError(f"{path}: tensor {key!r} holds NaN or infinite values (corrupt weights)")
     return state, card
+
+
+def _first_line(exc: BaseException, limit: int = 160) -> str:
+    """``"Type: first line of the message"``, cut to ``limit`` characters.
+
+    >>> _first_line(ValueError("bad\\nmore detail"))
+    'ValueError: bad'
+    """
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    text = lines[0] if lines else ""
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def load_into(model: nn.Module, state: dict[str, torch.Tensor], *, source: Path | str) -> None:
@@ -109,8 +138,13 @@ def load_into(model: nn.Module, state: dict[str, torch.Tensor], *, source: Path 
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
-        raise WeightsError(f"{source}: weights do not fit the model ({first})") from None
+        # torch's message: a header line, then one indented line per problem.
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        detail = (lines[1] if len(lines) > 1 else lines[0] if lines else "state dict mismatch").rstrip(".")
+        if len(detail) > 200:
+            detail = detail[:199] + "…"
+        more = f"; {len(lines) - 2} more" if len(lines) > 2 else ""
+        raise WeightsError(f"{source}: weights do not fit the model ({detail}{more})") from None
 
 
 def resolve_device(device: str) -> torch.device:

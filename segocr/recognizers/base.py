@@ -109,4 +109,6 @@ def get_recognizer_factory(name: str) -> RecognizerFactory:
 
 def _import_builtin() -> None:
     # Importing the modules fills the registry through their decorators.
+    import segocr.recognizers.crnn
+    import segocr.recognizers.holistic
     import segocr.recognizers.segcnn  # noqa: F401

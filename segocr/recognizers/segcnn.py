@@ -18,14 +18,21 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from segocr.charset import Charset
+from segocr.errors import WeightsError
 from segocr.models.charcnn import CharCNN
-from segocr.models.weights import SHIPPED_DIR, load_into, load_weights, resolve_device
+from segocr.models.weights import (
+    card_path,
+    default_weights_path,
+    load_into,
+    load_weights,
+    resolve_device,
+)
 from segocr.recognizers.base import CharPrediction, Prediction, register_recognizer
 from segocr.segment.boxes import CharBox
-from segocr.segment.characters import Hypothesis, SegmentConfig, Segmentation, find_characters
+from segocr.segment.characters import Hypothesis, SegmentConfig, WorkImage, hypotheses, prepare
 
 NAME = "segcnn"
 
@@ -41,6 +48,9 @@ class SegCNNConfig(BaseModel):
     #: log P(plate length) by length; lengths not listed get ``unseen_length_logp``.
     length_logp: dict[int, float] = Field(default_factory=dict)
     unseen_length_logp: float = -8.0
+    #: Cascade: read the first binarization alone and try the others only for plates
+    #: not read with every character at least this confident (None: always try all).
+    cascade_confidence: float | None = Field(0.9, gt=0, le=1)
 
 
 def crop_char(work: np.ndarray, box: CharBox, *, size: int = 32, margin: float = 0.08, invert: bool = False) -> np.ndarray:
@@ -72,9 +82,10 @@ def crop_char(work: np.ndarray, box: CharBox, *, size: int = 32, margin: float =
     return (x - x.mean()) / max(float(x.std()), 8.0)
 
 
-def hypothesis_crops(seg: Segmentation, hyp: Hypothesis, cfg: SegCNNConfig) -> np.ndarray:
-    """(n, size, size) float32 crops of a hypothesis's boxes."""
-    crops = [crop_char(seg.work, b, size=cfg.input_size, margin=cfg.margin, invert=hyp.polarity == "light") for b in hyp.boxes]
+def hypothesis_crops(work: np.ndarray, hyp: Hypothesis, cfg: SegCNNConfig) -> np.ndarray:
+    """(n, size, size) float32 crops of a hypothesis's boxes from the gray working
+    image ``work`` (Hw, Ww) uint8."""
+    crops = [crop_char(work, b, size=cfg.input_size, margin=cfg.margin, invert=hyp.polarity == "light") for b in hyp.boxes]
     return np.stack(crops) if crops else np.zeros((0, cfg.input_size, cfg.input_size), np.float32)
 
 
@@ -114,58 +125,90 @@ class SegCNNRecognizer:
         score = sum(math.log(max(float(probs[i, best[i]]), 1e-9)) for i in range(len(probs)))
         return keep, score + self._length_logp(len(keep))
 
+    def _best(self, scored: list[tuple[Hypothesis, np.ndarray]]) -> tuple[float, int, list[int]] | None:
+        best: tuple[float, int, list[int]] | None = None
+        for j, (_, probs) in enumerate(scored):
+            keep, score = self.read_hypothesis(probs)
+            if keep and (best is None or score > best[0]):
+                best = (score, j, keep)
+        return best
+
+    def _confident(self, probs: np.ndarray, keep: list[int]) -> bool:
+        """True when a reading needs no further hypotheses: every box a character
+        read with at least ``cascade_confidence``, at the most probable length."""
+        if self.config.cascade_confidence is None or len(keep) != len(probs):
+            return False
+        if self.config.length_logp and self._length_logp(len(keep)) < max(self.config.length_logp.values()):
+            return False
+        return bool(probs[keep, :-1].max(axis=1).min() >= self.config.cascade_confidence)
+
     def predict(self, images: Sequence[np.ndarray]) -> list[Prediction]:
-        segs = [find_characters(img, config=self.config.segment) for img in images]
-        crops, owners = [], []
-        for i, seg in enumerate(segs):
-            for j, hyp in enumerate(seg.hypotheses):
-                c = hypothesis_crops(seg, hyp, self.config)
-                crops.append(c)
-                owners.extend([(i, j)] * len(c))
-        probs = self.classify(np.concatenate(crops) if crops else np.zeros((0, 1, 1), np.float32))
-        per: dict[tuple[int, int], np.ndarray] = {}
-        start = 0
-        for i, seg in enumerate(segs):
-            for j, hyp in enumerate(seg.hypotheses):
-                per[(i, j)] = probs[start : start + len(hyp.boxes)]
-                start += len(hyp.boxes)
-        preds = []
-        for i, seg in enumerate(segs):
-            best: tuple[float, int, list[int]] | None = None
-            for j in range(len(seg.hypotheses)):
-                keep, score = self.read_hypothesis(per[(i, j)])
-                if keep and (best is None or score > best[0]):
-                    best = (score, j, keep)
-            if best is None:
-                preds.append(Prediction("", 0.0, (), NAME, {"n_segments": 0, "n_hypotheses": len(seg.hypotheses)}))
+        seg_cfg = self.config.segment
+        return self.predict_prepared([prepare(img, config=seg_cfg) for img in images])
+
+    def predict_prepared(self, works: Sequence[WorkImage]) -> list[Prediction]:
+        """:meth:`predict` on images already passed through
+        :func:`segocr.segment.characters.prepare` with this recognizer's
+        ``config.segment`` (the ablation runner shares them between variants)."""
+        seg_cfg = self.config.segment
+        scored: list[list[tuple[Hypothesis, np.ndarray]]] = [[] for _ in works]
+        pending = list(range(len(works)))
+        binarizers = seg_cfg.binarizers
+        stages = [binarizers[:1], binarizers[1:]] if self.config.cascade_confidence is not None else [binarizers]
+        for stage in stages:
+            if not pending or not stage:
                 continue
-            _, j, keep = best
-            hyp, p = seg.hypotheses[j], per[(i, j)]
-            boxes = seg.to_original(tuple(hyp.boxes[k] for k in keep))
-            chars = [
-                CharPrediction(self.charset.chars[int(p[k, :-1].argmax())], float(p[k, :-1].max()), box)
-                for k, box in zip(keep, boxes)
-            ]
-            preds.append(
-                Prediction.from_chars(
-                    chars, NAME, n_segments=len(keep), n_hypotheses=len(seg.hypotheses),
-                    method=hyp.method, polarity=hyp.polarity,
-                )
-            )
-        return preds
+            new: list[tuple[int, Hypothesis]] = []
+            for i in pending:
+                seen = {h.boxes for h, _ in scored[i]}
+                new.extend((i, h) for h in hypotheses(works[i], stage, config=seg_cfg) if h.boxes not in seen)
+            crops = [hypothesis_crops(works[i].gray, h, self.config) for i, h in new]
+            probs = self.classify(np.concatenate(crops) if crops else np.zeros((0, 1, 1), np.float32))
+            start = 0
+            for i, h in new:
+                scored[i].append((h, probs[start : start + len(h.boxes)]))
+                start += len(h.boxes)
+            still = []
+            for i in pending:
+                best = self._best(scored[i])
+                if best is None or not self._confident(scored[i][best[1]][1], best[2]):
+                    still.append(i)
+            pending = still
+        return [self._prediction(works[i], scored[i]) for i in range(len(works))]
 
-
-def default_weights() -> Path:
-    return SHIPPED_DIR / f"{NAME}.pt"
+    def _prediction(self, work: WorkImage, scored: list[tuple[Hypothesis, np.ndarray]]) -> Prediction:
+        best = self._best(scored)
+        if best is None:
+            return Prediction("", 0.0, (), NAME, {"n_segments": 0, "n_hypotheses": len(scored)})
+        _, j, keep = best
+        hyp, p = scored[j]
+        sx, sy = work.scale
+        chars = [
+            CharPrediction(self.charset.chars[int(p[k, :-1].argmax())], float(p[k, :-1].max()), hyp.boxes[k].scaled(sx, sy))
+            for k in keep
+        ]
+        return Prediction.from_chars(
+            chars, NAME, n_segments=len(keep), n_hypotheses=len(scored), method=hyp.method, polarity=hyp.polarity
+        )
 
 
 @register_recognizer(NAME)
 def load_segcnn(weights: str | Path | None = None, device: str = "auto") -> SegCNNRecognizer:
     """The segcnn recognizer with the shipped weights (or ``weights``)."""
-    path = Path(weights) if weights is not None else default_weights()
+    path = Path(weights) if weights is not None else default_weights_path(NAME)
     state, card = load_weights(path)
-    charset = Charset(card["charset"])
-    model = CharCNN(num_classes=len(charset) + 1, **card.get("model_kwargs", {}))
+    try:
+        charset = Charset(card["charset"])
+        model = CharCNN(num_classes=len(charset) + 1, **card.get("model_kwargs", {}))
+        config = SegCNNConfig.model_validate(card["config"])
+    except KeyError as exc:
+        raise WeightsError(f"{card_path(path)}: the card has no {exc.args[0]!r} entry") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(["config", *map(str, first["loc"])])
+        raise WeightsError(f"{card_path(path)}: invalid card ({where}: {first['msg']})") from None
+    except (TypeError, ValueError) as exc:
+        detail = " ".join(str(exc).split())[:200]
+        raise WeightsError(f"{card_path(path)}: invalid card ({type(exc).__name__}: {detail})") from None
     load_into(model, state, source=path)
-    config = SegCNNConfig.model_validate(card["config"])
     return SegCNNRecognizer(model, charset, config, device=device, card=card)

@@ -91,11 +91,11 @@ def harvest_real(
         for hyp in seg.hypotheses:
             n = len(hyp.boxes)
             if n == len(label):
-                crops = hypothesis_crops(seg, hyp, config)
+                crops = hypothesis_crops(seg.work, hyp, config)
                 xs.extend(crops)
                 ys.extend(label)
             elif classify is not None and len(label) < n <= len(label) + max_extra:
-                crops = hypothesis_crops(seg, hyp, config)
+                crops = hypothesis_crops(seg.work, hyp, config)
                 p = np.clip(classify(crops), 1e-6, 1)
                 path = align_boxes(np.log(p[:, label]), np.log(p[:, noise]))
                 if path is None:

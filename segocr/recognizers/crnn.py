@@ -1,0 +1,64 @@
+"""The CRNN recognizer: plate -> 32xW gray line (aspect kept, padded) ->
+:class:`segocr.models.crnn.CRNN` -> (T, C) logits -> CTC greedy or beam decoding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from segocr.charset import Charset
+from segocr.models.crnn import CRNN
+from segocr.models.weights import SHIPPED_DIR, load_into, load_weights
+from segocr.recognizers.base import register_recognizer
+from segocr.recognizers.decode import Decoded, ctc_beam_decode, ctc_greedy_decode
+from segocr.recognizers.textline import LineConfig, LineRecognizer
+
+NAME = "crnn"
+
+
+class CRNNConfig(BaseModel):
+    """Inference settings of the CRNN recognizer (stored in its weight card)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    line: LineConfig = LineConfig()
+    decoder: Literal["greedy", "beam"] = "beam"
+    beam_width: int = Field(8, ge=1, le=100)
+
+
+class CRNNRecognizer(LineRecognizer):
+    """CRNN + CTC decoding; the blank is the class after the charset."""
+
+    name = NAME
+
+    def __init__(self, model: CRNN, charset: Charset, config: CRNNConfig, *, device: str = "auto", card: dict[str, Any] | None = None) -> None:
+        super().__init__(model, charset, config.line, device=device, card=card)
+        self.config = config
+
+    def decode_one(self, logits: np.ndarray) -> Decoded:
+        """(T, len(charset) + 1) logits -> decoded indices."""
+        if self.config.decoder == "greedy":
+            return ctc_greedy_decode(logits, blank=len(self.charset))
+        return ctc_beam_decode(logits, beam_width=self.config.beam_width, blank=len(self.charset))
+
+
+def default_weights() -> Path:
+    return SHIPPED_DIR / f"{NAME}.pt"
+
+
+@register_recognizer(NAME)
+def load_crnn(weights: str | Path | None = None, device: str = "auto") -> CRNNRecognizer:
+    """The crnn recognizer with the shipped weights (or ``weights``); raises
+    :class:`segocr.errors.WeightsError` when they are missing or do not fit."""
+    path = Path(weights) if weights is not None else default_weights()
+    state, card = load_weights(path)
+    charset = Charset(card["charset"])
+    config = CRNNConfig.model_validate(card["config"])
+    kwargs = dict(card.get("model_kwargs", {}))
+    if "channels" in kwargs:
+        kwargs["channels"] = tuple(kwargs["channels"])
+    model = CRNN(num_classes=len(charset) + 1, input_height=config.line.height, **kwargs)
+    load_into(model, state, source=path)
+    return CRNNRecognizer(model, charset, config, device=device, card=card)

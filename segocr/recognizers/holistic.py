@@ -1,0 +1,70 @@
+"""The holistic recognizer: plate -> 32xW gray line (aspect kept, padded) ->
+:class:`segocr.models.holistic.HolisticCNN` -> (K, C) slot logits -> slot decoding
+(pad slots stripped)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from segocr.charset import Charset
+from segocr.models.holistic import HolisticCNN
+from segocr.models.weights import SHIPPED_DIR, load_into, load_weights
+from segocr.recognizers.base import register_recognizer
+from segocr.recognizers.decode import Decoded, slot_decode
+from segocr.recognizers.textline import LineConfig, LineRecognizer
+
+NAME = "holistic"
+
+
+class HolisticConfig(BaseModel):
+    """Inference settings of the holistic recognizer (stored in its weight card)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    line: LineConfig = LineConfig()
+    slots: int = Field(8, ge=1, le=32)
+
+
+class HolisticRecognizer(LineRecognizer):
+    """Fixed-slot CNN; the pad is the class after the charset."""
+
+    name = NAME
+
+    def __init__(
+        self, model: HolisticCNN, charset: Charset, config: HolisticConfig, *, device: str = "auto", card: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(model, charset, config.line, device=device, card=card)
+        self.config = config
+
+    def decode_one(self, logits: np.ndarray) -> Decoded:
+        """(slots, len(charset) + 1) logits -> decoded indices."""
+        return slot_decode(logits, pad=len(self.charset))
+
+
+def default_weights() -> Path:
+    return SHIPPED_DIR / f"{NAME}.pt"
+
+
+@register_recognizer(NAME)
+def load_holistic(weights: str | Path | None = None, device: str = "auto") -> HolisticRecognizer:
+    """The holistic recognizer with the shipped weights (or ``weights``); raises
+    :class:`segocr.errors.WeightsError` when they are missing or do not fit."""
+    path = Path(weights) if weights is not None else default_weights()
+    state, card = load_weights(path)
+    charset = Charset(card["charset"])
+    config = HolisticConfig.model_validate(card["config"])
+    kwargs = dict(card.get("model_kwargs", {}))
+    if "channels" in kwargs:
+        kwargs["channels"] = tuple(kwargs["channels"])
+    model = HolisticCNN(
+        num_classes=len(charset) + 1,
+        slots=config.slots,
+        input_height=config.line.height,
+        input_width=config.line.width,
+        **kwargs,
+    )
+    load_into(model, state, source=path)
+    return HolisticRecognizer(model, charset, config, device=device, card=card)

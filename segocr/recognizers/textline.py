@@ -1,0 +1,129 @@
+"""The input of the end-to-end recognizers (CRNN, holistic): a plate as one text line.
+
+A plate crop becomes a gray line ``height`` rows high with its aspect ratio kept
+(:func:`line_gray`; only plates wider than ``width / height`` are squeezed to
+``width``), then is standardized and padded on the right with zeros (the mean) to
+``width`` columns (:func:`normalize_line`). Training augments between the two steps.
+
+:class:`LineRecognizer` holds what the two recognizers share: batching, the model
+call and turning decoded indices into a :class:`Prediction`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from torch import nn
+
+from segocr.charset import Charset
+from segocr.models.weights import resolve_device
+from segocr.preprocess import resize_to_height, to_gray
+from segocr.recognizers.base import CharPrediction, Prediction
+from segocr.recognizers.decode import Decoded
+
+
+class LineConfig(BaseModel):
+    """Size of the model input (N, 1, height, width); both multiples of 16."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    height: int = Field(32, ge=16, le=256)
+    width: int = Field(128, ge=16, le=2048)
+
+    @model_validator(mode="after")
+    def _multiples(self) -> LineConfig:
+        if self.height % 16 or self.width % 16:
+            raise ValueError(f"height and width must be multiples of 16, got {self.height}x{self.width}")
+        return self
+
+
+def line_gray(image: np.ndarray, *, height: int = 32, max_width: int = 128) -> np.ndarray:
+    """uint8 RGB (H, W, 3) or gray (H, W) plate -> uint8 gray (height, w) with the
+    aspect ratio kept, ``w <= max_width`` (wider plates are squeezed to ``max_width``).
+
+    >>> line_gray(np.zeros((50, 100, 3), np.uint8), height=32).shape
+    (32, 64)
+    >>> line_gray(np.zeros((10, 100, 3), np.uint8), height=32).shape
+    (32, 128)
+    """
+    return resize_to_height(to_gray(image), height=height, max_width=max_width)
+
+
+def normalize_line(line: np.ndarray, *, width: int = 128) -> np.ndarray:
+    """uint8 (H, w) line -> float32 (H, width): zero mean, unit-ish variance (the
+    standard deviation is floored at 8 grey levels), zero padding on the right.
+    A line wider than ``width`` is squeezed to it.
+
+    >>> x = normalize_line(np.tile(np.arange(64, dtype=np.uint8), (32, 1)), width=128)
+    >>> x.shape, round(float(x[:, :64].mean()), 6), float(x[:, 64:].max())
+    ((32, 128), 0.0, 0.0)
+    """
+    h, w = line.shape
+    if w > width:
+        import cv2
+
+        line = cv2.resize(line, (width, h), interpolation=cv2.INTER_AREA)
+        w = width
+    x = line.astype(np.float32)
+    x = (x - x.mean()) / max(float(x.std()), 8.0)
+    out = np.zeros((h, width), np.float32)
+    out[:, :w] = x
+    return out
+
+
+def line_batch(images: Sequence[np.ndarray], config: LineConfig) -> np.ndarray:
+    """Images -> float32 (N, 1, height, width) model input.
+
+    >>> line_batch([np.zeros((40, 90, 3), np.uint8)], LineConfig()).shape
+    (1, 1, 32, 128)
+    """
+    if not images:
+        return np.zeros((0, 1, config.height, config.width), np.float32)
+    return np.stack(
+        [normalize_line(line_gray(im, height=config.height, max_width=config.width), width=config.width) for im in images]
+    )[:, None]
+
+
+class LineRecognizer:
+    """Shared machinery of the line recognizers: ``predict`` = :func:`line_batch` ->
+    model -> :meth:`decode_one` per sample. Subclasses set ``name`` and implement
+    :meth:`decode_one` on one sample's logits."""
+
+    name = "line"
+
+    def __init__(
+        self, model: nn.Module, charset: Charset, line: LineConfig, *, device: str = "auto", card: dict[str, Any] | None = None
+    ) -> None:
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self.charset = charset
+        self.line = line
+        self.card = card or {}
+
+    def logits(self, batch: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """float32 model input (N, 1, H, W) -> float32 logits (N, ..., C)."""
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(batch), batch_size):
+                x = torch.from_numpy(batch[i : i + batch_size]).to(self.device)
+                out.append(self.model(x).float().cpu().numpy())
+        return np.concatenate(out)
+
+    def decode_one(self, logits: np.ndarray) -> Decoded:
+        raise NotImplementedError
+
+    def to_prediction(self, decoded: Decoded) -> Prediction:
+        chars = [CharPrediction(self.charset.chars[k], c) for k, c in zip(decoded.indices, decoded.confidences)]
+        return Prediction.from_chars(chars, self.name)
+
+    def decode(self, logits: np.ndarray) -> list[Prediction]:
+        """Logits (N, ..., C) -> one :class:`Prediction` per sample."""
+        return [self.to_prediction(self.decode_one(lg)) for lg in logits]
+
+    def predict(self, images: Sequence[np.ndarray]) -> list[Prediction]:
+        if not images:
+            return []
+        return self.decode(self.logits(line_batch(images, self.line)))

@@ -1,0 +1,155 @@
+"""The registry of trainers: ``segocr train --model NAME`` looks ``NAME`` up here.
+
+A :class:`Trainer` names its options class (validated from YAML, unknown keys are
+errors) and the function that runs a training into a run folder and returns the card
+of the weights it wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from segocr.datasets.base import Dataset
+
+
+@dataclass(frozen=True)
+class Trainer:
+    """``run(dataset, out_dir, config, *, command, resume, device, evaluate_test,
+    progress, log)`` -> card. ``supports_resume`` says whether ``resume=True`` works."""
+
+    name: str
+    config_class: type[BaseModel]
+    run: Callable[..., dict[str, Any]]
+    supports_resume: bool = False
+
+
+_REGISTRY: dict[str, Trainer] = {}
+
+
+def register_trainer(trainer: Trainer) -> Trainer:
+    """Add ``trainer`` under its name; a different trainer under a taken name is an error."""
+    old = _REGISTRY.get(trainer.name)
+    if old is not None and old.config_class is not trainer.config_class:
+        raise ValueError(f"trainer {trainer.name!r} registered twice")
+    _REGISTRY[trainer.name] = trainer
+    return trainer
+
+
+def trainer_names() -> list[str]:
+    """Names of the registered trainers.
+
+    >>> trainer_names()
+    ['crnn', 'holistic', 'segcnn']
+    """
+    _import_builtin()
+    return sorted(_REGISTRY)
+
+
+def get_trainer(name: str) -> Trainer:
+    """The trainer registered as ``name``; an unknown name raises ``KeyError`` listing
+    the valid ones."""
+    _import_builtin()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; choose one of: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def _run_segcnn(
+    dataset: Dataset,
+    out_dir: Path,
+    cfg: Any,
+    *,
+    command: str,
+    resume: bool = False,
+    device: str = "auto",
+    evaluate_test: bool = True,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """The segcnn training (CPU, no resume), plus its curves from ``log.csv``."""
+    import pandas as pd
+
+    from segocr.training.curves import plot_curves
+    from segocr.training.segcnn import run_segcnn_training
+
+    card = run_segcnn_training(dataset, out_dir, cfg, command=command, evaluate_test=evaluate_test, log=log)
+    log_csv = out_dir / "log.csv"
+    if log_csv.is_file():
+        log_df = pd.read_csv(log_csv)
+        if {"stage", "val_plate_accuracy"} <= set(log_df.columns):
+            # Stage 1 is not validated; its column holds the epoch number.
+            log_df["val_plate_accuracy"] = log_df["val_plate_accuracy"].where(log_df["stage"] != 1)
+        plot_curves(log_df, out_dir / "curves.png", title="segcnn")
+    return card
+
+
+def _import_builtin() -> None:
+    if "segcnn" not in _REGISTRY:
+        from segocr.training.segcnn import SegCNNTrainConfig
+
+        register_trainer(Trainer("segcnn", SegCNNTrainConfig, _run_segcnn))
+    import segocr.training.sequence  # noqa: F401
+
+
+def validate_options(config_class: type[BaseModel], options: dict[str, Any], *, source: str = "config") -> BaseModel:
+    """``options`` validated as ``config_class``; a :class:`ConfigError` names every
+    bad key (an unknown one with the valid keys at its level) and the problem.
+
+    >>> from segocr.training.sequence import CRNNTrainConfig
+    >>> validate_options(CRNNTrainConfig, {"batch_size": 8}).batch_size
+    8
+    >>> validate_options(CRNNTrainConfig, {"finetune": {"epoch": 3}}, source="x.yaml")
+    Traceback (most recent call last):
+    segocr.errors.ConfigError: x.yaml: invalid options for CRNNTrainConfig:
+      finetune.epoch: unknown option (valid here: early_stop_patience, epochs, lr, synthetic_fraction)
+    """
+    from pydantic import ValidationError
+
+    from segocr.errors import ConfigError
+
+    try:
+        return config_class.model_validate(options)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = ".".join(str(x) for x in err["loc"])
+            if err["type"] == "extra_forbidden":
+                lines.append(f"  {loc}: unknown option (valid here: {', '.join(_fields_at(config_class, err['loc'][:-1]))})")
+            else:
+                lines.append(f"  {loc or '(top)'}: {err['msg']}")
+        raise ConfigError(f"{source}: invalid options for {config_class.__name__}:\n" + "\n".join(lines)) from None
+
+
+def _fields_at(cls: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """Field names of the nested model at ``loc`` below ``cls`` (best effort)."""
+    current: Any = cls
+    for part in loc:
+        field = current.model_fields.get(str(part)) if isinstance(current, type) and issubclass(current, BaseModel) else None
+        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+            return []
+        current = field.annotation
+    return sorted(current.model_fields)
+
+
+def load_options(path: Path | None) -> dict[str, Any]:
+    """The mapping in YAML file ``path`` (``{}`` for ``None``); :class:`ConfigError`
+    when unreadable or not a mapping."""
+    import yaml
+
+    from segocr.errors import ConfigError
+
+    if path is None:
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config must be a mapping of options, found {type(data).__name__}")
+    return data

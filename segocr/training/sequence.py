@@ -1,0 +1,653 @@
+"""Training the end-to-end recognizers: ``segocr train --model crnn|holistic``.
+
+1. The dataset's train split is divided again, by plate, into a fit part and a
+   validation part; the test split is only read once at the end, for the card.
+2. Stage ``pretrain``: synthetic plates (:mod:`segocr.datasets.synthetic`, rendered
+   once and cached in the run folder) for a few epochs.
+3. Stage ``finetune``: the real fit plates, plus a share of synthetic ones, with
+   augmentation (:mod:`segocr.training.line_augment`), until early stopping.
+4. Every epoch: AdamW steps, the validation loss, plate accuracy and CER, a
+   reduce-on-plateau learning-rate step, a row of ``log.csv``, ``curves.png`` and an
+   atomic ``checkpoint.pt`` holding everything needed to go on (model, optimizer,
+   scheduler, best weights so far, history). Random draws are seeded per epoch from
+   ``(seed, stage, epoch)``, so a run resumed from its checkpoint ends with the same
+   weights as an uninterrupted one (on the CPU, with the same thread count).
+5. The best epoch on the validation plates (plate accuracy, then CER, then loss) is
+   written as ``NAME.pt`` + ``NAME.json`` (its card).
+
+The two models differ only in their :class:`Head` (model, loss, recognizer).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, Literal, TypeVar
+
+import numpy as np
+import torch
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+from tqdm import tqdm
+
+from segocr.charset import Charset
+from segocr.datasets.base import Dataset, PlateSample
+from segocr.datasets.splits import group_split
+from segocr.errors import ConfigError, DatasetError
+from segocr.evaluation import metrics as M
+from segocr.models.crnn import CRNN
+from segocr.models.holistic import HolisticCNN
+from segocr.models.weights import atomic_write_bytes, resolve_device, save_weights
+from segocr.recognizers.crnn import CRNNConfig, CRNNRecognizer
+from segocr.recognizers.holistic import HolisticConfig, HolisticRecognizer
+from segocr.recognizers.textline import LineConfig, LineRecognizer, line_gray, normalize_line
+from segocr.training.curves import plot_curves
+from segocr.training.line_augment import AugmentConfig, augment_line
+from segocr.training.registry import Trainer, register_trainer
+
+CHECKPOINT = "checkpoint.pt"
+CONFIG_FILE = "config.yaml"
+LOG_FILE = "log.csv"
+CURVES_FILE = "curves.png"
+SYNTHETIC_CACHE = "synthetic.npz"
+_FORMAT = 1
+
+
+# ------------------------------------------------------------------------- configs
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PretrainConfig(_Frozen):
+    """Synthetic pretraining (``plates: 0`` or ``epochs: 0`` skips it)."""
+
+    plates: int = Field(6000, ge=0)
+    #: ``cz`` (Czech layout), ``generic`` (5..8 random alphanumerics) or ``mixed`` (3/4 cz).
+    style: Literal["cz", "generic", "mixed"] = "mixed"
+    #: Seed of the synthetic dataset (its train split is used).
+    seed: int = 1
+    epochs: int = Field(4, ge=0)
+    lr: float = Field(2e-3, gt=0)
+
+
+class FinetuneConfig(_Frozen):
+    """Training on the real fit plates."""
+
+    epochs: int = Field(60, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    #: Synthetic plates mixed into each epoch, as a fraction of the real ones.
+    synthetic_fraction: float = Field(0.25, ge=0, le=10)
+    #: Stop after this many epochs without a better validation score (0: never).
+    early_stop_patience: int = Field(12, ge=0)
+
+
+class SequenceTrainConfig(_Frozen):
+    """Options shared by the crnn and holistic trainings (YAML keys, all optional)."""
+
+    seed: int = 0
+    #: Share of the train split's plates held out (by plate) to choose the checkpoint.
+    val_fraction: float = Field(0.15, gt=0, lt=1)
+    batch_size: int = Field(32, ge=1)
+    weight_decay: float = Field(0.01, ge=0)
+    grad_clip: float = Field(5.0, gt=0)
+    #: ReduceLROnPlateau on the validation loss.
+    plateau_patience: int = Field(3, ge=0)
+    plateau_factor: float = Field(0.5, gt=0, lt=1)
+    min_lr: float = Field(1e-5, ge=0)
+    #: Training lines are kept at this many times the input height for augmentation.
+    oversample: int = Field(2, ge=1, le=4)
+    line: LineConfig = LineConfig()
+    augment: AugmentConfig = AugmentConfig()
+    pretrain: PretrainConfig = PretrainConfig()
+    finetune: FinetuneConfig = FinetuneConfig()
+
+
+class CRNNParams(_Frozen):
+    """Size of :class:`segocr.models.crnn.CRNN`."""
+
+    channels: tuple[int, int, int, int, int, int] = (32, 64, 96, 96, 128, 128)
+    hidden: int = Field(64, ge=4)
+    dropout: float = Field(0.2, ge=0, lt=1)
+
+
+class CRNNTrainConfig(SequenceTrainConfig):
+    """``segocr train --model crnn`` options."""
+
+    model: CRNNParams = CRNNParams()
+    decoder: Literal["greedy", "beam"] = "beam"
+    beam_width: int = Field(8, ge=1, le=100)
+
+
+class HolisticParams(_Frozen):
+    """Size of :class:`segocr.models.holistic.HolisticCNN`."""
+
+    channels: tuple[int, int, int, int, int] = (32, 64, 96, 96, 128)
+    hidden: int = Field(256, ge=4)
+    dropout: float = Field(0.3, ge=0, lt=1)
+
+
+class HolisticTrainConfig(SequenceTrainConfig):
+    """``segocr train --model holistic`` options."""
+
+    model: HolisticParams = HolisticParams()
+    slots: int = Field(8, ge=1, le=32)
+    label_smoothing: float = Field(0.05, ge=0, lt=1)
+
+
+C = TypeVar("C", bound=SequenceTrainConfig)
+
+
+# --------------------------------------------------------------------------- heads
+
+
+class Head(ABC, Generic[C]):
+    """What differs between the sequence models: the network, its loss and the
+    recognizer wrapping it."""
+
+    name: str
+    architecture: str
+    classes: str
+
+    @abstractmethod
+    def build(self, cfg: C, n_chars: int) -> nn.Module: ...
+
+    @abstractmethod
+    def loss(self, logits: torch.Tensor, targets: Sequence[Sequence[int]], cfg: C) -> torch.Tensor:
+        """Mean loss of ``logits`` (N, ..., n_chars + 1) against label index lists."""
+
+    @abstractmethod
+    def recognizer(self, model: nn.Module, charset: Charset, cfg: C, device: str) -> LineRecognizer: ...
+
+    @abstractmethod
+    def fits(self, n_labels: int, cfg: C) -> bool:
+        """Whether a text of ``n_labels`` characters can be learned at all."""
+
+    def model_kwargs(self, cfg: C) -> dict[str, Any]:
+        kwargs: dict[str, Any] = getattr(cfg, "model").model_dump(mode="json")
+        return kwargs
+
+
+class CTCHead(Head[CRNNTrainConfig]):
+    name = "crnn"
+    architecture = "CRNN"
+    classes = "charset + CTC blank (last index)"
+
+    def build(self, cfg: CRNNTrainConfig, n_chars: int) -> nn.Module:
+        p = cfg.model
+        return CRNN(n_chars + 1, input_height=cfg.line.height, channels=p.channels, hidden=p.hidden, dropout=p.dropout)
+
+    def loss(self, logits: torch.Tensor, targets: Sequence[Sequence[int]], cfg: CRNNTrainConfig) -> torch.Tensor:
+        n, t, c = logits.shape
+        lp = logits.float().log_softmax(2).transpose(0, 1)  # (T, N, C)
+        flat = torch.tensor([k for tg in targets for k in tg], dtype=torch.long)
+        lengths = torch.tensor([len(tg) for tg in targets], dtype=torch.long)
+        return nn.functional.ctc_loss(
+            lp, flat.to(lp.device), torch.full((n,), t, dtype=torch.long), lengths, blank=c - 1, zero_infinity=True
+        )
+
+    def recognizer(self, model: nn.Module, charset: Charset, cfg: CRNNTrainConfig, device: str) -> LineRecognizer:
+        rcfg = CRNNConfig(line=cfg.line, decoder=cfg.decoder, beam_width=cfg.beam_width)
+        assert isinstance(model, CRNN)
+        return CRNNRecognizer(model, charset, rcfg, device=device)
+
+    def fits(self, n_labels: int, cfg: CRNNTrainConfig) -> bool:
+        return 0 < n_labels <= cfg.line.width // 8
+
+
+class SlotHead(Head[HolisticTrainConfig]):
+    name = "holistic"
+    architecture = "HolisticCNN"
+    classes = "charset + pad (last index)"
+
+    def build(self, cfg: HolisticTrainConfig, n_chars: int) -> nn.Module:
+        p = cfg.model
+        return HolisticCNN(
+            n_chars + 1, slots=cfg.slots, input_height=cfg.line.height, input_width=cfg.line.width,
+            channels=p.channels, hidden=p.hidden, dropout=p.dropout,
+        )  # fmt: skip
+
+    def loss(self, logits: torch.Tensor, targets: Sequence[Sequence[int]], cfg: HolisticTrainConfig) -> torch.Tensor:
+        n, k, c = logits.shape
+        y = torch.full((n, k), c - 1, dtype=torch.long)
+        for i, tg in enumerate(targets):
+            y[i, : len(tg)] = torch.tensor(tg, dtype=torch.long)
+        return nn.functional.cross_entropy(
+            logits.float().reshape(n * k, c), y.view(-1).to(logits.device), label_smoothing=cfg.label_smoothing
+        )
+
+    def recognizer(self, model: nn.Module, charset: Charset, cfg: HolisticTrainConfig, device: str) -> LineRecognizer:
+        assert isinstance(model, HolisticCNN)
+        return HolisticRecognizer(model, charset, HolisticConfig(line=cfg.line, slots=cfg.slots), device=device)
+
+    def fits(self, n_labels: int, cfg: HolisticTrainConfig) -> bool:
+        return 0 < n_labels <= cfg.slots
+
+
+# ---------------------------------------------------------------------------- data
+
+
+@dataclass
+class Lines:
+    """Text lines and their labels: ``lines[i]`` uint8 (h, w_i), ``labels[i]`` charset
+    indices, ``texts[i]`` the text."""
+
+    lines: list[np.ndarray]
+    labels: list[list[int]]
+    texts: list[str]
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+def make_lines(
+    samples: Sequence[PlateSample], charset: Charset, *, height: int, max_width: int, keep: Callable[[int], bool],
+    progress: bool = False, desc: str = "lines",
+) -> tuple[Lines, int]:
+    """Gray lines of ``samples`` at ``height`` rows; samples with characters outside
+    ``charset`` or whose length ``keep`` rejects are left out (their count is returned)."""
+    out = Lines([], [], [])
+    dropped = 0
+    for s in tqdm(samples, desc=desc, unit="plate", disable=not progress, leave=False):
+        if charset.unknown(s.text) or not keep(len(s.text)):
+            dropped += 1
+            continue
+        out.lines.append(line_gray(s.load(), height=height, max_width=max_width))
+        out.labels.append(charset.encode(s.text))
+        out.texts.append(s.text)
+    return out, dropped
+
+
+def synthetic_lines(
+    cfg: PretrainConfig, charset: Charset, *, height: int, max_width: int, keep: Callable[[int], bool],
+    cache: Path | None = None, progress: bool = False,
+) -> Lines:
+    """``cfg.plates`` synthetic plates as lines (see :func:`make_lines`), read from
+    ``cache`` when it holds the same plates, else rendered and written there."""
+    from segocr.datasets.synthetic import open_synthetic
+
+    key = f"{cfg.plates}:{cfg.style}:{cfg.seed}:{height}:{max_width}:{charset.chars}"
+    if cache is not None and cache.is_file():
+        with np.load(cache, allow_pickle=False) as z:
+            if str(z["key"]) == key:
+                widths = z["widths"].tolist()
+                pix = z["pixels"]
+                lines = [pix[i, :, :w].copy() for i, w in enumerate(widths)]
+                texts = [str(t) for t in z["texts"].tolist()]
+                return Lines(lines, [charset.encode(t) for t in texts], texts)
+    ds = open_synthetic(n_train=cfg.plates, n_test=0, seed=cfg.seed, style=cfg.style)
+    out = Lines([], [], [])
+    for i in tqdm(range(cfg.plates), desc="synthetic plates", unit="plate", disable=not progress, leave=False):
+        s = ds.sample("train", i)
+        if charset.unknown(s.text) or not keep(len(s.text)):
+            continue
+        out.lines.append(line_gray(s.load(), height=height, max_width=max_width))
+        out.labels.append(charset.encode(s.text))
+        out.texts.append(s.text)
+    if cache is not None:
+        pix = np.zeros((len(out), height, max_width), np.uint8)
+        for i, ln in enumerate(out.lines):
+            pix[i, :, : ln.shape[1]] = ln
+        buf = io.BytesIO()
+        np.savez(buf, key=np.array(key), widths=np.array([ln.shape[1] for ln in out.lines], np.int64),
+                 pixels=pix, texts=np.array(out.texts))  # fmt: skip
+        atomic_write_bytes(cache, buf.getvalue())
+    return out
+
+
+def fingerprint(samples: Sequence[PlateSample]) -> str:
+    """A short hash of the samples' ids and texts (checks that a resumed run sees the
+    same data).
+
+    >>> fingerprint([PlateSample("a", "AB1")]) == fingerprint([PlateSample("a", "AB1")])
+    True
+    """
+    h = hashlib.sha256()
+    for s in samples:
+        h.update(f"{s.id}\t{s.text}\n".encode())
+    return h.hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- loop
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    epochs: int
+    lr: float
+    #: Indices into the pool of real lines and number of synthetic lines per epoch.
+    real: bool
+    synthetic_per_epoch: int
+    patience: int
+
+
+def _score(row: dict[str, Any]) -> tuple[float, float, float]:
+    """Checkpoint order: validation plate accuracy, then lower CER, then lower loss."""
+    return (row["val_plate_accuracy"], -row["val_cer"], -row["val_loss"])
+
+
+def _seed_everything(seed: int, stage: int, epoch: int) -> np.random.Generator:
+    rng = np.random.default_rng([seed, stage, epoch])
+    torch.manual_seed(int(rng.integers(2**31 - 1)))
+    return rng
+
+
+def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+def _batch_tensor(lines: Sequence[np.ndarray], width: int) -> torch.Tensor:
+    return torch.from_numpy(np.stack([normalize_line(ln, width=width) for ln in lines])[:, None])
+
+
+def _write_log(out_dir: Path, history: list[dict[str, Any]], title: str) -> None:
+    import pandas as pd
+
+    log = pd.DataFrame(history)
+    atomic_write_bytes(out_dir / LOG_FILE, log.to_csv(index=False).encode())
+    try:
+        plot_curves(log, out_dir / CURVES_FILE, title=title)
+    except Exception as exc:  # a plotting failure must not lose a training run
+        print(f"warning: could not draw {CURVES_FILE}: {exc}")
+
+
+def _torch_save(obj: Any, path: Path) -> None:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def evaluate_lines(
+    rec: LineRecognizer, head: Head[Any], cfg: Any, x: torch.Tensor, labels: Sequence[Sequence[int]], texts: Sequence[str]
+) -> dict[str, float]:
+    """Validation loss, plate accuracy and CER of ``rec`` on prepared inputs ``x``."""
+    rec.model.eval()
+    losses, logits = [], []
+    with torch.inference_mode():
+        for i in range(0, len(x), 256):
+            lg = rec.model(x[i : i + 256].to(rec.device))
+            losses.append(float(head.loss(lg, labels[i : i + 256], cfg)) * len(lg))
+            logits.append(lg.float().cpu().numpy())
+    preds = [p.text for p in rec.decode(np.concatenate(logits))]
+    return {
+        "val_loss": sum(losses) / len(x),
+        "val_plate_accuracy": M.plate_accuracy(list(texts), preds),
+        "val_cer": M.character_error_rate(list(texts), preds),
+    }
+
+
+def train_sequence(
+    head: Head[Any],
+    cfg: Any,
+    charset: Charset,
+    fit: Lines,
+    val: Lines,
+    synth: Lines,
+    out_dir: Path,
+    *,
+    device: str = "auto",
+    resume: dict[str, Any] | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    extra_state: dict[str, Any] | None = None,
+) -> tuple[nn.Module, dict[str, Any]]:
+    """The epoch loop (see the module docstring). ``fit`` lines are at
+    ``cfg.oversample`` x the input height, ``val`` lines at the input height.
+    ``resume`` is a loaded checkpoint to go on from. Returns the model holding the
+    best weights and the final checkpoint dict. ``on_epoch`` is called with each
+    epoch's log row after its checkpoint is written."""
+    dev = resolve_device(device)
+    H, W = cfg.line.height, cfg.line.width
+    model = head.build(cfg, len(charset)).to(dev)
+    rec = head.recognizer(model, charset, cfg, str(dev))
+    x_val = _batch_tensor(val.lines, W)
+    stages: list[Stage] = []
+    if len(synth) and cfg.pretrain.epochs:
+        stages.append(Stage("pretrain", cfg.pretrain.epochs, cfg.pretrain.lr, False, len(synth), 0))
+    n_syn = min(len(synth), int(round(cfg.finetune.synthetic_fraction * len(fit))))
+    stages.append(Stage("finetune", cfg.finetune.epochs, cfg.finetune.lr, True, n_syn, cfg.finetune.early_stop_patience))
+
+    ck: dict[str, Any] = resume or {
+        "format": _FORMAT, "stage": 0, "epoch": 0, "stage_done": False, "model": None, "optimizer": None,
+        "scheduler": None, "best": None, "bad_epochs": 0, "history": [], "elapsed": 0.0, "done": False,
+    }  # fmt: skip
+    if extra_state:
+        ck.update(extra_state)
+    if ck["model"] is not None:
+        model.load_state_dict(ck["model"])
+    title = f"{head.name}: {len(fit)} fit / {len(val)} validation plates"
+
+    for si in range(ck["stage"], len(stages)):
+        st = stages[si]
+        opt = torch.optim.AdamW(model.parameters(), lr=st.lr, weight_decay=cfg.weight_decay)
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            opt, mode="min", factor=cfg.plateau_factor, patience=cfg.plateau_patience, min_lr=cfg.min_lr
+        )
+        if si == ck["stage"] and ck["optimizer"] is not None:
+            opt.load_state_dict(ck["optimizer"])
+            sched.load_state_dict(ck["scheduler"])
+        else:
+            ck.update(stage=si, epoch=0, stage_done=False, bad_epochs=0)
+        while not ck["stage_done"] and ck["epoch"] < st.epochs:
+            epoch = ck["epoch"]
+            t0 = time.perf_counter()
+            rng = _seed_everything(cfg.seed, si, epoch)
+            pool: list[tuple[np.ndarray, list[int]]] = []
+            if st.real:
+                pool += list(zip(fit.lines, fit.labels))
+            if st.synthetic_per_epoch:
+                pick = rng.choice(len(synth), size=st.synthetic_per_epoch, replace=False)
+                pool += [(synth.lines[i], synth.labels[i]) for i in sorted(pick.tolist())]
+            order = rng.permutation(len(pool))
+            model.train()
+            total, seen = 0.0, 0
+            n_batches = math.ceil(len(order) / cfg.batch_size)
+            bar = tqdm(total=n_batches, desc=f"{st.name} {epoch + 1}/{st.epochs}", unit="batch", disable=not progress, leave=False)
+            for b in range(n_batches):
+                idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+                lines = [augment_line(pool[i][0], rng=rng, config=cfg.augment, height=H, max_width=W) for i in idx]
+                x = _batch_tensor(lines, W).to(dev)
+                loss = head.loss(model(x), [pool[i][1] for i in idx], cfg)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                opt.step()
+                total += float(loss.detach()) * len(idx)
+                seen += len(idx)
+                bar.set_postfix(loss=f"{total / seen:.3f}")
+                bar.update()
+            bar.close()
+            row: dict[str, Any] = {
+                "stage": st.name, "epoch": epoch + 1, "lr": opt.param_groups[0]["lr"], "loss": total / max(seen, 1),
+            }  # fmt: skip
+            row.update(evaluate_lines(rec, head, cfg, x_val, val.labels, val.texts))
+            sched.step(row["val_loss"])
+            row["seconds"] = round(time.perf_counter() - t0, 2)
+            ck["history"].append(row)
+            best = ck["best"]
+            if best is None or _score(row) > tuple(best["score"]):
+                ck["best"] = {"score": list(_score(row)), "state": _state_copy(model), "stage": st.name, "epoch": epoch + 1, "row": dict(row)}
+                ck["bad_epochs"] = 0
+            else:
+                ck["bad_epochs"] += 1
+            ck["epoch"] = epoch + 1
+            if st.patience and ck["bad_epochs"] >= st.patience:
+                ck["stage_done"] = True
+            ck.update(model=_state_copy(model), optimizer=opt.state_dict(), scheduler=sched.state_dict())
+            ck["elapsed"] += time.perf_counter() - t0
+            _torch_save(ck, out_dir / CHECKPOINT)
+            _write_log(out_dir, ck["history"], title)
+            log(
+                f"{st.name} epoch {epoch + 1:3d}/{st.epochs}  loss {row['loss']:.4f}  val loss {row['val_loss']:.4f}  "
+                f"val plate acc {row['val_plate_accuracy']:.3f}  val CER {row['val_cer']:.4f}  lr {row['lr']:.1e}  {row['seconds']:.1f}s"
+                + ("  (early stop)" if ck["stage_done"] else "")
+            )
+            if on_epoch is not None:
+                on_epoch(row)
+        ck["stage_done"] = True
+    ck["done"] = True
+    _torch_save(ck, out_dir / CHECKPOINT)
+    if ck["best"] is not None:
+        model.load_state_dict(ck["best"]["state"])
+    model.eval()
+    return model, ck
+
+
+# ---------------------------------------------------------------------------- run
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A run's ``checkpoint.pt``; :class:`ConfigError` when unusable."""
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ConfigError(f"nothing to resume: {path} does not exist") from None
+    except Exception as exc:
+        raise ConfigError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(ck, dict) or ck.get("format") != _FORMAT:
+        raise ConfigError(f"{path}: not a segocr training checkpoint (format {_FORMAT})")
+    return ck
+
+
+def measure_test_split(rec: Any, name: str, samples: Sequence[PlateSample]) -> dict[str, Any]:
+    """The harness's figures for ``rec`` on ``samples`` (the test split), for a card."""
+    from segocr.evaluation.harness import evaluate
+
+    result = evaluate({name: rec}, samples, progress=False)
+    mr = result.models[name]
+    m = mr.overall
+    return {
+        "split": "test",
+        "n": m.n,
+        "plate_accuracy": m.plate_accuracy,
+        "plate_accuracy_ci95": [m.ci_low, m.ci_high],
+        "cer": m.cer,
+        "char_accuracy": m.char_accuracy,
+        "mean_confidence": m.mean_confidence,
+        "ece": m.ece,
+        "plates_per_s": mr.plates_per_s,
+        "per_subset": {k: {"n": v.n, "plate_accuracy": v.plate_accuracy, "cer": v.cer} for k, v in mr.subsets.items()},
+    }
+
+
+def run_sequence_training(
+    head: Head[Any],
+    dataset: Dataset,
+    out_dir: Path,
+    cfg: Any,
+    *,
+    command: str,
+    resume: bool = False,
+    device: str = "auto",
+    evaluate_test: bool = True,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Train ``head``'s model on ``dataset``'s train split into the run folder
+    ``out_dir`` (see the module docstring); with ``resume`` go on from its checkpoint
+    (``cfg`` must equal the run's config). Returns the card of the written weights."""
+    from segocr.training.segcnn import LICENCE_NOTE
+
+    t_start = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ck_path = out_dir / CHECKPOINT
+    resolved = cfg.model_dump(mode="json")
+    ck: dict[str, Any] | None = None
+    if resume:
+        ck = load_checkpoint(ck_path)
+        if ck.get("config") != resolved:
+            raise ConfigError(f"{out_dir}: the options differ from the interrupted run's ({CONFIG_FILE}); resume without --config/--seed")
+    elif ck_path.exists():
+        raise ConfigError(f"{out_dir} already holds a training run ({CHECKPOINT}); pass --resume to go on with it or choose another --out")
+    atomic_write_bytes(out_dir / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True).encode())
+
+    charset = dataset.charset
+    H, W, O = cfg.line.height, cfg.line.width, cfg.oversample
+    train = dataset.samples("train")
+    fit_s, val_s = group_split(list(train), test_fraction=cfg.val_fraction, seed=cfg.seed + 1)
+    if not fit_s or not val_s:
+        raise DatasetError(f"{dataset.name}: {len(train)} training plates are too few to hold out a validation part")
+    data_fp = {"dataset": dataset.name, "fit": fingerprint(fit_s), "val": fingerprint(val_s)}
+    if ck is not None and ck.get("data") != data_fp:
+        raise ConfigError(f"{out_dir}: the dataset differs from the interrupted run's ({ck.get('data')} vs {data_fp})")
+
+    def keep(n: int) -> bool:
+        return head.fits(n, cfg)
+
+    fit, fit_dropped = make_lines(fit_s, charset, height=O * H, max_width=O * W, keep=keep, progress=progress, desc="fit plates")
+    val, val_dropped = make_lines(val_s, charset, height=H, max_width=W, keep=keep, progress=progress, desc="validation plates")
+    if not len(fit) or not len(val):
+        raise DatasetError(f"{dataset.name}: no usable plates left to fit or validate on (charset or length)")
+    synth = Lines([], [], [])
+    if cfg.pretrain.plates and (cfg.pretrain.epochs or cfg.finetune.synthetic_fraction):
+        t0 = time.perf_counter()
+        synth = synthetic_lines(cfg.pretrain, charset, height=O * H, max_width=O * W, keep=keep, cache=out_dir / SYNTHETIC_CACHE, progress=progress)
+        log(f"{len(synth)} synthetic plates ready ({time.perf_counter() - t0:.0f}s)")
+    log(f"{len(fit)} fit and {len(val)} validation plates ({fit_dropped + val_dropped} left out: charset or length)")
+    model, ck = train_sequence(
+        head, cfg, charset, fit, val, synth, out_dir, device=device, resume=ck, progress=progress, log=log,
+        on_epoch=on_epoch, extra_state={"config": resolved, "data": data_fp},
+    )  # fmt: skip
+    rec = head.recognizer(model, charset, cfg, device)
+    best = ck["best"]
+    metrics: dict[str, Any] = {}
+    if evaluate_test:
+        metrics = measure_test_split(rec, head.name, dataset.samples("test"))
+        log(f"test split: plate accuracy {metrics['plate_accuracy']:.3f}, CER {metrics['cer']:.4f} on {metrics['n']} plates")
+    n_params = sum(p.numel() for p in model.parameters())
+    card = {
+        "model": head.name,
+        "architecture": head.architecture,
+        "model_kwargs": head.model_kwargs(cfg),
+        "parameters": n_params,
+        "charset": charset.chars,
+        "classes": head.classes,
+        "input_size": [H, W],
+        "config": rec.config.model_dump(mode="json") if hasattr(rec, "config") else {},
+        "training": {
+            "dataset": dataset.name,
+            "source": dataset.source,
+            "split": "train split of the dataset (segocr.datasets.splits.group_split by plate, seed 0, or the "
+            f"release's own); its own {cfg.val_fraction:.0%} (by plate, seed {cfg.seed + 1}) held out for checkpoint choice",
+            "seed": cfg.seed,
+            "fit_plates": len(fit),
+            "val_plates": len(val),
+            "synthetic_plates": len(synth),
+            "best_epoch": {"stage": best["stage"], "epoch": best["epoch"]} if best else None,
+            "val_plate_accuracy": best["row"]["val_plate_accuracy"] if best else None,
+            "val_cer": best["row"]["val_cer"] if best else None,
+            "epochs_run": len(ck["history"]),
+            "train_seconds": round(float(ck["elapsed"]), 1),
+            "wall_seconds_this_session": round(time.perf_counter() - t_start, 1),
+            "device": str(resolve_device(device)),
+            "torch_threads": torch.get_num_threads(),
+            "train_config": resolved,
+        },
+        "command": command,
+        "metrics": metrics,
+        "licence": LICENCE_NOTE.get(dataset.name, "inherits the licence of the training data"),
+        "torch": torch.__version__,
+    }
+    return save_weights(model, out_dir / f"{head.name}.pt", card)
+
+
+def _runner(head: Head[Any]) -> Callable[..., dict[str, Any]]:
+    def run(dataset: Dataset, out_dir: Path, cfg: Any, **kwargs: Any) -> dict[str, Any]:
+        return run_sequence_training(head, dataset, out_dir, cfg, **kwargs)
+
+    return run
+
+
+register_trainer(Trainer("crnn", CRNNTrainConfig, _runner(CTCHead()), supports_resume=True))
+register_trainer(Trainer("holistic", HolisticTrainConfig, _runner(SlotHead()), supports_resume=True))

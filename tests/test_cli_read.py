@@ -1,0 +1,103 @@
+"""`segocr read` through click's CliRunner, and the Python API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import segocr
+from segocr.cli import main
+from segocr.io import write_image
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+
+
+@pytest.fixture()
+def plates(tmp_path: Path) -> Path:
+    folder = tmp_path / "plates dir ěšč"
+    folder.mkdir()
+    for name in sorted(SAMPLES.glob("*.png"))[:3]:
+        (folder / name.name).write_bytes(name.read_bytes())
+    return folder
+
+
+def test_read_prints_path_text_confidence(plates: Path) -> None:
+    files = sorted(plates.glob("*.png"))
+    res = CliRunner().invoke(main, ["read", *map(str, files)])
+    assert res.exit_code == 0, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 3
+    for line, f in zip(lines, files):
+        path, text, conf = line.split("\t")
+        assert path == str(f) and 0.0 <= float(conf) <= 1.0 and text.isalnum()
+
+
+def test_directory_expands_and_json_has_boxes(plates: Path) -> None:
+    res = CliRunner().invoke(main, ["read", "--json", str(plates)])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in res.output.strip().splitlines()]
+    assert len(rows) == 3
+    for row in rows:
+        assert set(row) >= {"path", "text", "confidence", "chars", "error"} and row["error"] is None
+        assert len(row["chars"]) == len(row["text"])
+        for ch in row["chars"]:
+            assert set(ch) == {"char", "confidence", "box"} and len(ch["box"]) == 4
+
+
+def test_a_bad_file_is_reported_and_the_rest_still_read(plates: Path) -> None:
+    bad = plates / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage")
+    missing = plates / "missing.png"
+    res = CliRunner().invoke(main, ["read", str(missing), *map(str, sorted(plates.glob("*.png")))])
+    assert res.exit_code == 1
+    assert "Traceback" not in res.output
+    assert "missing.png" in res.output and "broken.png" in res.output
+    good_lines = [line for line in res.output.splitlines() if line.count("\t") == 2]
+    assert len(good_lines) == 3
+
+
+def test_stdin_and_usage_errors(plates: Path) -> None:
+    data = sorted(plates.glob("*.png"))[0].read_bytes()
+    res = CliRunner().invoke(main, ["read", "-"], input=data)
+    assert res.exit_code == 0 and res.output.startswith("-\t")
+    res = CliRunner().invoke(main, ["read", "-"], input=b"not an image")
+    assert res.exit_code == 1 and "<stdin>" in res.output
+    assert CliRunner().invoke(main, ["read"]).exit_code == 2
+    assert CliRunner().invoke(main, ["read", "--model", "nope", "x.png"]).exit_code == 2
+    res = CliRunner().invoke(main, ["read", "--device", "tpu", "x.png"])
+    assert res.exit_code == 1 and "unknown device" in res.output
+
+
+def test_weights_that_fail_their_hash_are_a_clear_error(tmp_path: Path) -> None:
+    from segocr.models.weights import default_weights_path
+
+    src = default_weights_path("segcnn")
+    bad = tmp_path / "segcnn.pt"
+    bad.write_bytes(src.read_bytes()[:-10] + b"0123456789")
+    (tmp_path / "segcnn.json").write_text(src.with_suffix(".json").read_text())
+    res = CliRunner().invoke(main, ["read", "--weights", str(bad), str(SAMPLES / "labels.csv")])
+    assert res.exit_code == 1 and "sha256" in res.output and "Traceback" not in res.output
+
+
+def test_python_api_reads_paths_bytes_and_arrays() -> None:
+    path = sorted(SAMPLES.glob("*.png"))[0]
+    a = segocr.read(path)
+    b = segocr.read(path.read_bytes())
+    from segocr.io import read_image
+
+    c = segocr.read(read_image(path))
+    assert a.text == b.text == c.text and a.recognizer == "segcnn"
+    assert isinstance(a, segocr.Prediction)
+
+
+def test_blank_image_reads_as_empty(tmp_path: Path) -> None:
+    f = tmp_path / "blank.png"
+    write_image(f, np.full((40, 120, 3), 255, np.uint8))
+    res = CliRunner().invoke(main, ["read", "--json", str(f)])
+    assert res.exit_code == 0
+    row = json.loads(res.output)
+    assert row["text"] == "" and row["confidence"] == 0.0
