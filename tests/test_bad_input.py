@@ -13,6 +13,8 @@ import io
 import json
 import os
 import struct
+import subprocess
+import sys
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -429,3 +431,34 @@ def test_weights_without_card_refused(weights: Path, tmp_path: Path) -> None:
     _no_traceback(res)
     assert res.exit_code == 1
     assert res.stderr.strip() == f"Error: {bad}: its card lonely.json is missing"
+
+
+# ------------------------------------------------------------- a real process
+
+
+@pytest.mark.slow  # two real processes importing torch: ~8 s on an idle 2-core machine
+def test_real_process_corpus_and_closed_pipe(
+    corpus: list[Case], weights: Path, tmp_path: Path
+) -> None:
+    """In a real process (so C libraries' own output and interpreter shutdown count
+    too): the corpus gives exit 1 and no traceback; a reader that stops after one line
+    (``| head -1``) ends the run quietly."""
+    args = [sys.executable, "-m", "segocr", "read", "--weights", str(weights), "--device", "cpu"]
+    files = [os.fsencode(c.path) for c in corpus if c.path.name != "locked.png"]
+    done = subprocess.run(
+        [*map(os.fsencode, args), *files], check=False, capture_output=True, timeout=120
+    )
+    assert done.returncode == 1
+    assert b"Traceback" not in done.stderr, done.stderr.decode(errors="replace")
+    errors = [ln for ln in done.stderr.splitlines() if ln.startswith(b"error: ")]
+    assert len(errors) == sum(c.bad for c in corpus) - 1  # locked.png is readable by root
+
+    many = [str(tmp_path / "corpus dir" / "ok.jpg")] * 20
+    with subprocess.Popen([*args, *many], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+        assert child.stdout is not None and child.stderr is not None
+        child.stdout.readline()
+        child.stdout.close()  # like `| head -1`
+        err = child.stderr.read()
+        code = child.wait(timeout=120)
+    assert b"Traceback" not in err and b"Exception ignored" not in err, err.decode(errors="replace")
+    assert code == 1

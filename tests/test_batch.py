@@ -13,8 +13,9 @@ from typing import ClassVar
 import cv2
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner, Result
-from untrained import write_untrained_segcnn
+from untrained import untrained_recognizer, write_untrained_segcnn
 
 import segocr.recognizers.base as recbase
 from segocr import batch
@@ -240,3 +241,24 @@ def test_dask_backend_on_a_local_cluster(plates: tuple[Path, Path]) -> None:
     assert res.exit_code == 1, res.output
     assert res.stdout == expected.stdout
     assert sum(ran.values()) >= 5  # the chunks (5 of 3 images) ran on the cluster
+
+
+# ------------------------------------------------------------------------ memory
+
+
+def test_segcnn_feeds_its_network_a_few_shapes_only() -> None:
+    """oneDNN keeps kernels per input shape (~17 MB each): a shape per crop count made
+    RSS grow without bound over a long read. Padding must not change the output."""
+    rec = untrained_recognizer()
+    seen: list[int] = []
+    rng = np.random.default_rng(0)
+    for n in [1, 2, 15, 16, 17, 33, 100, 255, 256, 257, 700]:
+        crops = rng.standard_normal((n, 32, 32)).astype(np.float32)
+        with torch.inference_mode():
+            plain = torch.softmax(rec.model(torch.from_numpy(crops).unsqueeze(1)), dim=1).numpy()
+        hook = rec.model.register_forward_pre_hook(lambda module, args: seen.append(len(args[0])))
+        probs = rec.classify(crops)
+        hook.remove()
+        assert probs.shape == plain.shape
+        np.testing.assert_allclose(probs, plain, rtol=1e-4, atol=1e-5)
+    assert set(seen) <= {16, 32, 64, 128, 256}

@@ -23,7 +23,7 @@ TINY = {"channels": [4, 4, 8, 8, 8, 8], "hidden": 8, "dropout": 0.0}
 def test_output_is_batch_time_classes(height: int, width: int, channels: int) -> None:
     m = CRNN(num_classes=37, in_channels=channels, input_height=height).eval()
     out = m(torch.zeros(3, channels, height, width))
-    assert out.shape == (3, width // 4, 37)
+    assert out.shape == (3, width // 2, 37)
     assert out.dtype == torch.float32
 
 

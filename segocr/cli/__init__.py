@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from segocr import __version__
+from segocr.cli.ablate import ablate
 from segocr.cli.benchmark import benchmark
 from segocr.cli.datasets import datasets
 from segocr.cli.read import read
@@ -20,7 +21,7 @@ def main() -> None:
     """Read licence plates from plate crops, and measure how well it works."""
 
 
-for _command in (read, benchmark, train, datasets):
+for _command in (read, benchmark, train, datasets, ablate):
     main.add_command(_command)
 
 __all__ = ["main"]

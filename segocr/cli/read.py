@@ -8,10 +8,13 @@ itself (chunks, workers, Dask) lives in :mod:`segocr.batch`.
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from tqdm.auto import tqdm
@@ -57,13 +60,26 @@ def _line(result: ReadResult, as_json: bool) -> str | None:
     return f"{source}\t{pred.text}\t{pred.confidence:.3f}"
 
 
+def _stdout_gone() -> NoReturn:
+    """The reader of stdout went away (``segocr read DIR | head``): stop quietly, as
+    Unix tools do, rather than with a traceback (Python's recipe for SIGPIPE: point
+    stdout at /dev/null so the final flush cannot fail too)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):  # not a real file (tests)
+        pass
+    sys.exit(1)
+
+
 @click.command()
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
 @click.option(
     "--json",
     "as_json",
     is_flag=True,
-    help="One JSON object per line and image (text, confidence, per-character values, confidences and boxes; error for bad files).",
+    help="One JSON object per line and image: text, confidence, per-character values, "
+    "confidences and boxes, or the error for a bad file.",
 )
 @click.option(
     "--model",
@@ -177,6 +193,8 @@ def read(
                 bar.update(1)
         except SegocrError as exc:
             raise click.ClickException(printable(" ".join(str(exc).split()))) from None
+        except BrokenPipeError:
+            _stdout_gone()
     if failed:
         click.echo(f"{failed} image(s) could not be read", err=True)
         sys.exit(1)

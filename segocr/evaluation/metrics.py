@@ -249,3 +249,75 @@ def segmentation_attribution(
         else:
             misread += 1
     return SegmentationAttribution(len(truths), correct, wrong_count, misread)
+
+
+def paired_bootstrap_ci(
+    a: Sequence[float] | Sequence[bool] | np.ndarray,
+    b: Sequence[float] | Sequence[bool] | np.ndarray,
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile-bootstrap interval ``(low, high)`` of ``mean(b) - mean(a)`` for paired
+    values (e.g. per-plate correctness of two systems on the same plates): every
+    resample draws the same items for both, so what the two share cancels out.
+    Seeded; ``(nan, nan)`` for empty input.
+
+    >>> paired_bootstrap_ci([True, False, True], [True, False, True])
+    (0.0, 0.0)
+    >>> low, high = paired_bootstrap_ci([False] * 50 + [True] * 50, [True] * 100)
+    >>> bool(0.39 < low < 0.5 < high < 0.61)
+    True
+    """
+    x = np.asarray(a, dtype=np.float64).reshape(-1)
+    y = np.asarray(b, dtype=np.float64).reshape(-1)
+    if x.shape != y.shape:
+        raise ValueError(f"paired values differ in number: {x.size} and {y.size}")
+    return bootstrap_ci(y - x, confidence=confidence, n_resamples=n_resamples, seed=seed)
+
+
+def discordant_pairs(
+    a: Sequence[bool] | np.ndarray, b: Sequence[bool] | np.ndarray
+) -> tuple[int, int]:
+    """``(only_a, only_b)``: the items ``a`` gets right and ``b`` wrong, and the reverse.
+
+    >>> discordant_pairs([True, True, False, False], [True, False, True, True])
+    (1, 2)
+    """
+    x = np.asarray(a, dtype=bool).reshape(-1)
+    y = np.asarray(b, dtype=bool).reshape(-1)
+    if x.shape != y.shape:
+        raise ValueError(f"paired flags differ in number: {x.size} and {y.size}")
+    return int((x & ~y).sum()), int((~x & y).sum())
+
+
+def binomial_two_sided_p(k: int, n: int) -> float:
+    """Exact two-sided p-value of ``k`` successes in ``n`` fair coin flips:
+    ``min(1, 2 * P(X <= min(k, n - k)))`` for X ~ Binomial(n, 1/2); 1.0 when ``n`` is 0.
+
+    >>> binomial_two_sided_p(0, 5)
+    0.0625
+    >>> binomial_two_sided_p(3, 6)
+    1.0
+    """
+    if n < 0 or not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(k, n - k) + 1))
+    return min(1.0, 2 * tail / 2**n)
+
+
+def mcnemar_exact(a: Sequence[bool] | np.ndarray, b: Sequence[bool] | np.ndarray) -> float:
+    """Exact McNemar p-value for paired correctness flags: a two-sided binomial test
+    on the discordant pairs (:func:`discordant_pairs`); agreements carry no evidence.
+    1.0 when the two never disagree.
+
+    >>> mcnemar_exact([True] * 10 + [False] * 5, [True] * 15)
+    0.0625
+    >>> mcnemar_exact([True, False], [True, False])
+    1.0
+    """
+    only_a, only_b = discordant_pairs(a, b)
+    return binomial_two_sided_p(only_a, only_a + only_b)

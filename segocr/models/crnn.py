@@ -22,18 +22,24 @@ def _block(cin: int, cout: int) -> list[nn.Module]:
 
 
 class CRNN(nn.Module):
-    """(N, in_channels, input_height, W) float32 lines -> (N, W // 4, num_classes) logits,
-    batch first (transpose to (T, N, C) for :class:`torch.nn.CTCLoss`).
+    """(N, in_channels, input_height, W) float32 lines -> (N, W // frame_width,
+    num_classes) logits, batch first (transpose to (T, N, C) for
+    :class:`torch.nn.CTCLoss`).
 
     ``num_classes`` is the charset size plus one: the blank is the last class.
-    ``input_height`` must be a multiple of 16; ``W`` a multiple of 4 (frames are
-    4 pixels wide). ``channels`` are the six convolution widths (pooling 2x2 after the
-    first and second, (2, 1) after the fourth and sixth); a last convolution spanning
-    the remaining height turns each column into one feature vector. The default size
-    (~0.67M parameters) trains on one CPU core.
+    ``input_height`` must be a multiple of 16, ``W`` of ``frame_width``. ``channels``
+    are the six convolution widths: pooling 2x2 after the first, 2 x (frame_width / 2)
+    after the second, (2, 1) after the fourth and sixth; a last convolution spanning
+    the remaining height turns each column into one feature vector. The paper's frames
+    are 4 pixels wide; the default here is 2: on a 32-pixel line a plate character is
+    about 8 pixels wide, and CTC needs a blank frame between two equal characters, so
+    4-pixel frames dropped one of "88" or "22" again and again. The default size
+    (~0.5M parameters) trains on one CPU core.
 
     >>> m = CRNN(num_classes=37)
     >>> m(torch.zeros(2, 1, 32, 128)).shape
+    torch.Size([2, 64, 37])
+    >>> CRNN(num_classes=37, frame_width=4)(torch.zeros(2, 1, 32, 128)).shape
     torch.Size([2, 32, 37])
     """
 
@@ -43,17 +49,21 @@ class CRNN(nn.Module):
         *,
         in_channels: int = 1,
         input_height: int = 32,
-        channels: tuple[int, int, int, int, int, int] = (32, 64, 96, 96, 128, 128),
+        channels: tuple[int, int, int, int, int, int] = (32, 64, 64, 64, 96, 96),
         hidden: int = 64,
+        frame_width: int = 2,
         dropout: float = 0.2,
     ) -> None:
         super().__init__()
         if input_height % 16:
             raise ValueError(f"input_height must be a multiple of 16, got {input_height}")
+        if frame_width not in (2, 4):
+            raise ValueError(f"frame_width must be 2 or 4, got {frame_width}")
+        self.frame_width = frame_width
         c1, c2, c3, c4, c5, c6 = channels
         self.features = nn.Sequential(
             *_block(in_channels, c1), nn.MaxPool2d(2),
-            *_block(c1, c2), nn.MaxPool2d(2),
+            *_block(c1, c2), nn.MaxPool2d((2, frame_width // 2)),
             *_block(c2, c3), *_block(c3, c4), nn.MaxPool2d((2, 1)),
             *_block(c4, c5), *_block(c5, c6), nn.MaxPool2d((2, 1)),
             nn.Conv2d(c6, c6, (input_height // 16, 1), bias=False), nn.BatchNorm2d(c6), nn.ReLU(inplace=True),

@@ -74,7 +74,9 @@ def crop_char(work: np.ndarray, box: CharBox, *, size: int = 32, margin: float =
         patch = 255 - patch
     h, w = patch.shape
     side = max(h, w)
-    bg = float(np.percentile(patch, 90))
+    flat = patch.ravel()
+    k = int(0.9 * (flat.size - 1))
+    bg = float(np.partition(flat, k)[k])  # 90th percentile: the plate's background level
     top, left = (side - h) // 2, (side - w) // 2
     square = cv2.copyMakeBorder(patch, top, side - h - top, left, side - w - left, cv2.BORDER_CONSTANT, value=bg)
     small = cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR)
@@ -102,15 +104,29 @@ class SegCNNRecognizer:
         self.card = card or {}
         self.noise_index = len(charset)
 
-    def classify(self, crops: np.ndarray, batch_size: int = 2048) -> np.ndarray:
-        """(n, size, size) crops -> (n, len(charset) + 1) softmax probabilities."""
-        if len(crops) == 0:
+    def classify(self, crops: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """(n, size, size) crops -> (n, len(charset) + 1) softmax probabilities.
+
+        The crops go through the network ``batch_size`` at a time, the last chunk
+        zero-padded to a power of two (at least 16): the network sees a handful of
+        input shapes, not one per crop count. (oneDNN caches its kernels per shape, at
+        about 17 MB each for this network, so unpadded counts made a long
+        ``segocr read`` grow by gigabytes.) Padding rows are dropped; in eval mode each
+        crop's output does not depend on the others.
+        """
+        n = len(crops)
+        if n == 0:
             return np.zeros((0, len(self.charset) + 1), np.float32)
         out = []
         with torch.inference_mode():
-            for i in range(0, len(crops), batch_size):
-                x = torch.from_numpy(crops[i : i + batch_size]).unsqueeze(1).to(self.device)
-                out.append(torch.softmax(self.model(x), dim=1).float().cpu().numpy())
+            for i in range(0, n, batch_size):
+                part = crops[i : i + batch_size]
+                k = len(part)
+                padded = min(batch_size, max(16, 1 << (k - 1).bit_length()))
+                if padded > k:
+                    part = np.concatenate([part, np.zeros((padded - k, *part.shape[1:]), part.dtype)])
+                x = torch.from_numpy(np.ascontiguousarray(part)).unsqueeze(1).to(self.device)
+                out.append(torch.softmax(self.model(x), dim=1).float().cpu().numpy()[:k])
         return np.concatenate(out)
 
     def _length_logp(self, n: int) -> float:
@@ -162,12 +178,19 @@ class SegCNNRecognizer:
             for i in pending:
                 seen = {h.boxes for h, _ in scored[i]}
                 new.extend((i, h) for h in hypotheses(works[i], stage, config=seg_cfg) if h.boxes not in seen)
-            crops = [hypothesis_crops(works[i].gray, h, self.config) for i, h in new]
-            probs = self.classify(np.concatenate(crops) if crops else np.zeros((0, 1, 1), np.float32))
-            start = 0
+            # Hypotheses of one image share most boxes: crop and classify each
+            # (image, box, polarity) once.
+            index: dict[tuple[int, CharBox, str], int] = {}
+            crops: list[np.ndarray] = []
             for i, h in new:
-                scored[i].append((h, probs[start : start + len(h.boxes)]))
-                start += len(h.boxes)
+                for b in h.boxes:
+                    if (i, b, h.polarity) not in index:
+                        index[(i, b, h.polarity)] = len(crops)
+                        crops.append(crop_char(works[i].gray, b, size=self.config.input_size, margin=self.config.margin, invert=h.polarity == "light"))
+            probs = self.classify(np.stack(crops) if crops else np.zeros((0, 1, 1), np.float32))
+            for i, h in new:
+                rows = [index[(i, b, h.polarity)] for b in h.boxes]
+                scored[i].append((h, probs[rows]))
             still = []
             for i in pending:
                 best = self._best(scored[i])

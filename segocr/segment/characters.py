@@ -69,6 +69,8 @@ class SegmentConfig(BaseModel):
     max_slope: float = Field(0.25, ge=0, le=1)
     #: A box wider than this many row-character widths is split.
     split_width_ratio: float = Field(1.55, gt=1, le=5)
+    #: ... and wider than this fraction of the row height.
+    split_min_width: float = Field(0.55, gt=0, le=5)
     #: Merged pieces shorter than this fraction of the row height are dropped.
     min_piece_height: float = Field(0.6, gt=0, le=1)
     #: Pieces shorter than this fraction of the row height and about as wide as tall
@@ -295,7 +297,7 @@ def segment_mask(mask: np.ndarray, *, config: SegmentConfig) -> tuple[tuple[tupl
     wc = float(np.median(widths))
     split: list[CharBox] = []
     for bx in boxes:
-        if bx.w > config.split_width_ratio * wc and bx.w > 0.75 * hc:
+        if bx.w > config.split_width_ratio * wc and bx.w > config.split_min_width * hc:
             split.extend(_split_box(clean, bx, max(2, int(round(bx.w / wc)))))
         else:
             split.append(bx)

@@ -114,8 +114,10 @@ class SequenceTrainConfig(_Frozen):
 class CRNNParams(_Frozen):
     """Size of :class:`segocr.models.crnn.CRNN`."""
 
-    channels: tuple[int, int, int, int, int, int] = (32, 64, 96, 96, 128, 128)
+    channels: tuple[int, int, int, int, int, int] = (32, 64, 64, 64, 96, 96)
     hidden: int = Field(64, ge=4)
+    #: Pixels per CTC frame: 2, or 4 as in the paper.
+    frame_width: Literal[2, 4] = 2
     dropout: float = Field(0.2, ge=0, lt=1)
 
 
@@ -183,7 +185,10 @@ class CTCHead(Head[CRNNTrainConfig]):
 
     def build(self, cfg: CRNNTrainConfig, n_chars: int) -> nn.Module:
         p = cfg.model
-        return CRNN(n_chars + 1, input_height=cfg.line.height, channels=p.channels, hidden=p.hidden, dropout=p.dropout)
+        return CRNN(
+            n_chars + 1, input_height=cfg.line.height, channels=p.channels, hidden=p.hidden,
+            frame_width=p.frame_width, dropout=p.dropout,
+        )  # fmt: skip
 
     def loss(self, logits: torch.Tensor, targets: Sequence[Sequence[int]], cfg: CRNNTrainConfig) -> torch.Tensor:
         n, t, c = logits.shape
@@ -200,7 +205,7 @@ class CTCHead(Head[CRNNTrainConfig]):
         return CRNNRecognizer(model, charset, rcfg, device=device)
 
     def fits(self, n_labels: int, cfg: CRNNTrainConfig) -> bool:
-        return 0 < n_labels <= cfg.line.width // 8
+        return 0 < n_labels <= cfg.line.width // (2 * cfg.model.frame_width)
 
 
 class SlotHead(Head[HolisticTrainConfig]):
