@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.model_selection import GroupShuffleSplit
 
 if TYPE_CHECKING:
     from segocr.datasets.base import PlateSample
@@ -31,6 +30,8 @@ def group_split(
     >>> len(train), len(test), {x.group for x in train} & {x.group for x in test}
     (8, 2, set())
     """
+    from sklearn.model_selection import GroupShuffleSplit  # slow to import; only needed here
+
     if not samples:
         return [], []
     order = sorted(range(len(samples)), key=lambda i: samples[i].id)
