@@ -133,7 +133,10 @@ def watch_read(args: Sequence[str], n_files: int, out_file: Path, *, every_s: fl
     command = [sys.executable, "-m", "segocr", "read", *args]
     run = Run(command, n_files)
     t0 = time.perf_counter()
-    with out_file.open("wb") as out, subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE) as child:
+    with (
+        out_file.open("wb") as out,
+        subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE) as child,
+    ):
         assert child.stderr is not None
         os.set_blocking(child.stderr.fileno(), False)
         err = bytearray()

@@ -26,13 +26,19 @@ from _readbench import RESULTS, machine, watch_read, write_plates
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--n", type=int, default=1000, help="files (default 1000)")
-    ap.add_argument("--distinct", type=int, default=500, help="different plate renders (default 500)")
+    ap.add_argument(
+        "--distinct", type=int, default=500, help="different plate renders (default 500)"
+    )
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--weights", type=Path, default=None, help="default: the shipped segcnn weights")
+    ap.add_argument(
+        "--weights", type=Path, default=None, help="default: the shipped segcnn weights"
+    )
     ap.add_argument("--out", type=Path, default=RESULTS / "read_jobs.json")
     args = ap.parse_args()
 
@@ -49,7 +55,9 @@ def main() -> None:
                     read_args += ["--weights", str(args.weights)]
                 run = watch_read([*read_args, str(folder)], args.n, tmp / "out.jsonl", every_s=0.05)
                 if run.returncode != 0 or run.lines != args.n:
-                    raise SystemExit(f"--jobs {jobs} failed (exit {run.returncode}):\n{run.stderr_tail}")
+                    raise SystemExit(
+                        f"--jobs {jobs} failed (exit {run.returncode}):\n{run.stderr_tail}"
+                    )
                 s = run.summary()
                 runs[jobs].append(s)
                 print(
@@ -65,17 +73,36 @@ def main() -> None:
     for jobs, rs in runs.items():
         per[str(jobs)] = {
             "median_wall_s": round(statistics.median(r["wall_s"] for r in rs), 2),
-            "median_images_per_s_end_to_end": round(statistics.median(r["images_per_s_end_to_end"] for r in rs), 1),
-            "median_images_per_s_steady": round(statistics.median(r["images_per_s_after_first_line"] for r in rs), 1),
+            "median_images_per_s_end_to_end": round(
+                statistics.median(r["images_per_s_end_to_end"] for r in rs), 1
+            ),
+            "median_images_per_s_steady": round(
+                statistics.median(r["images_per_s_after_first_line"] for r in rs), 1
+            ),
             "median_first_line_s": round(statistics.median(r["first_line_s"] for r in rs), 2),
             "peak_rss_tree_mb": max(r["peak_rss_tree_mb"] for r in rs),
-            "runs": [{k: r[k] for k in ("wall_s", "first_line_s", "images_per_s_end_to_end", "images_per_s_after_first_line")} for r in rs],
+            "runs": [
+                {
+                    k: r[k]
+                    for k in (
+                        "wall_s",
+                        "first_line_s",
+                        "images_per_s_end_to_end",
+                        "images_per_s_after_first_line",
+                    )
+                }
+                for r in rs
+            ],
         }
     base = per[str(args.jobs[0])]
     ratios = {
         j: {
-            "end_to_end": round(p["median_images_per_s_end_to_end"] / base["median_images_per_s_end_to_end"], 3),
-            "steady": round(p["median_images_per_s_steady"] / base["median_images_per_s_steady"], 3),
+            "end_to_end": round(
+                p["median_images_per_s_end_to_end"] / base["median_images_per_s_end_to_end"], 3
+            ),
+            "steady": round(
+                p["median_images_per_s_steady"] / base["median_images_per_s_steady"], 3
+            ),
         }
         for j, p in per.items()
     }
@@ -93,7 +120,9 @@ def main() -> None:
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     args.out.with_suffix(".md").write_text(_markdown(result, args.jobs[0]), encoding="utf-8")
     for j, r in ratios.items():
-        print(f"--jobs {j} / --jobs {args.jobs[0]}: {r['end_to_end']}x end to end, {r['steady']}x steady state")
+        print(
+            f"--jobs {j} / --jobs {args.jobs[0]}: {r['end_to_end']}x end to end, {r['steady']}x steady state"
+        )
     print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
 
 
@@ -107,10 +136,10 @@ def _markdown(r: dict[str, Any], base: int) -> str:
     m = r["machine"]
     return f"""# `segocr read --jobs` throughput
 
-{r['files']:,} synthetic plate PNGs, `segocr read --json --no-progress --device cpu --jobs J
---batch-size {r['batch_size']} FOLDER`, weights: {r['weights']}; median of {r['repeats']} runs per J,
-each in a fresh process. Machine: {m['cpu_count']} CPUs, shared with other work (load average
-at start {m['load_average_at_start']}), torch {m['torch']}.
+{r["files"]:,} synthetic plate PNGs, `segocr read --json --no-progress --device cpu --jobs J
+--batch-size {r["batch_size"]} FOLDER`, weights: {r["weights"]}; median of {r["repeats"]} runs per J,
+each in a fresh process. Machine: {m["cpu_count"]} CPUs, shared with other work (load average
+at start {m["load_average_at_start"]}), torch {m["torch"]}.
 
 | jobs | wall s | first result s | images/s end to end | images/s steady | ratio end to end | ratio steady | peak RSS MB (all processes) |
 |---|---|---|---|---|---|---|---|

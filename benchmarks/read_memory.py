@@ -23,6 +23,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from _readbench import RESULTS, Run, machine, watch_read, write_plates
 
@@ -35,11 +36,17 @@ def _read_args(folder: Path, jobs: int, weights: Path | None) -> list[str]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--n", type=int, default=10_000, help="files in the big run (default 10000)")
-    ap.add_argument("--distinct", type=int, default=1000, help="different plate renders (default 1000)")
+    ap.add_argument(
+        "--distinct", type=int, default=1000, help="different plate renders (default 1000)"
+    )
     ap.add_argument("--jobs", type=int, default=1)
-    ap.add_argument("--weights", type=Path, default=None, help="default: the shipped segcnn weights")
+    ap.add_argument(
+        "--weights", type=Path, default=None, help="default: the shipped segcnn weights"
+    )
     ap.add_argument("--out", type=Path, default=RESULTS / "read_memory.json")
     args = ap.parse_args()
 
@@ -51,12 +58,16 @@ def main() -> None:
         small.mkdir()
         for p in sorted(big.iterdir())[: args.n // 10]:
             (small / p.name).hardlink_to(p)
-        print(f"wrote {args.n} plates ({mean_bytes / 1024:.1f} kB each) in {time.perf_counter() - t0:.0f} s")
+        print(
+            f"wrote {args.n} plates ({mean_bytes / 1024:.1f} kB each) in {time.perf_counter() - t0:.0f} s"
+        )
         runs: dict[str, Run] = {}
         for name, folder, n in (("small", small, args.n // 10), ("big", big, args.n)):
             run = watch_read(_read_args(folder, args.jobs, args.weights), n, tmp / f"{name}.jsonl")
             if run.returncode != 0 or run.lines != n:
-                raise SystemExit(f"{name} run failed (exit {run.returncode}, {run.lines}/{n} lines):\n{run.stderr_tail}")
+                raise SystemExit(
+                    f"{name} run failed (exit {run.returncode}, {run.lines}/{n} lines):\n{run.stderr_tail}"
+                )
             runs[name] = run
             s = run.summary()
             print(
@@ -81,8 +92,12 @@ def main() -> None:
         "small": small_s,
         "flatness": {
             "tree_rss_growth_10pct_to_end_mb": round(big_at["100%"] - big_at["10%"], 1),
-            "peak_tree_rss_big_over_small": round(big_s["peak_rss_tree_mb"] / small_s["peak_rss_tree_mb"], 3),
-            "peak_main_vmhwm_big_minus_small_mb": round(big_s["main_vmhwm_mb"] - small_s["main_vmhwm_mb"], 1),
+            "peak_tree_rss_big_over_small": round(
+                big_s["peak_rss_tree_mb"] / small_s["peak_rss_tree_mb"], 3
+            ),
+            "peak_main_vmhwm_big_minus_small_mb": round(
+                big_s["main_vmhwm_mb"] - small_s["main_vmhwm_mb"], 1
+            ),
         },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -91,24 +106,24 @@ def main() -> None:
     print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
 
 
-def _markdown(r: dict) -> str:  # type: ignore[type-arg]
+def _markdown(r: dict[str, Any]) -> str:
     big, small, flat = r["big"], r["small"], r["flatness"]
     rows = "\n".join(
         f"| {k} | {big['rss_main_mb_at_progress'][k]} | {big['rss_tree_mb_at_progress'][k]} |"
         for k in big["rss_main_mb_at_progress"]
     )
-    return f"""# `segocr read` memory over {r['files']:,} files
+    return f"""# `segocr read` memory over {r["files"]:,} files
 
-`{big['command'].split(' -m ', 1)[-1]}`
+`{big["command"].split(" -m ", 1)[-1]}`
 
-{r['files']:,} synthetic plate PNGs ({r['distinct_renders']} distinct renders, {r['mean_file_kb']} kB
-each), `--jobs {r['jobs']}`, weights: {r['weights']}. Machine: {r['machine']['cpu_count']} CPUs
-(shared), load average at start {r['machine']['load_average_at_start']}.
+{r["files"]:,} synthetic plate PNGs ({r["distinct_renders"]} distinct renders, {r["mean_file_kb"]} kB
+each), `--jobs {r["jobs"]}`, weights: {r["weights"]}. Machine: {r["machine"]["cpu_count"]} CPUs
+(shared), load average at start {r["machine"]["load_average_at_start"]}.
 
 | run | files | wall s | images/s | start RSS MB (1 %) | end RSS MB | peak RSS MB (main) | VmHWM MB (main) | peak RSS MB (all processes) |
 |---|---|---|---|---|---|---|---|---|
-| small | {small['files']:,} | {small['wall_s']} | {small['images_per_s_end_to_end']} | {small['rss_main_mb_at_progress']['1%']} | {small['rss_main_mb_at_progress']['100%']} | {small['peak_rss_main_mb']} | {small['main_vmhwm_mb']} | {small['peak_rss_tree_mb']} |
-| big | {big['files']:,} | {big['wall_s']} | {big['images_per_s_end_to_end']} | {big['rss_main_mb_at_progress']['1%']} | {big['rss_main_mb_at_progress']['100%']} | {big['peak_rss_main_mb']} | {big['main_vmhwm_mb']} | {big['peak_rss_tree_mb']} |
+| small | {small["files"]:,} | {small["wall_s"]} | {small["images_per_s_end_to_end"]} | {small["rss_main_mb_at_progress"]["1%"]} | {small["rss_main_mb_at_progress"]["100%"]} | {small["peak_rss_main_mb"]} | {small["main_vmhwm_mb"]} | {small["peak_rss_tree_mb"]} |
+| big | {big["files"]:,} | {big["wall_s"]} | {big["images_per_s_end_to_end"]} | {big["rss_main_mb_at_progress"]["1%"]} | {big["rss_main_mb_at_progress"]["100%"]} | {big["peak_rss_main_mb"]} | {big["main_vmhwm_mb"]} | {big["peak_rss_tree_mb"]} |
 
 RSS of the big run against progress (result lines written):
 
@@ -116,9 +131,9 @@ RSS of the big run against progress (result lines written):
 |---|---|---|
 {rows}
 
-Flatness: RSS grew {flat['tree_rss_growth_10pct_to_end_mb']} MB from 10 % to 100 % of the files;
-peak over {r['files']:,} files / peak over {small['files']:,} files = {flat['peak_tree_rss_big_over_small']};
-VmHWM difference {flat['peak_main_vmhwm_big_minus_small_mb']} MB.
+Flatness: RSS grew {flat["tree_rss_growth_10pct_to_end_mb"]} MB from 10 % to 100 % of the files;
+peak over {r["files"]:,} files / peak over {small["files"]:,} files = {flat["peak_tree_rss_big_over_small"]};
+VmHWM difference {flat["peak_main_vmhwm_big_minus_small_mb"]} MB.
 """
 
 

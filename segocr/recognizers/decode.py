@@ -16,6 +16,7 @@ here put it last, ``-1``). A character's confidence is a softmax probability in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -117,7 +118,7 @@ def ctc_align(logits: np.ndarray, labels: tuple[int, ...] | list[int], *, blank:
     T = x.shape[0]
     if not lab:
         return []
-    repeats = sum(1 for a, b in zip(lab, lab[1:]) if a == b)
+    repeats = sum(1 for a, b in pairwise(lab) if a == b)
     if len(lab) + repeats > T:
         raise ValueError(f"{len(lab)} labels ({repeats} repeats) do not fit in {T} frames")
     lp = log_softmax(x)
@@ -155,6 +156,13 @@ def ctc_align(logits: np.ndarray, labels: tuple[int, ...] | list[int], *, blank:
     return frames
 
 
+def _add(beams: dict[tuple[int, ...], list[float]], prefix: tuple[int, ...], pb: float, pnb: float) -> None:
+    """Add log probabilities (ending in blank, ending in a label) to ``prefix``."""
+    cur = beams.setdefault(prefix, [-np.inf, -np.inf])
+    cur[0] = float(np.logaddexp(cur[0], pb))
+    cur[1] = float(np.logaddexp(cur[1], pnb))
+
+
 def ctc_beam_decode(logits: np.ndarray, *, beam_width: int = 8, blank: int = -1, prune: float = 1e-4) -> Decoded:
     """CTC prefix beam search over ``logits`` (T, C): keeps the ``beam_width`` most
     likely prefixes, each scored by the sum over all its alignments; classes below
@@ -182,23 +190,17 @@ def ctc_beam_decode(logits: np.ndarray, *, beam_width: int = 8, blank: int = -1,
         if blank not in cands:
             cands.append(blank)
         nxt: dict[tuple[int, ...], list[float]] = {}
-
-        def add(prefix: tuple[int, ...], pb: float, pnb: float) -> None:
-            cur = nxt.setdefault(prefix, [-np.inf, -np.inf])
-            cur[0] = float(np.logaddexp(cur[0], pb))
-            cur[1] = float(np.logaddexp(cur[1], pnb))
-
         for prefix, (pb, pnb) in beams.items():
             total = float(np.logaddexp(pb, pnb))
             for k in cands:
                 p = float(row[k])
                 if k == blank:
-                    add(prefix, total + p, -np.inf)
+                    _add(nxt, prefix, total + p, -np.inf)
                 elif prefix and prefix[-1] == k:
-                    add(prefix, -np.inf, pnb + p)  # repeat merged
-                    add(prefix + (k,), -np.inf, pb + p)  # a new k after a blank
+                    _add(nxt, prefix, -np.inf, pnb + p)  # repeat merged
+                    _add(nxt, (*prefix, k), -np.inf, pb + p)  # a new k after a blank
                 else:
-                    add(prefix + (k,), -np.inf, total + p)
+                    _add(nxt, (*prefix, k), -np.inf, total + p)
         ranked = sorted(nxt.items(), key=lambda kv: float(np.logaddexp(*kv[1])), reverse=True)
         beams = {k: (v[0], v[1]) for k, v in ranked[:beam_width]}
     best = max(beams.items(), key=lambda kv: float(np.logaddexp(*kv[1])))[0]

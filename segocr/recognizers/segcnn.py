@@ -48,6 +48,8 @@ class SegCNNConfig(BaseModel):
     #: log P(plate length) by length; lengths not listed get ``unseen_length_logp``.
     length_logp: dict[int, float] = Field(default_factory=dict)
     unseen_length_logp: float = -8.0
+    #: Softmax temperature (fitted on validation characters after training).
+    temperature: float = Field(1.0, gt=0)
     #: Cascade: read the first binarization alone and try the others only for plates
     #: not read with every character at least this confident (None: always try all).
     cascade_confidence: float | None = Field(0.9, gt=0, le=1)
@@ -104,8 +106,8 @@ class SegCNNRecognizer:
         self.card = card or {}
         self.noise_index = len(charset)
 
-    def classify(self, crops: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """(n, size, size) crops -> (n, len(charset) + 1) softmax probabilities.
+    def logits(self, crops: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """(n, size, size) crops -> (n, len(charset) + 1) raw logits.
 
         The crops go through the network ``batch_size`` at a time, the last chunk
         zero-padded to a power of two (at least 16): the network sees a handful of
@@ -126,8 +128,16 @@ class SegCNNRecognizer:
                 if padded > k:
                     part = np.concatenate([part, np.zeros((padded - k, *part.shape[1:]), part.dtype)])
                 x = torch.from_numpy(np.ascontiguousarray(part)).unsqueeze(1).to(self.device)
-                out.append(torch.softmax(self.model(x), dim=1).float().cpu().numpy()[:k])
+                out.append(self.model(x).float().cpu().numpy()[:k])
         return np.concatenate(out)
+
+    def classify(self, crops: np.ndarray) -> np.ndarray:
+        """(n, size, size) crops -> (n, len(charset) + 1) softmax probabilities at the
+        configured temperature."""
+        z = self.logits(crops) / self.config.temperature
+        z = z - z.max(axis=1, keepdims=True) if len(z) else z
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
 
     def _length_logp(self, n: int) -> float:
         return self.config.length_logp.get(n, self.config.unseen_length_logp) if self.config.length_logp else 0.0

@@ -66,7 +66,7 @@ def augment_line(
     ang = math.radians(rng.normal(0, c.rotation_deg))
     shear = rng.normal(0, c.shear)
     tx, ty = rng.normal(0, c.shift * h, size=2)
-    out_w = max(4, int(round(w * stretch)))
+    out_w = max(4, round(w * stretch))
     # x' = A (x - centre) + centre' + t, with A = rotation @ shear @ scale.
     rot = np.array([[math.cos(ang), -math.sin(ang)], [math.sin(ang), math.cos(ang)]])
     a = rot @ np.array([[1.0, shear], [0.0, 1.0]]) @ np.diag([zoom * stretch, zoom])

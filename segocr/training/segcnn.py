@@ -136,6 +136,25 @@ def _fit(
     return best[1]
 
 
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature T minimizing the negative log-likelihood of ``softmax(logits / T)``
+    for ``labels`` (N,), searched on a grid from 0.2 to 3; 1.0 when there is no data.
+
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 3, 500)
+    >>> sharp = np.eye(3)[y] * 2.0  # right but under-confident logits
+    >>> fit_temperature(sharp, y) < 1
+    True
+    """
+    if len(labels) == 0:
+        return 1.0
+    t = torch.from_numpy(np.asarray(logits, np.float32))
+    y = torch.from_numpy(np.asarray(labels, np.int64))
+    grid = np.round(np.arange(0.2, 3.0001, 0.05), 2)
+    nll = [float(nn.functional.cross_entropy(t / float(T), y)) for T in grid]
+    return float(grid[int(np.argmin(nll))])
+
+
 def plate_accuracy(recognizer: SegCNNRecognizer, images: Sequence[np.ndarray], texts: Sequence[str]) -> float:
     preds = recognizer.predict(images)
     return float(np.mean([p.text == t for p, t in zip(preds, texts)])) if texts else 0.0
@@ -183,6 +202,12 @@ def train_segcnn(
     rec.model = model
     model.load_state_dict(_fit(model, stage2, epochs=cfg.epochs, cfg=cfg, rng=rng, evaluate=evaluate, stage=2, log=log_epoch))
     model.eval()
+    # Calibrate on the validation plates' characters (label smoothing leaves the
+    # softmax under-confident): one temperature for all logits.
+    val_chars, val_noise = harvest_real(val, charset, rec.config, classify=rec.classify)
+    temperature = fit_temperature(rec.logits(CropSet.concat([val_chars, val_noise], rcfg.input_size).x), CropSet.concat([val_chars, val_noise], rcfg.input_size).y)
+    rec.config = rec.config.model_copy(update={"temperature": temperature})
+    log(f"temperature {temperature:.2f} (fitted on {len(val_chars.y) + len(val_noise.y)} validation crops)")
     facts = {
         "fit_plates": len(fit),
         "val_plates": len(val),

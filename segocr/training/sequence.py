@@ -6,14 +6,17 @@
    once and cached in the run folder) for a few epochs.
 3. Stage ``finetune``: the real fit plates, plus a share of synthetic ones, with
    augmentation (:mod:`segocr.training.line_augment`), until early stopping.
-4. Every epoch: AdamW steps, the validation loss, plate accuracy and CER, a
-   reduce-on-plateau learning-rate step, a row of ``log.csv``, ``curves.png`` and an
+4. Every epoch: AdamW steps (with an exponential moving average of the weights,
+   which is what is validated and kept), the validation loss, plate accuracy and
+   CER, a reduce-on-plateau learning-rate step, a row of ``log.csv``, ``curves.png`` and an
    atomic ``checkpoint.pt`` holding everything needed to go on (model, optimizer,
    scheduler, best weights so far, history). Random draws are seeded per epoch from
    ``(seed, stage, epoch)``, so a run resumed from its checkpoint ends with the same
    weights as an uninterrupted one (on the CPU, with the same thread count).
 5. The best epoch on the validation plates (plate accuracy, then CER, then loss) is
-   written as ``NAME.pt`` + ``NAME.json`` (its card).
+   written as ``NAME.pt`` + ``NAME.json`` (its card). Early stopping waits for
+   ``early_stop_patience`` epochs in which neither that score nor the validation
+   loss improved (on a few dozen validation plates the accuracy alone is too coarse).
 
 The two models differ only in their :class:`Head` (model, loss, recognizer).
 """
@@ -23,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import pickle
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -70,7 +74,7 @@ class _Frozen(BaseModel):
 class PretrainConfig(_Frozen):
     """Synthetic pretraining (``plates: 0`` or ``epochs: 0`` skips it)."""
 
-    plates: int = Field(6000, ge=0)
+    plates: int = Field(5000, ge=0)
     #: ``cz`` (Czech layout), ``generic`` (5..8 random alphanumerics) or ``mixed`` (3/4 cz).
     style: Literal["cz", "generic", "mixed"] = "mixed"
     #: Seed of the synthetic dataset (its train split is used).
@@ -85,7 +89,7 @@ class FinetuneConfig(_Frozen):
     epochs: int = Field(60, ge=1)
     lr: float = Field(1e-3, gt=0)
     #: Synthetic plates mixed into each epoch, as a fraction of the real ones.
-    synthetic_fraction: float = Field(0.25, ge=0, le=10)
+    synthetic_fraction: float = Field(0.5, ge=0, le=10)
     #: Stop after this many epochs without a better validation score (0: never).
     early_stop_patience: int = Field(12, ge=0)
 
@@ -105,6 +109,9 @@ class SequenceTrainConfig(_Frozen):
     min_lr: float = Field(1e-5, ge=0)
     #: Training lines are kept at this many times the input height for augmentation.
     oversample: int = Field(2, ge=1, le=4)
+    #: Validation and the written weights use an exponential moving average of the
+    #: weights with this decay per step (0: the raw weights).
+    ema_decay: float = Field(0.99, ge=0, lt=1)
     line: LineConfig = LineConfig()
     augment: AugmentConfig = AugmentConfig()
     pretrain: PretrainConfig = PretrainConfig()
@@ -174,7 +181,7 @@ class Head(ABC, Generic[C]):
         """Whether a text of ``n_labels`` characters can be learned at all."""
 
     def model_kwargs(self, cfg: C) -> dict[str, Any]:
-        kwargs: dict[str, Any] = getattr(cfg, "model").model_dump(mode="json")
+        kwargs: dict[str, Any] = cfg.model_dump(mode="json")["model"]
         return kwargs
 
 
@@ -346,6 +353,16 @@ def _seed_everything(seed: int, stage: int, epoch: int) -> np.random.Generator:
     return rng
 
 
+def _ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """``ema``'s parameters move towards ``model``'s by ``1 - decay``; buffers (batch
+    norm statistics) are copied."""
+    with torch.no_grad():
+        for e, p in zip(ema.parameters(), model.parameters()):
+            e.lerp_(p, 1.0 - decay)
+        for eb, b in zip(ema.buffers(), model.buffers()):
+            eb.copy_(b)
+
+
 def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
@@ -361,7 +378,7 @@ def _write_log(out_dir: Path, history: list[dict[str, Any]], title: str) -> None
     atomic_write_bytes(out_dir / LOG_FILE, log.to_csv(index=False).encode())
     try:
         plot_curves(log, out_dir / CURVES_FILE, title=title)
-    except Exception as exc:  # a plotting failure must not lose a training run
+    except (OSError, ValueError, RuntimeError) as exc:  # a plot must not lose a training run
         print(f"warning: could not draw {CURVES_FILE}: {exc}")
 
 
@@ -413,23 +430,28 @@ def train_sequence(
     epoch's log row after its checkpoint is written."""
     dev = resolve_device(device)
     H, W = cfg.line.height, cfg.line.width
+    torch.manual_seed(cfg.seed)
     model = head.build(cfg, len(charset)).to(dev)
-    rec = head.recognizer(model, charset, cfg, str(dev))
+    ema = head.build(cfg, len(charset)).to(dev)
+    ema.load_state_dict(model.state_dict())
+    rec = head.recognizer(ema, charset, cfg, str(dev))
     x_val = _batch_tensor(val.lines, W)
     stages: list[Stage] = []
     if len(synth) and cfg.pretrain.epochs:
         stages.append(Stage("pretrain", cfg.pretrain.epochs, cfg.pretrain.lr, False, len(synth), 0))
-    n_syn = min(len(synth), int(round(cfg.finetune.synthetic_fraction * len(fit))))
+    n_syn = min(len(synth), round(cfg.finetune.synthetic_fraction * len(fit)))
     stages.append(Stage("finetune", cfg.finetune.epochs, cfg.finetune.lr, True, n_syn, cfg.finetune.early_stop_patience))
 
     ck: dict[str, Any] = resume or {
         "format": _FORMAT, "stage": 0, "epoch": 0, "stage_done": False, "model": None, "optimizer": None,
         "scheduler": None, "best": None, "bad_epochs": 0, "history": [], "elapsed": 0.0, "done": False,
+        "ema": None, "steps": 0, "best_val_loss": None,
     }  # fmt: skip
     if extra_state:
         ck.update(extra_state)
     if ck["model"] is not None:
         model.load_state_dict(ck["model"])
+        ema.load_state_dict(ck["ema"])
     title = f"{head.name}: {len(fit)} fit / {len(val)} validation plates"
 
     for si in range(ck["stage"], len(stages)):
@@ -442,7 +464,7 @@ def train_sequence(
             opt.load_state_dict(ck["optimizer"])
             sched.load_state_dict(ck["scheduler"])
         else:
-            ck.update(stage=si, epoch=0, stage_done=False, bad_epochs=0)
+            ck.update(stage=si, epoch=0, stage_done=False, bad_epochs=0, best_val_loss=None)
         while not ck["stage_done"] and ck["epoch"] < st.epochs:
             epoch = ck["epoch"]
             t0 = time.perf_counter()
@@ -467,6 +489,8 @@ def train_sequence(
                 loss.backward()
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                 opt.step()
+                ck["steps"] += 1
+                _ema_update(ema, model, min(cfg.ema_decay, (1 + ck["steps"]) / (10 + ck["steps"])))
                 total += float(loss.detach()) * len(idx)
                 seen += len(idx)
                 bar.set_postfix(loss=f"{total / seen:.3f}")
@@ -480,15 +504,16 @@ def train_sequence(
             row["seconds"] = round(time.perf_counter() - t0, 2)
             ck["history"].append(row)
             best = ck["best"]
+            improved = ck["best_val_loss"] is None or row["val_loss"] < ck["best_val_loss"]
+            ck["best_val_loss"] = row["val_loss"] if improved else ck["best_val_loss"]
             if best is None or _score(row) > tuple(best["score"]):
-                ck["best"] = {"score": list(_score(row)), "state": _state_copy(model), "stage": st.name, "epoch": epoch + 1, "row": dict(row)}
-                ck["bad_epochs"] = 0
-            else:
-                ck["bad_epochs"] += 1
+                ck["best"] = {"score": list(_score(row)), "state": _state_copy(ema), "stage": st.name, "epoch": epoch + 1, "row": dict(row)}
+                improved = True
+            ck["bad_epochs"] = 0 if improved else ck["bad_epochs"] + 1
             ck["epoch"] = epoch + 1
             if st.patience and ck["bad_epochs"] >= st.patience:
                 ck["stage_done"] = True
-            ck.update(model=_state_copy(model), optimizer=opt.state_dict(), scheduler=sched.state_dict())
+            ck.update(model=_state_copy(model), ema=_state_copy(ema), optimizer=opt.state_dict(), scheduler=sched.state_dict())
             ck["elapsed"] += time.perf_counter() - t0
             _torch_save(ck, out_dir / CHECKPOINT)
             _write_log(out_dir, ck["history"], title)
@@ -503,9 +528,9 @@ def train_sequence(
     ck["done"] = True
     _torch_save(ck, out_dir / CHECKPOINT)
     if ck["best"] is not None:
-        model.load_state_dict(ck["best"]["state"])
-    model.eval()
-    return model, ck
+        ema.load_state_dict(ck["best"]["state"])
+    ema.eval()
+    return ema, ck
 
 
 # ---------------------------------------------------------------------------- run
@@ -517,7 +542,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         ck = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise ConfigError(f"nothing to resume: {path} does not exist") from None
-    except Exception as exc:
+    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
         raise ConfigError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})") from None
     if not isinstance(ck, dict) or ck.get("format") != _FORMAT:
         raise ConfigError(f"{path}: not a segocr training checkpoint (format {_FORMAT})")
