@@ -252,7 +252,7 @@ def test_segcnn_feeds_its_network_a_few_shapes_only() -> None:
     rec = untrained_recognizer()
     seen: list[int] = []
     rng = np.random.default_rng(0)
-    for n in [1, 2, 15, 16, 17, 33, 100, 255, 256, 257, 700]:
+    for n in [1, 2, 15, 17, 33, 100, 256, 300]:
         crops = rng.standard_normal((n, 32, 32)).astype(np.float32)
         with torch.inference_mode():
             plain = torch.softmax(rec.model(torch.from_numpy(crops).unsqueeze(1)), dim=1).numpy()
