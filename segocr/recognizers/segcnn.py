@@ -11,6 +11,7 @@ resulting length (estimated on the training labels); the best hypothesis is read
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -220,9 +221,15 @@ class SegCNNRecognizer:
             CharPrediction(self.charset.chars[int(p[k, :-1].argmax())], float(p[k, :-1].max()), hyp.boxes[k].scaled(sx, sy))
             for k in keep
         ]
-        return Prediction.from_chars(
+        pred = Prediction.from_chars(
             chars, NAME, n_segments=len(keep), n_hypotheses=len(scored), method=hyp.method, polarity=hyp.polarity
         )
+        # P(plate right) also needs the length right: scale by how plausible the read
+        # length is relative to the most common one (1 for the usual length).
+        if self.config.length_logp:
+            factor = math.exp(self._length_logp(len(keep)) - max(self.config.length_logp.values()))
+            pred = replace(pred, confidence=pred.confidence * factor)
+        return pred
 
 
 @register_recognizer(NAME)

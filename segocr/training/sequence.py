@@ -90,6 +90,12 @@ class FinetuneConfig(_Frozen):
     lr: float = Field(1e-3, gt=0)
     #: Synthetic plates mixed into each epoch, as a fraction of the real ones.
     synthetic_fraction: float = Field(0.5, ge=0, le=10)
+    #: Real plates are drawn (with replacement) with a weight growing with the rarity of
+    #: their rarest character, ``min(balance_cap, (top count / count) ** balance)``
+    #: (0: each plate once per epoch). IWT4S is mostly ``B`` and digits; ``E`` or ``T``
+    #: are rare.
+    balance: float = Field(0.5, ge=0, le=2)
+    balance_cap: float = Field(4.0, ge=1)
     #: Stop after this many epochs without a better validation score (0: never).
     early_stop_patience: int = Field(12, ge=0)
 
@@ -331,15 +337,35 @@ def fingerprint(samples: Sequence[PlateSample]) -> str:
 # --------------------------------------------------------------------------- loop
 
 
+def rarity_weights(labels: Sequence[Sequence[int]], *, power: float = 0.5, cap: float = 4.0) -> np.ndarray:
+    """Sampling probabilities of label sequences: ``min(cap, (m / count(c)) ** power)``
+    for the rarest character ``c`` of each, ``m`` the count of the most common one;
+    normalized.
+
+    >>> w = rarity_weights([[0, 1], [0, 1], [0, 1], [0, 2]], power=1.0)
+    >>> [round(float(x / w[0]), 2) for x in w]  # "0" seen 4 times, "1" 3 times, "2" once
+    [1.0, 1.0, 1.0, 3.0]
+    """
+    counts: dict[int, int] = {}
+    for lab in labels:
+        for k in lab:
+            counts[k] = counts.get(k, 0) + 1
+    top = max(counts.values(), default=1)
+    w = np.array([min(cap, max((top / counts[k] for k in lab), default=1.0) ** power) for lab in labels])
+    out: np.ndarray = w / w.sum()
+    return out
+
+
 @dataclass(frozen=True)
 class Stage:
     name: str
     epochs: int
     lr: float
-    #: Indices into the pool of real lines and number of synthetic lines per epoch.
+    #: Whether the real lines are in each epoch, and how many synthetic ones.
     real: bool
     synthetic_per_epoch: int
     patience: int
+    balance: float = 0.0
 
 
 def _score(row: dict[str, Any]) -> tuple[float, float, float]:
@@ -440,7 +466,10 @@ def train_sequence(
     if len(synth) and cfg.pretrain.epochs:
         stages.append(Stage("pretrain", cfg.pretrain.epochs, cfg.pretrain.lr, False, len(synth), 0))
     n_syn = min(len(synth), round(cfg.finetune.synthetic_fraction * len(fit)))
-    stages.append(Stage("finetune", cfg.finetune.epochs, cfg.finetune.lr, True, n_syn, cfg.finetune.early_stop_patience))
+    stages.append(
+        Stage("finetune", cfg.finetune.epochs, cfg.finetune.lr, True, n_syn, cfg.finetune.early_stop_patience, cfg.finetune.balance)
+    )
+    fit_p = rarity_weights(fit.labels, power=cfg.finetune.balance, cap=cfg.finetune.balance_cap)
 
     ck: dict[str, Any] = resume or {
         "format": _FORMAT, "stage": 0, "epoch": 0, "stage_done": False, "model": None, "optimizer": None,
@@ -470,7 +499,10 @@ def train_sequence(
             t0 = time.perf_counter()
             rng = _seed_everything(cfg.seed, si, epoch)
             pool: list[tuple[np.ndarray, list[int]]] = []
-            if st.real:
+            if st.real and st.balance > 0:
+                draw = rng.choice(len(fit), size=len(fit), replace=True, p=fit_p)
+                pool += [(fit.lines[i], fit.labels[i]) for i in draw.tolist()]
+            elif st.real:
                 pool += list(zip(fit.lines, fit.labels))
             if st.synthetic_per_epoch:
                 pick = rng.choice(len(synth), size=st.synthetic_per_epoch, replace=False)
