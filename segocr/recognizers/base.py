@@ -26,8 +26,9 @@ class CharPrediction:
 
 @dataclass(frozen=True)
 class Prediction:
-    """A plate reading. ``confidence`` is the product of the character confidences
-    (0 for an empty reading), so it estimates P(whole plate correct)."""
+    """A plate reading. ``confidence`` estimates P(whole plate correct): the product of
+    the character confidences (0 for an empty reading), which a recognizer may scale by
+    further evidence (segcnn: how plausible the read length is)."""
 
     text: str
     confidence: float
