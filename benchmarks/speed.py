@@ -62,7 +62,7 @@ def main() -> None:
         lat.append(time.perf_counter() - t0)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    sample = sorted((ROOT / "data/samples").glob("*.png"))[0]
+    sample = min((ROOT / "data/samples").glob("*.png"))
     cold = []
     for _ in range(3):
         t0 = time.perf_counter()

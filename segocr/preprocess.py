@@ -17,7 +17,7 @@ is just another config:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import cv2
 import numpy as np
@@ -114,7 +114,7 @@ def denoise(image: np.ndarray, *, method: str = "bilateral", strength: float = 5
             return cv2.fastNlMeansDenoising(image, None, h=float(strength))
         return cv2.fastNlMeansDenoisingColored(image, None, float(strength), float(strength))
     if method == "median":
-        return cv2.medianBlur(image, 2 * int(round(strength / 2)) + 1)
+        return cv2.medianBlur(image, 2 * round(strength / 2) + 1)
     raise ValueError(f"unknown denoise method {method!r}; choose bilateral, nlmeans or median")
 
 
@@ -167,7 +167,7 @@ class ResizeStep(_Step):
 
 
 StepConfig = Annotated[
-    Union[GrayStep, ClaheStep, UnsharpStep, DenoiseStep, ResizeStep], Field(discriminator="op")
+    GrayStep | ClaheStep | UnsharpStep | DenoiseStep | ResizeStep, Field(discriminator="op")
 ]
 
 #: The registry of steps: ``op`` name -> function applying a validated step.
@@ -188,7 +188,7 @@ class PipelineConfig(BaseModel):
     steps: tuple[StepConfig, ...] = (GrayStep(), ClaheStep(), UnsharpStep())
 
     @classmethod
-    def parse(cls, data: Any) -> "PipelineConfig":
+    def parse(cls, data: Any) -> PipelineConfig:
         """Validate ``data`` (a dict, or a list of steps); :class:`ConfigError` on failure,
         naming the offending step and listing the valid ``op`` names."""
         if isinstance(data, (list, tuple)):

@@ -61,7 +61,7 @@ def test_a_bad_file_is_reported_and_the_rest_still_read(plates: Path) -> None:
 
 
 def test_stdin_and_usage_errors(plates: Path) -> None:
-    data = sorted(plates.glob("*.png"))[0].read_bytes()
+    data = min(plates.glob("*.png")).read_bytes()
     res = CliRunner().invoke(main, ["read", "-"], input=data)
     assert res.exit_code == 0 and res.output.startswith("-\t")
     res = CliRunner().invoke(main, ["read", "-"], input=b"not an image")
@@ -84,7 +84,7 @@ def test_weights_that_fail_their_hash_are_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_python_api_reads_paths_bytes_and_arrays() -> None:
-    path = sorted(SAMPLES.glob("*.png"))[0]
+    path = min(SAMPLES.glob("*.png"))
     a = segocr.read(path)
     b = segocr.read(path.read_bytes())
     from segocr.io import read_image

@@ -37,7 +37,7 @@ class Prediction:
     info: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
-    def from_chars(cls, chars: Sequence[CharPrediction], recognizer: str, **info: Any) -> "Prediction":
+    def from_chars(cls, chars: Sequence[CharPrediction], recognizer: str, **info: Any) -> Prediction:
         """Build a prediction whose text and confidence follow from ``chars``.
 
         >>> p = Prediction.from_chars([CharPrediction("A", 0.5), CharPrediction("1", 0.5)], "x")

@@ -11,8 +11,8 @@ resulting length (estimated on the training labels); the best hypothesis is read
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,7 @@ def crop_char(work: np.ndarray, box: CharBox, *, size: int = 32, margin: float =
     (32, 32)
     """
     H, W = work.shape
-    m = int(round(margin * box.h))
+    m = round(margin * box.h)
     x0, y0 = max(0, box.x - m), max(0, box.y - m)
     x1, y1 = min(W, box.x2 + m), min(H, box.y2 + m)
     patch = work[y0:y1, x0:x1]

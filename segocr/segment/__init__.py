@@ -2,7 +2,7 @@
 
 from segocr.segment.binarize import METHODS, BinarizeConfig, binarize, threshold_surface
 from segocr.segment.boxes import CharBox
-from segocr.segment.characters import Hypothesis, SegmentConfig, Segmentation, find_characters
+from segocr.segment.characters import Hypothesis, Segmentation, SegmentConfig, find_characters
 
 __all__ = [
     "METHODS",

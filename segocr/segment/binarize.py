@@ -44,7 +44,7 @@ def window_pixels(height: int, fraction: float) -> int:
     >>> window_pixels(64, 0.5)
     33
     """
-    w = max(3, int(round(height * fraction)))
+    w = max(3, round(height * fraction))
     return w if w % 2 == 1 else w + 1
 
 

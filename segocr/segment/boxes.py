@@ -39,7 +39,7 @@ class CharBox:
         """``[x, y, w, h]`` for JSON."""
         return [self.x, self.y, self.w, self.h]
 
-    def scaled(self, sx: float, sy: float) -> "CharBox":
+    def scaled(self, sx: float, sy: float) -> CharBox:
         """The box in an image scaled by ``sx`` horizontally and ``sy`` vertically."""
-        x, y = int(round(self.x * sx)), int(round(self.y * sy))
-        return CharBox(x, y, max(1, int(round(self.x2 * sx)) - x), max(1, int(round(self.y2 * sy)) - y))
+        x, y = round(self.x * sx), round(self.y * sy)
+        return CharBox(x, y, max(1, round(self.x2 * sx) - x), max(1, round(self.y2 * sy) - y))

@@ -24,6 +24,7 @@ An image where nothing is found gives an empty result, never an exception.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -228,13 +229,13 @@ def _split_box(mask: np.ndarray, box: CharBox, n: int) -> list[CharBox]:
     cuts = [0]
     step = box.w / n
     for i in range(1, n):
-        centre = int(round(i * step))
+        centre = round(i * step)
         lo, hi = max(cuts[-1] + 1, centre - int(step * 0.3)), min(box.w - 1, centre + int(step * 0.3))
         cut = centre if hi <= lo else lo + int(np.argmin(proj[lo:hi]))
         cuts.append(cut)
     cuts.append(box.w)
     out = []
-    for x0, x1 in zip(cuts[:-1], cuts[1:]):
+    for x0, x1 in itertools.pairwise(cuts):
         col = sub[:, x0:x1]
         rows = np.flatnonzero(col.any(axis=1))
         if x1 - x0 < 1 or rows.size == 0:
@@ -253,9 +254,9 @@ def segment_mask(mask: np.ndarray, *, config: SegmentConfig) -> tuple[tuple[tupl
     """Candidate rows from a boolean ink mask (H, W): each is (character boxes left to
     right, geometric score); empty when no row is found. Pure: the mask is not
     modified."""
-    H, W = mask.shape
+    H = mask.shape[0]
     clean = _remove_lines(mask, config.frame_line_fraction)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(clean.astype(np.uint8), connectivity=8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(clean.astype(np.uint8), connectivity=8)
     st = stats[1:n, :4].astype(np.int64)
     area = stats[1:n, 4]
     if len(st) == 0:
@@ -298,7 +299,7 @@ def segment_mask(mask: np.ndarray, *, config: SegmentConfig) -> tuple[tuple[tupl
     split: list[CharBox] = []
     for bx in boxes:
         if bx.w > config.split_width_ratio * wc and bx.w > config.split_min_width * hc:
-            split.extend(_split_box(clean, bx, max(2, int(round(bx.w / wc)))))
+            split.extend(_split_box(clean, bx, max(2, round(bx.w / wc))))
         else:
             split.append(bx)
     # Splitting guesses that a wide box is touching characters; a wide letter (W, M)
