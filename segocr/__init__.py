@@ -7,7 +7,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from segocr.api import load_recognizer, read  # noqa: E402
-from segocr.recognizers.base import CharPrediction, Prediction  # noqa: E402
+from segocr.api import load_recognizer, read
+from segocr.recognizers.base import CharPrediction, Prediction
 
 __all__ = ["CharPrediction", "Prediction", "__version__", "load_recognizer", "read"]

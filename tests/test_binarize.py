@@ -9,7 +9,13 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from pydantic import ValidationError
 
-from segocr.segment.binarize import METHODS, BinarizeConfig, binarize, threshold_surface, window_pixels
+from segocr.segment.binarize import (
+    METHODS,
+    BinarizeConfig,
+    binarize,
+    threshold_surface,
+    window_pixels,
+)
 
 ALL = sorted(METHODS)
 

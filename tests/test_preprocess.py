@@ -13,10 +13,10 @@ from hypothesis.extra.numpy import arrays
 from segocr.errors import ConfigError
 from segocr.preprocess import (
     STEPS,
-    StepConfig,
     ClaheStep,
     Pipeline,
     PipelineConfig,
+    StepConfig,
     clahe,
     denoise,
     resize_to_height,

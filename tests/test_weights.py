@@ -10,7 +10,14 @@ import torch
 
 from segocr.errors import WeightsError
 from segocr.models.charcnn import CharCNN
-from segocr.models.weights import SHIPPED_DIR, load_into, load_weights, read_card, resolve_device, save_weights
+from segocr.models.weights import (
+    SHIPPED_DIR,
+    load_into,
+    load_weights,
+    read_card,
+    resolve_device,
+    save_weights,
+)
 
 
 def _saved(tmp_path: Path) -> Path:

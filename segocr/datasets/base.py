@@ -126,5 +126,5 @@ def split_samples(samples: list[PlateSample], split: str, *, test_fraction: floa
 def _import_builtin() -> None:
     import segocr.datasets.ccpd
     import segocr.datasets.folder
-    import segocr.datasets.iwt4s  # noqa: F401
+    import segocr.datasets.iwt4s
     import segocr.datasets.synthetic  # noqa: F401

@@ -20,8 +20,8 @@ SPLIT_SEED = 0
 
 
 def group_split(
-    samples: list["PlateSample"], *, test_fraction: float = 0.2, seed: int = SPLIT_SEED
-) -> tuple[list["PlateSample"], list["PlateSample"]]:
+    samples: list[PlateSample], *, test_fraction: float = 0.2, seed: int = SPLIT_SEED
+) -> tuple[list[PlateSample], list[PlateSample]]:
     """Split ``samples`` into (train, test), ``test_fraction`` of the groups to test.
 
     >>> from segocr.datasets.base import PlateSample

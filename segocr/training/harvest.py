@@ -31,7 +31,7 @@ class CropSet:
     y: np.ndarray
 
     @classmethod
-    def concat(cls, parts: Sequence["CropSet"], size: int) -> "CropSet":
+    def concat(cls, parts: Sequence[CropSet], size: int) -> CropSet:
         parts = [p for p in parts if len(p.y)]
         if not parts:
             return cls(np.zeros((0, size, size), np.float32), np.zeros(0, np.int64))
@@ -55,7 +55,7 @@ def align_boxes(log_char: np.ndarray, log_noise: np.ndarray) -> list[int] | None
     dp = np.full((n + 1, L + 1), neg)
     dp[0, 0] = 0.0
     for i in range(1, n + 1):
-        for j in range(0, min(i, L) + 1):
+        for j in range(min(i, L) + 1):
             skip = dp[i - 1, j] + log_noise[i - 1]
             take = dp[i - 1, j - 1] + log_char[i - 1, j - 1] if j else neg
             dp[i, j] = max(skip, take)

@@ -211,9 +211,9 @@ def train_segcnn(
     facts = {
         "fit_plates": len(fit),
         "val_plates": len(val),
-        "real_char_crops": int(len(chars.y)),
-        "synthetic_char_crops": int(len(synth.y)),
-        "noise_crops": int(len(noise.y)),
+        "real_char_crops": len(chars.y),
+        "synthetic_char_crops": len(synth.y),
+        "noise_crops": len(noise.y),
         "val_plate_accuracy": evaluate(),
         "epochs": [e.__dict__ for e in history],
         "train_seconds": round(time.perf_counter() - t0, 1),
