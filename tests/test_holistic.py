@@ -69,7 +69,7 @@ def test_weights_round_trip_with_card(tmp_path: Path) -> None:
     card = {
         "model": "holistic",
         "charset": LATIN,
-        "model_kwargs": {"channels": [4, 4, 8, 8, 8], "hidden": 16, "dropout": 0.3},
+        "model_kwargs": {"channels": [4, 4, 8, 8, 8], "reduce": 48, "hidden": 16, "dropout": 0.1},
         "config": HolisticConfig().model_dump(mode="json"),
     }
     save_weights(rec.model, tmp_path / "h.pt", card)

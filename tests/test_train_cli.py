@@ -123,7 +123,7 @@ def test_resume_through_the_cli_uses_the_runs_config(tmp_path: Path) -> None:
     ("options", "message"),
     [
         ({"epochs": 3}, "epochs: unknown option (valid here: augment, batch_size"),
-        ({"finetune": {"epoch": 3}}, "finetune.epoch: unknown option (valid here: early_stop_patience, epochs"),
+        ({"finetune": {"epoch": 3}}, "finetune.epoch: unknown option (valid here: balance, balance_cap, early_stop_patience, epochs"),
         ({"augment": {"rotation": 3}}, "augment.rotation: unknown option"),
         ({"batch_size": 0}, "batch_size: Input should be greater than or equal to 1"),
         ({"line": {"height": 30}}, "multiples of 16"),

@@ -107,7 +107,7 @@ def validate_options(config_class: type[BaseModel], options: dict[str, Any], *, 
     >>> validate_options(CRNNTrainConfig, {"finetune": {"epoch": 3}}, source="x.yaml")
     Traceback (most recent call last):
     segocr.errors.ConfigError: x.yaml: invalid options for CRNNTrainConfig:
-      finetune.epoch: unknown option (valid here: early_stop_patience, epochs, lr, synthetic_fraction)
+      finetune.epoch: unknown option (valid here: balance, balance_cap, early_stop_patience, epochs, lr, synthetic_fraction)
     """
     from pydantic import ValidationError
 
