@@ -453,8 +453,10 @@ def test_real_process_corpus_and_closed_pipe(
     errors = [ln for ln in done.stderr.splitlines() if ln.startswith(b"error: ")]
     assert len(errors) == sum(c.bad for c in corpus) - 1  # locked.png is readable by root
 
-    many = [str(tmp_path / "corpus dir" / "ok.jpg")] * 20
-    with subprocess.Popen([*args, *many], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+    # More JSON output than a pipe buffer holds (64 KB), so the child is still writing
+    # when the reader goes away, whatever the timing.
+    many = [str(tmp_path / "corpus dir" / "ok.jpg")] * 300
+    with subprocess.Popen([*args, "--json", *many], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
         assert child.stdout is not None and child.stderr is not None
         child.stdout.readline()
         child.stdout.close()  # like `| head -1`

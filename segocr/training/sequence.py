@@ -157,7 +157,8 @@ class HolisticParams(_Frozen):
 
     channels: tuple[int, int, int, int, int] = (32, 64, 96, 96, 128)
     reduce: int = Field(48, ge=1)
-    hidden: int = Field(256, ge=4)
+    #: Units of a dense layer shared by the slots; 0: none.
+    hidden: int = Field(0, ge=0)
     dropout: float = Field(0.1, ge=0, lt=1)
 
 
