@@ -16,10 +16,13 @@ import json
 import os
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
+from pydantic import ValidationError
 from torch import nn
 
 from segocr.errors import WeightsError
@@ -58,6 +61,23 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def default_weights_path(name: str) -> Path:
     """Where the shipped weights of recognizer ``name`` live."""
     return SHIPPED_DIR / f"{name}.pt"
+
+
+@contextmanager
+def card_errors(path: Path) -> Iterator[None]:
+    """Turn a card that lacks an entry or holds an invalid one into a one-line
+    :class:`WeightsError` naming the card; used by every recognizer's loader."""
+    try:
+        yield
+    except KeyError as exc:
+        raise WeightsError(f"{card_path(path)}: the card has no {exc.args[0]!r} entry") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(["config", *map(str, first["loc"])])
+        raise WeightsError(f"{card_path(path)}: invalid card ({where}: {first['msg']})") from None
+    except (TypeError, ValueError) as exc:
+        detail = " ".join(str(exc).split())[:200]
+        raise WeightsError(f"{card_path(path)}: invalid card ({type(exc).__name__}: {detail})") from None
 
 
 def card_path(weights: Path) -> Path:

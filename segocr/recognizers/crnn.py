@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from segocr.charset import Charset
 from segocr.models.crnn import CRNN
-from segocr.models.weights import SHIPPED_DIR, load_into, load_weights
+from segocr.models.weights import card_errors, default_weights_path, load_into, load_weights
 from segocr.recognizers.base import register_recognizer
 from segocr.recognizers.decode import Decoded, ctc_beam_decode, ctc_greedy_decode
 from segocr.recognizers.textline import LineConfig, LineRecognizer
@@ -44,21 +44,18 @@ class CRNNRecognizer(LineRecognizer):
         return ctc_beam_decode(logits, beam_width=self.config.beam_width, blank=len(self.charset))
 
 
-def default_weights() -> Path:
-    return SHIPPED_DIR / f"{NAME}.pt"
-
-
 @register_recognizer(NAME)
 def load_crnn(weights: str | Path | None = None, device: str = "auto") -> CRNNRecognizer:
     """The crnn recognizer with the shipped weights (or ``weights``); raises
     :class:`segocr.errors.WeightsError` when they are missing or do not fit."""
-    path = Path(weights) if weights is not None else default_weights()
+    path = Path(weights) if weights is not None else default_weights_path(NAME)
     state, card = load_weights(path)
-    charset = Charset(card["charset"])
-    config = CRNNConfig.model_validate(card["config"])
-    kwargs = dict(card.get("model_kwargs", {}))
-    if "channels" in kwargs:
-        kwargs["channels"] = tuple(kwargs["channels"])
-    model = CRNN(num_classes=len(charset) + 1, input_height=config.line.height, **kwargs)
+    with card_errors(path):
+        charset = Charset(card["charset"])
+        config = CRNNConfig.model_validate(card["config"])
+        kwargs = dict(card.get("model_kwargs", {}))
+        if "channels" in kwargs:
+            kwargs["channels"] = tuple(kwargs["channels"])
+        model = CRNN(num_classes=len(charset) + 1, input_height=config.line.height, **kwargs)
     load_into(model, state, source=path)
     return CRNNRecognizer(model, charset, config, device=device, card=card)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from segocr.charset import Charset
 from segocr.models.holistic import HolisticCNN
-from segocr.models.weights import SHIPPED_DIR, load_into, load_weights
+from segocr.models.weights import card_errors, default_weights_path, load_into, load_weights
 from segocr.recognizers.base import register_recognizer
 from segocr.recognizers.decode import Decoded, slot_decode
 from segocr.recognizers.textline import LineConfig, LineRecognizer
@@ -44,27 +44,24 @@ class HolisticRecognizer(LineRecognizer):
         return slot_decode(logits, pad=len(self.charset))
 
 
-def default_weights() -> Path:
-    return SHIPPED_DIR / f"{NAME}.pt"
-
-
 @register_recognizer(NAME)
 def load_holistic(weights: str | Path | None = None, device: str = "auto") -> HolisticRecognizer:
     """The holistic recognizer with the shipped weights (or ``weights``); raises
     :class:`segocr.errors.WeightsError` when they are missing or do not fit."""
-    path = Path(weights) if weights is not None else default_weights()
+    path = Path(weights) if weights is not None else default_weights_path(NAME)
     state, card = load_weights(path)
-    charset = Charset(card["charset"])
-    config = HolisticConfig.model_validate(card["config"])
-    kwargs = dict(card.get("model_kwargs", {}))
-    if "channels" in kwargs:
-        kwargs["channels"] = tuple(kwargs["channels"])
-    model = HolisticCNN(
-        num_classes=len(charset) + 1,
-        slots=config.slots,
-        input_height=config.line.height,
-        input_width=config.line.width,
-        **kwargs,
-    )
+    with card_errors(path):
+        charset = Charset(card["charset"])
+        config = HolisticConfig.model_validate(card["config"])
+        kwargs = dict(card.get("model_kwargs", {}))
+        if "channels" in kwargs:
+            kwargs["channels"] = tuple(kwargs["channels"])
+        model = HolisticCNN(
+            num_classes=len(charset) + 1,
+            slots=config.slots,
+            input_height=config.line.height,
+            input_width=config.line.width,
+            **kwargs,
+        )
     load_into(model, state, source=path)
     return HolisticRecognizer(model, charset, config, device=device, card=card)

@@ -19,13 +19,12 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from segocr.charset import Charset
-from segocr.errors import WeightsError
 from segocr.models.charcnn import CharCNN
 from segocr.models.weights import (
-    card_path,
+    card_errors,
     default_weights_path,
     load_into,
     load_weights,
@@ -237,18 +236,9 @@ def load_segcnn(weights: str | Path | None = None, device: str = "auto") -> SegC
     """The segcnn recognizer with the shipped weights (or ``weights``)."""
     path = Path(weights) if weights is not None else default_weights_path(NAME)
     state, card = load_weights(path)
-    try:
+    with card_errors(path):
         charset = Charset(card["charset"])
         model = CharCNN(num_classes=len(charset) + 1, **card.get("model_kwargs", {}))
         config = SegCNNConfig.model_validate(card["config"])
-    except KeyError as exc:
-        raise WeightsError(f"{card_path(path)}: the card has no {exc.args[0]!r} entry") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(["config", *map(str, first["loc"])])
-        raise WeightsError(f"{card_path(path)}: invalid card ({where}: {first['msg']})") from None
-    except (TypeError, ValueError) as exc:
-        detail = " ".join(str(exc).split())[:200]
-        raise WeightsError(f"{card_path(path)}: invalid card ({type(exc).__name__}: {detail})") from None
     load_into(model, state, source=path)
     return SegCNNRecognizer(model, charset, config, device=device, card=card)
