@@ -15,6 +15,7 @@ here put it last, ``-1``). A character's confidence is a softmax probability in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -163,6 +164,11 @@ def _add(beams: dict[tuple[int, ...], list[float]], prefix: tuple[int, ...], pb:
     cur[1] = float(np.logaddexp(cur[1], pnb))
 
 
+def _total(p: Sequence[float]) -> float:
+    """log(P(ends in blank) + P(ends in a label)) of a prefix."""
+    return float(np.logaddexp(p[0], p[1]))
+
+
 def ctc_beam_decode(logits: np.ndarray, *, beam_width: int = 8, blank: int = -1, prune: float = 1e-4) -> Decoded:
     """CTC prefix beam search over ``logits`` (T, C): keeps the ``beam_width`` most
     likely prefixes, each scored by the sum over all its alignments; classes below
@@ -201,9 +207,9 @@ def ctc_beam_decode(logits: np.ndarray, *, beam_width: int = 8, blank: int = -1,
                     _add(nxt, (*prefix, k), -np.inf, pb + p)  # a new k after a blank
                 else:
                     _add(nxt, (*prefix, k), -np.inf, total + p)
-        ranked = sorted(nxt.items(), key=lambda kv: float(np.logaddexp(*kv[1])), reverse=True)
+        ranked = sorted(nxt.items(), key=lambda kv: _total(kv[1]), reverse=True)
         beams = {k: (v[0], v[1]) for k, v in ranked[:beam_width]}
-    best = max(beams.items(), key=lambda kv: float(np.logaddexp(*kv[1])))[0]
+    best = max(beams.items(), key=lambda kv: _total(kv[1]))[0]
     if not best:
         return Decoded((), ())
     probs = np.exp(lp)

@@ -45,7 +45,8 @@ def plot_curves(log: pd.DataFrame, path: Path, *, title: str = "") -> Path | Non
         for i, (pos, stage) in enumerate(starts):
             if i:
                 ax.axvline(pos - 0.5, color="grey", lw=0.8, ls="--")
-            ax.annotate(stage, (pos, 1.0), xycoords=("data", "axes fraction"), va="top", fontsize=7, color="grey")
+            y = 0.99 - 0.07 * (i % 2)  # alternate heights: short stages' labels must not overlap
+            ax.annotate(stage, (pos, y), xycoords=("data", "axes fraction"), va="top", fontsize=7, color="grey")
         if name == "loss":
             ax.set_yscale("log")
         ax.set_title(name)

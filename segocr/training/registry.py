@@ -101,9 +101,15 @@ def validate_options(config_class: type[BaseModel], options: dict[str, Any], *, 
     """``options`` validated as ``config_class``; a :class:`ConfigError` names every
     bad key (an unknown one with the valid keys at its level) and the problem.
 
-    >>> from segocr.training.sequence import CRNNTrainConfig
+    A nested section given in part keeps the class's defaults for the rest of it
+    (:func:`overlay`), also where a model changes the shared defaults:
+
+    >>> from segocr.training.sequence import CRNNTrainConfig, HolisticTrainConfig
     >>> validate_options(CRNNTrainConfig, {"batch_size": 8}).batch_size
     8
+    >>> cfg = validate_options(HolisticTrainConfig, {"pretrain": {"lr": 0.001}})
+    >>> cfg.pretrain.plates, cfg.pretrain.lr  # the holistic default, and the option
+    (10000, 0.001)
     >>> validate_options(CRNNTrainConfig, {"finetune": {"epoch": 3}}, source="x.yaml")
     Traceback (most recent call last):
     segocr.errors.ConfigError: x.yaml: invalid options for CRNNTrainConfig:
@@ -114,7 +120,7 @@ def validate_options(config_class: type[BaseModel], options: dict[str, Any], *, 
     from segocr.errors import ConfigError
 
     try:
-        return config_class.model_validate(options)
+        return config_class.model_validate(overlay(config_class(), options))
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
@@ -124,6 +130,20 @@ def validate_options(config_class: type[BaseModel], options: dict[str, Any], *, 
             else:
                 lines.append(f"  {loc or '(top)'}: {err['msg']}")
         raise ConfigError(f"{source}: invalid options for {config_class.__name__}:\n" + "\n".join(lines)) from None
+
+
+def overlay(defaults: BaseModel, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with every nested mapping completed from ``defaults`` (a model
+    instance) where that field is itself a model; other values, and unknown keys, are
+    kept as given (validation reports them)."""
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        current = getattr(defaults, key, None) if key in type(defaults).model_fields else None
+        if isinstance(value, dict) and isinstance(current, BaseModel):
+            out[key] = {**current.model_dump(), **overlay(current, value)}
+        else:
+            out[key] = value
+    return out
 
 
 def _fields_at(cls: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:

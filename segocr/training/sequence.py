@@ -306,7 +306,7 @@ def synthetic_lines(
 ) -> Lines:
     """``cfg.plates`` synthetic plates as lines (see :func:`make_lines`), read from
     ``cache`` when it holds the same plates, else rendered and written there."""
-    from segocr.datasets.synthetic import open_synthetic
+    from segocr.datasets.synthetic import SyntheticDataset, open_synthetic
 
     key = f"{cfg.plates}:{cfg.style}:{cfg.seed}:{height}:{max_width}:{charset.chars}"
     if cache is not None and cache.is_file():
@@ -318,6 +318,7 @@ def synthetic_lines(
                 texts = [str(t) for t in z["texts"].tolist()]
                 return Lines(lines, [charset.encode(t) for t in texts], texts)
     ds = open_synthetic(n_train=cfg.plates, n_test=0, seed=cfg.seed, style=cfg.style)
+    assert isinstance(ds, SyntheticDataset)
     out = Lines([], [], [])
     for i in tqdm(range(cfg.plates), desc="synthetic plates", unit="plate", disable=not progress, leave=False):
         s = ds.sample("train", i)
@@ -381,8 +382,8 @@ class Stage:
     real: bool
     synthetic_per_epoch: int
     patience: int
-    balance: float = 0.0
-    augment: AugmentConfig = AugmentConfig()
+    balance: float
+    augment: AugmentConfig
 
 
 def _score(row: dict[str, Any]) -> tuple[float, float, float]:
@@ -417,10 +418,10 @@ def _batch_tensor(lines: Sequence[np.ndarray], width: int) -> torch.Tensor:
 def _write_log(out_dir: Path, history: list[dict[str, Any]], title: str, log: Callable[[str], None]) -> None:
     import pandas as pd
 
-    log = pd.DataFrame(history)
-    atomic_write_bytes(out_dir / LOG_FILE, log.to_csv(index=False).encode())
+    frame = pd.DataFrame(history)
+    atomic_write_bytes(out_dir / LOG_FILE, frame.to_csv(index=False).encode())
     try:
-        plot_curves(log, out_dir / CURVES_FILE, title=title)
+        plot_curves(frame, out_dir / CURVES_FILE, title=title)
     except (OSError, ValueError, RuntimeError) as exc:  # a plot must not lose a training run
         log(f"warning: could not draw {CURVES_FILE}: {exc}")
 
@@ -482,13 +483,13 @@ def train_sequence(
     stages: list[Stage] = []
     if len(synth) and cfg.pretrain.epochs:
         aug = cfg.augment if cfg.pretrain.augment_p is None else cfg.augment.model_copy(update={"p": cfg.pretrain.augment_p})
-        stages.append(Stage("pretrain", cfg.pretrain.epochs, cfg.pretrain.lr, False, len(synth), 0, augment=aug))
+        stages.append(Stage("pretrain", cfg.pretrain.epochs, cfg.pretrain.lr, False, len(synth), 0, 0.0, aug))
     n_syn = min(len(synth), round(cfg.finetune.synthetic_fraction * len(fit)))
     stages.append(
         Stage(
             "finetune", cfg.finetune.epochs, cfg.finetune.lr, True, n_syn, cfg.finetune.early_stop_patience,
             cfg.finetune.balance, cfg.augment,
-        )  # fmt: skip
+        )
     )
     fit_p = rarity_weights(fit.labels, power=cfg.finetune.balance, cap=cfg.finetune.balance_cap)
 
