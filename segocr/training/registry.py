@@ -72,13 +72,15 @@ def _run_segcnn(
     progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """The segcnn training (CPU, no resume), plus its curves from ``log.csv``."""
+    """The segcnn training, plus its curves from ``log.csv``."""
     import pandas as pd
 
     from segocr.training.curves import plot_curves
     from segocr.training.segcnn import run_segcnn_training
 
-    card = run_segcnn_training(dataset, out_dir, cfg, command=command, evaluate_test=evaluate_test, log=log)
+    card = run_segcnn_training(
+        dataset, out_dir, cfg, command=command, resume=resume, device=device, evaluate_test=evaluate_test, log=log
+    )
     log_csv = out_dir / "log.csv"
     if log_csv.is_file():
         log_df = pd.read_csv(log_csv)
@@ -93,7 +95,7 @@ def _import_builtin() -> None:
     if "segcnn" not in _REGISTRY:
         from segocr.training.segcnn import SegCNNTrainConfig
 
-        register_trainer(Trainer("segcnn", SegCNNTrainConfig, _run_segcnn))
+        register_trainer(Trainer("segcnn", SegCNNTrainConfig, _run_segcnn, supports_resume=True))
     import segocr.training.sequence  # noqa: F401
 
 

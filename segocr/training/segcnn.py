@@ -29,8 +29,17 @@ from segocr.charset import Charset
 from segocr.datasets.base import Dataset, PlateSample
 from segocr.datasets.splits import group_split
 from segocr.models.charcnn import CharCNN
+from segocr.models.weights import atomic_write_bytes, resolve_device
 from segocr.recognizers.segcnn import NAME, SegCNNConfig, SegCNNRecognizer
 from segocr.training.augment import augment_crops
+from segocr.training.checkpoint import (
+    CHECKPOINT,
+    FORMAT,
+    begin_run,
+    check_same_data,
+    fingerprint,
+    save_checkpoint,
+)
 from segocr.training.harvest import CropSet, crops_from_boxes, harvest_real
 
 
@@ -78,7 +87,9 @@ def synthetic_crops(n_plates: int, charset: Charset, config: SegCNNConfig, *, se
         xs.append(crops_from_boxes(plate.image, plate.boxes, config))
         ys.extend(charset.encode(plate.text))
     size = config.input_size
-    return CropSet(np.concatenate(xs) if xs else np.zeros((0, size, size), np.float32), np.array(ys, np.int64))
+    return CropSet(
+        np.concatenate(xs) if xs else np.zeros((0, size, size), np.float32), np.array(ys, np.int64)
+    )
 
 
 @dataclass
@@ -100,26 +111,47 @@ def _fit(
     evaluate: Callable[[], float] | None,
     stage: int,
     log: Callable[[EpochLog], None],
+    ck: dict[str, Any],
+    save: Callable[[], None],
+    device: torch.device,
 ) -> dict[str, torch.Tensor]:
-    """Train ``model`` on ``data``; returns the best state dict by ``evaluate()``."""
+    """Train ``model`` (on ``device``) on ``data``; returns the best state dict by
+    ``evaluate()`` (the last epoch's without an evaluator).
+
+    ``ck`` is the run's checkpoint: after every epoch it gets the weights, optimizer,
+    scheduler, best state and random states and ``save()`` writes it. When it already
+    holds epochs of this ``stage`` (a resumed run), training goes on after them with
+    the random states restored, so the result equals an uninterrupted run's on the CPU.
+    """
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = epochs * math.ceil(len(data.y) / cfg.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(1, steps), pct_start=0.15)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=max(1, steps), pct_start=0.15
+    )
     # Balance classes: rare letters are drawn as often as sqrt of their scarcity asks.
     counts = np.bincount(data.y, minlength=int(data.y.max()) + 1).astype(np.float64)
     w = 1.0 / np.sqrt(np.maximum(counts[data.y], 1))
     w /= w.sum()
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-    best: tuple[float, dict[str, torch.Tensor]] | None = None
-    for epoch in range(1, epochs + 1):
+    start = 0
+    if ck["stage"] == stage and ck["model"] is not None:
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        rng.bit_generator.state = ck["rng"]
+        torch.set_rng_state(ck["torch_rng"])
+        start = int(ck["epoch"])
+    elif ck["stage"] != stage:
+        ck.update(stage=stage, epoch=0, model=None, optimizer=None, scheduler=None, best=None)
+    for epoch in range(start + 1, epochs + 1):
         t0 = time.perf_counter()
         model.train()
         order = rng.choice(len(data.y), size=len(data.y), replace=True, p=w)
         total = 0.0
         for i in range(0, len(order), cfg.batch_size):
             idx = order[i : i + cfg.batch_size]
-            x = torch.from_numpy(augment_crops(data.x[idx], rng=rng)).unsqueeze(1)
-            y = torch.from_numpy(data.y[idx])
+            x = torch.from_numpy(augment_crops(data.x[idx], rng=rng)).unsqueeze(1).to(device)
+            y = torch.from_numpy(data.y[idx]).to(device)
             loss = loss_fn(model(x), y)
             opt.zero_grad()
             loss.backward()
@@ -129,11 +161,39 @@ def _fit(
         model.eval()
         # Without an evaluator the last epoch is kept (and no accuracy is logged).
         acc = evaluate() if evaluate is not None else float("nan")
-        log(EpochLog(epoch, stage, total / len(order), acc, time.perf_counter() - t0))
-        if best is None or evaluate is None or acc >= best[0]:
-            best = (acc, {k: v.detach().clone() for k, v in model.state_dict().items()})
-    assert best is not None
-    return best[1]
+        ck["history"].append(
+            dict(
+                EpochLog(
+                    epoch, stage, total / len(order), acc, round(time.perf_counter() - t0, 2)
+                ).__dict__
+            )
+        )
+        best = ck["best"]
+        if best is None or evaluate is None or acc >= best["accuracy"]:
+            ck["best"] = {"accuracy": acc, "state": _cpu_state(model)}
+        ck.update(
+            epoch=epoch, model=_cpu_state(model), optimizer=opt.state_dict(), scheduler=sched.state_dict(),
+            rng=rng.bit_generator.state, torch_rng=torch.get_rng_state(),
+        )  # fmt: skip
+        save()
+        log(EpochLog(**ck["history"][-1]))
+    assert ck["best"] is not None
+    return dict(ck["best"]["state"])
+
+
+def _write_log(path: Path, history: list[dict[str, Any]]) -> None:
+    import pandas as pd
+
+    atomic_write_bytes(
+        path,
+        pd.DataFrame(history, columns=list(EpochLog.__dataclass_fields__))
+        .to_csv(index=False)
+        .encode(),
+    )
+
+
+def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -155,7 +215,9 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(grid[int(np.argmin(nll))])
 
 
-def plate_accuracy(recognizer: SegCNNRecognizer, images: Sequence[np.ndarray], texts: Sequence[str]) -> float:
+def plate_accuracy(
+    recognizer: SegCNNRecognizer, images: Sequence[np.ndarray], texts: Sequence[str]
+) -> float:
     preds = recognizer.predict(images)
     return float(np.mean([p.text == t for p, t in zip(preds, texts)])) if texts else 0.0
 
@@ -166,48 +228,93 @@ def train_segcnn(
     cfg: SegCNNTrainConfig,
     *,
     log: Callable[[str], None] = print,
+    device: str = "auto",
+    checkpoint: Path | None = None,
+    resume: dict[str, Any] | None = None,
+    extra_state: dict[str, Any] | None = None,
 ) -> tuple[SegCNNRecognizer, dict[str, Any]]:
     """Train a segcnn recognizer on ``train_samples`` (the dataset's train split).
-    Returns the recognizer and a dict of training facts for its card."""
+    Returns the recognizer and a dict of training facts for its card.
+
+    With ``checkpoint`` the run's state is written there (atomically) after every
+    epoch; ``resume`` is such a state (:func:`segocr.training.checkpoint.load_checkpoint`)
+    to go on from. ``extra_state`` is stored in the checkpoint as it is."""
+    dev = resolve_device(device)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     fit, val = group_split(list(train_samples), test_fraction=cfg.val_fraction, seed=cfg.seed + 1)
     rcfg = cfg.recognizer.model_copy(update={"length_logp": length_logp([s.text for s in fit])})
     val_images = [s.load() for s in val]
     val_texts = [s.text for s in val]
-    model = CharCNN(num_classes=len(charset) + 1, width=cfg.width)
-    rec = SegCNNRecognizer(model, charset, rcfg, device="cpu")
+    model = CharCNN(num_classes=len(charset) + 1, width=cfg.width).to(dev)
+    rec = SegCNNRecognizer(model, charset, rcfg, device=str(dev))
+    ck: dict[str, Any] = resume if resume is not None else {
+        "format": FORMAT, "stage": 1, "epoch": 0, "model": None, "optimizer": None, "scheduler": None, "best": None,
+        "rng": None, "torch_rng": None, "stage1_state": None, "history": [], "elapsed": 0.0, **(extra_state or {}),
+    }  # fmt: skip
+    t_resumed = time.perf_counter()
+    elapsed0 = float(ck["elapsed"])
+
+    def save() -> None:
+        ck["elapsed"] = elapsed0 + time.perf_counter() - t_resumed
+        if checkpoint is not None:
+            save_checkpoint(ck, checkpoint)
+            _write_log(checkpoint.parent / "log.csv", ck["history"])
 
     def evaluate() -> float:
         return plate_accuracy(rec, val_images, val_texts)
 
-    history: list[EpochLog] = []
-
     def log_epoch(e: EpochLog) -> None:
-        history.append(e)
         acc = "-" if math.isnan(e.val_plate_accuracy) else f"{e.val_plate_accuracy:.3f}"
-        log(f"stage {e.stage} epoch {e.epoch:2d}  loss {e.loss:.4f}  val plate acc {acc}  {e.seconds:.1f}s")
+        log(
+            f"stage {e.stage} epoch {e.epoch:2d}  loss {e.loss:.4f}  val plate acc {acc}  {e.seconds:.1f}s"
+        )
 
+    if resume is not None:
+        log(f"resuming after stage {ck['stage']} epoch {ck['epoch']}")
     t0 = time.perf_counter()
     chars, _ = harvest_real(fit, charset, rcfg)
-    synth = synthetic_crops(cfg.synthetic_plates, charset, rcfg, seed=cfg.seed + 7) if cfg.synthetic_plates else CropSet.concat([], rcfg.input_size)
-    log(f"harvested {len(chars.y)} real and {len(synth.y)} synthetic character crops ({time.perf_counter() - t0:.0f}s)")
-    stage1 = CropSet.concat([chars, synth], rcfg.input_size)
-    model.load_state_dict(_fit(model, stage1, epochs=cfg.epochs_stage1, cfg=cfg, rng=rng, evaluate=None, stage=1, log=log_epoch))
+    synth = (
+        synthetic_crops(cfg.synthetic_plates, charset, rcfg, seed=cfg.seed + 7)
+        if cfg.synthetic_plates
+        else CropSet.concat([], rcfg.input_size)
+    )
+    log(
+        f"harvested {len(chars.y)} real and {len(synth.y)} synthetic character crops ({time.perf_counter() - t0:.0f}s)"
+    )
+    common: dict[str, Any] = {
+        "cfg": cfg,
+        "rng": rng,
+        "log": log_epoch,
+        "ck": ck,
+        "save": save,
+        "device": dev,
+    }
+    if ck["stage1_state"] is None:
+        stage1 = CropSet.concat([chars, synth], rcfg.input_size)
+        ck["stage1_state"] = _fit(
+            model, stage1, epochs=cfg.epochs_stage1, evaluate=None, stage=1, **common
+        )
+    model.load_state_dict(ck["stage1_state"])
     model.eval()
     _, noise = harvest_real(fit, charset, rcfg, classify=rec.classify)
     log(f"harvested {len(noise.y)} noise crops")
     stage2 = CropSet.concat([chars, synth, noise], rcfg.input_size)
-    model = CharCNN(num_classes=len(charset) + 1, width=cfg.width)
+    model = CharCNN(num_classes=len(charset) + 1, width=cfg.width).to(dev)
     rec.model = model
-    model.load_state_dict(_fit(model, stage2, epochs=cfg.epochs, cfg=cfg, rng=rng, evaluate=evaluate, stage=2, log=log_epoch))
+    model.load_state_dict(
+        _fit(model, stage2, epochs=cfg.epochs, evaluate=evaluate, stage=2, **common)
+    )
     model.eval()
     # Calibrate on the validation plates' characters (label smoothing leaves the
     # softmax under-confident): one temperature for all logits.
     val_chars, val_noise = harvest_real(val, charset, rec.config, classify=rec.classify)
-    temperature = fit_temperature(rec.logits(CropSet.concat([val_chars, val_noise], rcfg.input_size).x), CropSet.concat([val_chars, val_noise], rcfg.input_size).y)
+    calib = CropSet.concat([val_chars, val_noise], rcfg.input_size)
+    temperature = fit_temperature(rec.logits(calib.x), calib.y)
     rec.config = rec.config.model_copy(update={"temperature": temperature})
-    log(f"temperature {temperature:.2f} (fitted on {len(val_chars.y) + len(val_noise.y)} validation crops)")
+    log(f"temperature {temperature:.2f} (fitted on {len(calib.y)} validation crops)")
+    ck["done"] = True
+    save()
     facts = {
         "fit_plates": len(fit),
         "val_plates": len(val),
@@ -215,8 +322,9 @@ def train_segcnn(
         "synthetic_char_crops": len(synth.y),
         "noise_crops": len(noise.y),
         "val_plate_accuracy": evaluate(),
-        "epochs": [e.__dict__ for e in history],
-        "train_seconds": round(time.perf_counter() - t0, 1),
+        "epochs": list(ck["history"]),
+        "train_seconds": round(float(ck["elapsed"]), 1),
+        "device": str(dev),
     }
     return rec, facts
 
@@ -235,23 +343,29 @@ def run_segcnn_training(
     cfg: SegCNNTrainConfig,
     *,
     command: str,
+    resume: bool = False,
+    device: str = "auto",
     evaluate_test: bool = True,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Train on ``dataset``'s train split, write ``segcnn.pt`` + ``segcnn.json`` (the
-    card), ``config.json`` and ``log.csv`` into ``out_dir``. With ``evaluate_test``
-    the finished model (chosen on validation plates only) is measured once on the test
-    split and the figures go into the card. Returns the card."""
-    import pandas as pd
-
+    card), ``config.yaml``, ``checkpoint.pt`` (after every epoch) and ``log.csv`` into
+    ``out_dir``; with ``resume`` go on from the interrupted run's checkpoint there. With
+    ``evaluate_test`` the finished model (chosen on validation plates only) is measured
+    once on the test split and the figures go into the card. Returns the card."""
     from segocr.evaluation.harness import evaluate
     from segocr.models.weights import save_weights
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "config.json").write_text(cfg.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    resolved = cfg.model_dump(mode="json")
+    ck = begin_run(out_dir, resolved, resume=resume)
     train = dataset.samples("train")
-    rec, facts = train_segcnn(train, dataset.charset, cfg, log=log)
-    pd.DataFrame(facts.pop("epochs")).to_csv(out_dir / "log.csv", index=False)
+    data_fp = {"dataset": dataset.name, "train": fingerprint(train)}
+    check_same_data(ck, data_fp, out_dir)
+    rec, facts = train_segcnn(
+        train, dataset.charset, cfg, log=log, device=device, checkpoint=out_dir / CHECKPOINT, resume=ck,
+        extra_state={"config": resolved, "data": data_fp},
+    )  # fmt: skip
+    _write_log(out_dir / "log.csv", facts.pop("epochs"))
     metrics: dict[str, Any] = {}
     if evaluate_test:
         test = dataset.samples("test")
@@ -265,7 +379,10 @@ def run_segcnn_training(
             "cer": m.cer,
             "char_accuracy": m.char_accuracy,
             "segment_count_accuracy": m.segmentation.count_accuracy if m.segmentation else None,
-            "per_subset": {k: {"n": v.n, "plate_accuracy": v.plate_accuracy, "cer": v.cer} for k, v in result.models[NAME].subsets.items()},
+            "per_subset": {
+                k: {"n": v.n, "plate_accuracy": v.plate_accuracy, "cer": v.cer}
+                for k, v in result.models[NAME].subsets.items()
+            },
         }
         log(f"test split: plate accuracy {m.plate_accuracy:.3f}, CER {m.cer:.4f} on {m.n} plates")
     card = {

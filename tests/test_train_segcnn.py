@@ -1,0 +1,76 @@
+"""segcnn training on a handful of synthetic plates: an interrupted run (in either
+stage) resumed from its checkpoint ends with the same weights and log as an
+uninterrupted one, through the API and the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import torch
+from click.testing import CliRunner
+
+from segocr.cli import main
+from segocr.datasets.base import load_dataset
+from segocr.errors import ConfigError
+from segocr.training.registry import get_trainer
+from segocr.training.segcnn import SegCNNTrainConfig
+
+TINY = SegCNNTrainConfig(epochs_stage1=2, epochs=2, synthetic_plates=4, width=4, batch_size=64, val_fraction=0.25)
+
+
+class Interrupt(Exception):
+    pass
+
+
+def _run(out: Path, *, stop_at: str | None = None, resume: bool = False) -> dict[str, Any]:
+    ds = load_dataset("synthetic", n_train=12, n_test=2)
+
+    def log(line: str) -> None:
+        if stop_at is not None and line.startswith(stop_at):
+            raise Interrupt
+
+    return get_trainer("segcnn").run(ds, out, TINY, command="test", resume=resume, device="cpu", evaluate_test=False, log=log)
+
+
+def _same_weights(a: Path, b: Path) -> bool:
+    x = torch.load(a / "segcnn.pt", weights_only=True)
+    y = torch.load(b / "segcnn.pt", weights_only=True)
+    return x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x)
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("full")
+    card = _run(out)
+    assert card["training"]["device"] == "cpu"
+    return out
+
+
+@pytest.mark.parametrize("stop_at", ["stage 1 epoch  1", "stage 2 epoch  1"])
+def test_an_interrupted_run_resumes_to_the_same_weights(full_run: Path, tmp_path: Path, stop_at: str) -> None:
+    with pytest.raises(Interrupt):
+        _run(tmp_path, stop_at=stop_at)
+    assert not (tmp_path / "segcnn.pt").exists() and (tmp_path / "checkpoint.pt").is_file()
+    assert len(pd.read_csv(tmp_path / "log.csv")) == (1 if stop_at.startswith("stage 1") else 3)
+    with pytest.raises(ConfigError, match="--resume"):
+        _run(tmp_path)
+    _run(tmp_path, resume=True)
+    assert _same_weights(full_run, tmp_path)
+    cols = ["stage", "epoch", "loss", "val_plate_accuracy"]
+    pd.testing.assert_frame_equal(pd.read_csv(full_run / "log.csv")[cols], pd.read_csv(tmp_path / "log.csv")[cols])
+
+
+def test_resume_through_the_cli(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    base = ["train", "--model", "segcnn", "--dataset", "synthetic", "-D", "n_train=12", "-D", "n_test=2", "--out", str(out)]
+    (tmp_path / "tiny.yaml").write_text("epochs_stage1: 1\nepochs: 1\nsynthetic_plates: 0\nwidth: 4\nval_fraction: 0.25\n")
+    res = CliRunner().invoke(main, [*base, "--config", str(tmp_path / "tiny.yaml"), "--no-eval-test"])
+    assert res.exit_code == 0, res.output
+    assert (out / "config.yaml").is_file() and (out / "curves.png").is_file()
+    res = CliRunner().invoke(main, [*base, "--resume"])  # a finished run: nothing left but writing the weights again
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(main, [*base, "--resume", "--seed", "3"])
+    assert res.exit_code != 0 and "differ" in res.output
