@@ -60,6 +60,8 @@ def test_one_epoch_through_the_cli(model: str, tmp_path: Path) -> None:
     assert card["model"] == model and card["training"]["dataset"] == "synthetic"
     assert card["command"].startswith(f"segocr train --model {model} --dataset synthetic")
     assert card["metrics"]["split"] == "test" and card["metrics"]["n"] == 3
+    if model == "holistic":  # calibrated on the validation plates after training
+        assert 0.2 <= card["config"]["temperature"] <= 3.0
     log = pd.read_csv(out / "log.csv")
     assert list(log["stage"]) == ["pretrain", "finetune"]
     assert {"loss", "val_loss", "val_plate_accuracy", "val_cer", "lr"} <= set(log.columns)

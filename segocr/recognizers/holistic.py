@@ -1,6 +1,6 @@
-"""The holistic recognizer: plate -> 32xW gray line (aspect kept, padded) ->
-:class:`segocr.models.holistic.HolisticCNN` -> (K, C) slot logits -> slot decoding
-(pad slots stripped)."""
+"""The holistic recognizer: plate -> gray line at the card's input size (48x160 for the
+shipped weights; aspect kept, padded) -> :class:`segocr.models.holistic.HolisticCNN` ->
+(K, C) slot logits -> slot decoding (pad slots stripped)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ class HolisticConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     line: LineConfig = LineConfig()
     slots: int = Field(8, ge=1, le=32)
+    #: Logits are divided by this before the softmax (fitted on validation plates
+    #: after training; cards without it: 1.0). It changes confidences, not readings.
+    temperature: float = Field(1.0, gt=0)
 
 
 class HolisticRecognizer(LineRecognizer):
@@ -41,7 +44,7 @@ class HolisticRecognizer(LineRecognizer):
 
     def decode_one(self, logits: np.ndarray) -> Decoded:
         """(slots, len(charset) + 1) logits -> decoded indices."""
-        return slot_decode(logits, pad=len(self.charset))
+        return slot_decode(logits / self.config.temperature, pad=len(self.charset))
 
 
 @register_recognizer(NAME)

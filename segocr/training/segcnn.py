@@ -32,6 +32,7 @@ from segocr.models.charcnn import CharCNN
 from segocr.models.weights import atomic_write_bytes, resolve_device
 from segocr.recognizers.segcnn import NAME, SegCNNConfig, SegCNNRecognizer
 from segocr.training.augment import augment_crops
+from segocr.training.calibrate import fit_temperature
 from segocr.training.checkpoint import (
     CHECKPOINT,
     FORMAT,
@@ -194,25 +195,6 @@ def _write_log(path: Path, history: list[dict[str, Any]]) -> None:
 
 def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-
-
-def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """The temperature T minimizing the negative log-likelihood of ``softmax(logits / T)``
-    for ``labels`` (N,), searched on a grid from 0.2 to 3; 1.0 when there is no data.
-
-    >>> rng = np.random.default_rng(0)
-    >>> y = rng.integers(0, 3, 500)
-    >>> sharp = np.eye(3)[y] * 2.0  # right but under-confident logits
-    >>> fit_temperature(sharp, y) < 1
-    True
-    """
-    if len(labels) == 0:
-        return 1.0
-    t = torch.from_numpy(np.asarray(logits, np.float32))
-    y = torch.from_numpy(np.asarray(labels, np.int64))
-    grid = np.round(np.arange(0.2, 3.0001, 0.05), 2)
-    nll = [float(nn.functional.cross_entropy(t / float(T), y)) for T in grid]
-    return float(grid[int(np.argmin(nll))])
 
 
 def plate_accuracy(
