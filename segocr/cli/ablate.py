@@ -10,24 +10,12 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 
+from segocr.cli.options import parse_key_values
 from segocr.datasets.base import SPLITS
 from segocr.errors import ConfigError, DatasetError, SegocrError
-
-
-def _dataset_options(pairs: tuple[str, ...]) -> dict[str, Any]:
-    import yaml
-
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"{pair!r}: expected KEY=VALUE", param_hint="--dataset-option")
-        out[key.strip()] = yaml.safe_load(value)
-    return out
 
 
 def _shown(path: Path) -> str:
@@ -140,7 +128,7 @@ def ablate(
         spec = load_grid(grid)
         base_rec = load_base(weights_path)
         variants = resolve_grid(spec, base_rec.config)
-        ds = load_dataset(dataset, data_dir, **_dataset_options(dataset_option))
+        ds = load_dataset(dataset, data_dir, **parse_key_values(dataset_option))
         samples = ds.samples(split)
     except (SegocrError, FileNotFoundError) as err:
         hint = ""

@@ -12,33 +12,10 @@ from pathlib import Path
 
 import click
 
+from segocr.cli.options import parse_key_values
 from segocr.datasets.base import dataset_names, load_dataset
 from segocr.datasets.info import dataset_info, format_info
 from segocr.errors import DatasetError
-
-
-def parse_option(text: str) -> tuple[str, object]:
-    """``KEY=VALUE`` as (key, value); the value becomes an int, float or bool when it
-    reads as one (``true``/``false``), else stays a string.
-
-    >>> parse_option("labels=a/labels.csv"), parse_option("test_fraction=0.3"), parse_option("strict=false")
-    (('labels', 'a/labels.csv'), ('test_fraction', 0.3), ('strict', False))
-    """
-    key, sep, raw = text.partition("=")
-    key = key.strip().replace("-", "_")
-    if not sep or not key.isidentifier():
-        raise click.BadParameter(f"{text!r} is not KEY=VALUE", param_hint="--option")
-    value: object = raw
-    if raw.lower() in ("true", "false"):
-        value = raw.lower() == "true"
-    else:
-        for kind in (int, float):
-            try:
-                value = kind(raw)
-                break
-            except ValueError:
-                continue
-    return key, value
 
 
 @click.group()
@@ -79,7 +56,7 @@ def info(name: str, data_dir: Path | None, options: tuple[str, ...], progress: b
 
     Exits with status 1 when a problem was found (all of them are listed).
     """
-    kwargs = dict(parse_option(o) for o in options)
+    kwargs = parse_key_values(options, option="--option")
     try:
         dataset = load_dataset(name, data_dir, **kwargs)
     except DatasetError as e:

@@ -4,25 +4,13 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Any
 
 import click
 
+from segocr.cli.options import parse_key_values
 from segocr.errors import ConfigError, SegocrError
 
 MODELS_HELP = "segcnn, crnn or holistic (the trainer registry)"
-
-
-def _dataset_options(pairs: tuple[str, ...]) -> dict[str, Any]:
-    import yaml
-
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--dataset-option {pair!r}: expected KEY=VALUE")
-        out[key.strip()] = yaml.safe_load(value)
-    return out
 
 
 @click.command()
@@ -70,7 +58,7 @@ def train(
             options["seed"] = seed
         cfg = validate_options(trainer.config_class, options, source=source)
         resolve_device(device)  # a bad --device fails before any work
-        ds = load_dataset(dataset, data_dir, **_dataset_options(dataset_option))
+        ds = load_dataset(dataset, data_dir, **parse_key_values(dataset_option))
         if threads is not None:
             torch.set_num_threads(threads)
         parts = ["segocr", "train", "--model", model, "--dataset", dataset]

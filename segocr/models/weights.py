@@ -63,6 +63,16 @@ def default_weights_path(name: str) -> Path:
     return SHIPPED_DIR / f"{name}.pt"
 
 
+def card_model_kwargs(card: dict[str, Any]) -> dict[str, Any]:
+    """The card's ``model_kwargs`` for the model's constructor: JSON lists become
+    tuples (the constructors type their channel lists as tuples).
+
+    >>> card_model_kwargs({"model_kwargs": {"channels": [4, 8], "hidden": 16}})
+    {'channels': (4, 8), 'hidden': 16}
+    """
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in card.get("model_kwargs", {}).items()}
+
+
 @contextmanager
 def card_errors(path: Path) -> Iterator[None]:
     """Turn a card that lacks an entry or holds an invalid one into a one-line

@@ -11,7 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from segocr.charset import Charset
 from segocr.models.crnn import CRNN
-from segocr.models.weights import card_errors, default_weights_path, load_into, load_weights
+from segocr.models.weights import (
+    card_errors,
+    card_model_kwargs,
+    default_weights_path,
+    load_into,
+    load_weights,
+)
 from segocr.recognizers.base import register_recognizer
 from segocr.recognizers.decode import Decoded, ctc_beam_decode, ctc_greedy_decode
 from segocr.recognizers.textline import LineConfig, LineRecognizer
@@ -53,9 +59,7 @@ def load_crnn(weights: str | Path | None = None, device: str = "auto") -> CRNNRe
     with card_errors(path):
         charset = Charset(card["charset"])
         config = CRNNConfig.model_validate(card["config"])
-        kwargs = dict(card.get("model_kwargs", {}))
-        if "channels" in kwargs:
-            kwargs["channels"] = tuple(kwargs["channels"])
+        kwargs = card_model_kwargs(card)
         model = CRNN(num_classes=len(charset) + 1, input_height=config.line.height, **kwargs)
     load_into(model, state, source=path)
     return CRNNRecognizer(model, charset, config, device=device, card=card)

@@ -12,7 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from segocr.charset import Charset
 from segocr.models.holistic import HolisticCNN
-from segocr.models.weights import card_errors, default_weights_path, load_into, load_weights
+from segocr.models.weights import (
+    card_errors,
+    card_model_kwargs,
+    default_weights_path,
+    load_into,
+    load_weights,
+)
 from segocr.recognizers.base import register_recognizer
 from segocr.recognizers.decode import Decoded, slot_decode
 from segocr.recognizers.textline import LineConfig, LineRecognizer
@@ -56,9 +62,7 @@ def load_holistic(weights: str | Path | None = None, device: str = "auto") -> Ho
     with card_errors(path):
         charset = Charset(card["charset"])
         config = HolisticConfig.model_validate(card["config"])
-        kwargs = dict(card.get("model_kwargs", {}))
-        if "channels" in kwargs:
-            kwargs["channels"] = tuple(kwargs["channels"])
+        kwargs = card_model_kwargs(card)
         model = HolisticCNN(
             num_classes=len(charset) + 1,
             slots=config.slots,

@@ -25,6 +25,7 @@ from segocr.charset import Charset
 from segocr.models.charcnn import CharCNN
 from segocr.models.weights import (
     card_errors,
+    card_model_kwargs,
     default_weights_path,
     load_into,
     load_weights,
@@ -238,7 +239,7 @@ def load_segcnn(weights: str | Path | None = None, device: str = "auto") -> SegC
     state, card = load_weights(path)
     with card_errors(path):
         charset = Charset(card["charset"])
-        model = CharCNN(num_classes=len(charset) + 1, **card.get("model_kwargs", {}))
+        model = CharCNN(num_classes=len(charset) + 1, **card_model_kwargs(card))
         config = SegCNNConfig.model_validate(card["config"])
     load_into(model, state, source=path)
     return SegCNNRecognizer(model, charset, config, device=device, card=card)

@@ -1,4 +1,5 @@
-"""A training run's folder state: its resolved config and its resumable checkpoint.
+"""A training run's folder: its resolved config, its per-epoch log and its resumable
+checkpoint.
 
 Shared by every trainer. ``OUT/config.yaml`` is the resolved config; ``OUT/checkpoint.pt``
 is written atomically after every epoch and holds everything needed to go on (weights,
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ from segocr.models.weights import atomic_write_bytes
 
 CHECKPOINT = "checkpoint.pt"
 CONFIG_FILE = "config.yaml"
+LOG_FILE = "log.csv"
+CURVES_FILE = "curves.png"
 FORMAT = 1
 
 
@@ -93,3 +96,18 @@ def check_same_data(ck: dict[str, Any] | None, data: dict[str, Any], out_dir: Pa
         raise ConfigError(
             f"{out_dir}: the dataset differs from the interrupted run's ({ck.get('data')} vs {data})"
         )
+
+
+def write_log(out_dir: Path, history: list[dict[str, Any]], *, title: str, warn: Callable[[str], None]) -> None:
+    """``history`` (one dict per epoch) as ``log.csv`` (atomically) and ``curves.png``
+    in the run folder ``out_dir``; a plot that fails is only a warning."""
+    import pandas as pd
+
+    from segocr.training.curves import plot_curves
+
+    frame = pd.DataFrame(history)
+    atomic_write_bytes(out_dir / LOG_FILE, frame.to_csv(index=False).encode())
+    try:
+        plot_curves(frame, out_dir / CURVES_FILE, title=title)
+    except (OSError, ValueError, RuntimeError) as exc:  # a plot must not lose a training run
+        warn(f"warning: could not draw {CURVES_FILE}: {exc}")

@@ -30,7 +30,8 @@ def plot_curves(log: pd.DataFrame, path: Path, *, title: str = "") -> Path | Non
     from matplotlib.figure import Figure  # no pyplot: no GUI backend, PNG via Agg
     from matplotlib.ticker import MaxNLocator
 
-    panels = [(t, [(c, lab) for c, lab in cols if c in log.columns]) for t, cols in PANELS]
+    # A column without any value yet (e.g. no validation in a first stage) gets no panel.
+    panels = [(t, [(c, lab) for c, lab in cols if c in log.columns and log[c].notna().any()]) for t, cols in PANELS]
     panels = [(t, cols) for t, cols in panels if cols]
     fig = Figure(figsize=(4.2 * max(1, len(panels)), 3.4), layout="constrained")
     axes = fig.subplots(1, max(1, len(panels)), squeeze=False)[0]
@@ -47,6 +48,9 @@ def plot_curves(log: pd.DataFrame, path: Path, *, title: str = "") -> Path | Non
                 ax.axvline(pos - 0.5, color="grey", lw=0.8, ls="--")
             y = 0.99 - 0.07 * (i % 2)  # alternate heights: short stages' labels must not overlap
             ax.annotate(stage, (pos, y), xycoords=("data", "axes fraction"), va="top", fontsize=7, color="grey")
+        # Every panel spans all epochs, also one whose column starts late (stage
+        # labels outside the axes would squeeze the layout to nothing).
+        ax.set_xlim(0.5, len(log) + 0.5)
         if name == "loss":
             ax.set_yscale("log")
         ax.set_title(name)

@@ -72,23 +72,12 @@ def _run_segcnn(
     progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """The segcnn training, plus its curves from ``log.csv``."""
-    import pandas as pd
-
-    from segocr.training.curves import plot_curves
+    """The segcnn training (``progress`` is not used: it logs a line per epoch)."""
     from segocr.training.segcnn import run_segcnn_training
 
-    card = run_segcnn_training(
+    return run_segcnn_training(
         dataset, out_dir, cfg, command=command, resume=resume, device=device, evaluate_test=evaluate_test, log=log
     )
-    log_csv = out_dir / "log.csv"
-    if log_csv.is_file():
-        log_df = pd.read_csv(log_csv)
-        if {"stage", "val_plate_accuracy"} <= set(log_df.columns):
-            # Stage 1 is not validated; its column holds the epoch number.
-            log_df["val_plate_accuracy"] = log_df["val_plate_accuracy"].where(log_df["stage"] != 1)
-        plot_curves(log_df, out_dir / "curves.png", title="segcnn")
-    return card
 
 
 def _import_builtin() -> None:

@@ -16,7 +16,7 @@ import collections
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,7 +29,7 @@ from segocr.charset import Charset
 from segocr.datasets.base import Dataset, PlateSample
 from segocr.datasets.splits import group_split
 from segocr.models.charcnn import CharCNN
-from segocr.models.weights import atomic_write_bytes, resolve_device
+from segocr.models.weights import resolve_device
 from segocr.recognizers.segcnn import NAME, SegCNNConfig, SegCNNRecognizer
 from segocr.training.augment import augment_crops
 from segocr.training.calibrate import fit_temperature
@@ -40,6 +40,7 @@ from segocr.training.checkpoint import (
     check_same_data,
     fingerprint,
     save_checkpoint,
+    write_log,
 )
 from segocr.training.harvest import CropSet, crops_from_boxes, harvest_real
 
@@ -162,13 +163,8 @@ def _fit(
         model.eval()
         # Without an evaluator the last epoch is kept (and no accuracy is logged).
         acc = evaluate() if evaluate is not None else float("nan")
-        ck["history"].append(
-            dict(
-                EpochLog(
-                    epoch, stage, total / len(order), acc, round(time.perf_counter() - t0, 2)
-                ).__dict__
-            )
-        )
+        row = EpochLog(epoch, stage, total / len(order), acc, round(time.perf_counter() - t0, 2))
+        ck["history"].append(asdict(row))
         best = ck["best"]
         if best is None or evaluate is None or acc >= best["accuracy"]:
             ck["best"] = {"accuracy": acc, "state": _cpu_state(model)}
@@ -177,20 +173,9 @@ def _fit(
             rng=rng.bit_generator.state, torch_rng=torch.get_rng_state(),
         )  # fmt: skip
         save()
-        log(EpochLog(**ck["history"][-1]))
+        log(row)
     assert ck["best"] is not None
     return dict(ck["best"]["state"])
-
-
-def _write_log(path: Path, history: list[dict[str, Any]]) -> None:
-    import pandas as pd
-
-    atomic_write_bytes(
-        path,
-        pd.DataFrame(history, columns=list(EpochLog.__dataclass_fields__))
-        .to_csv(index=False)
-        .encode(),
-    )
 
 
 def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -241,7 +226,7 @@ def train_segcnn(
         ck["elapsed"] = elapsed0 + time.perf_counter() - t_resumed
         if checkpoint is not None:
             save_checkpoint(ck, checkpoint)
-            _write_log(checkpoint.parent / "log.csv", ck["history"])
+            write_log(checkpoint.parent, ck["history"], title="segcnn", warn=log)
 
     def evaluate() -> float:
         return plate_accuracy(rec, val_images, val_texts)
@@ -304,7 +289,6 @@ def train_segcnn(
         "synthetic_char_crops": len(synth.y),
         "noise_crops": len(noise.y),
         "val_plate_accuracy": evaluate(),
-        "epochs": list(ck["history"]),
         "train_seconds": round(float(ck["elapsed"]), 1),
         "device": str(dev),
     }
@@ -347,7 +331,6 @@ def run_segcnn_training(
         train, dataset.charset, cfg, log=log, device=device, checkpoint=out_dir / CHECKPOINT, resume=ck,
         extra_state={"config": resolved, "data": data_fp},
     )  # fmt: skip
-    _write_log(out_dir / "log.csv", facts.pop("epochs"))
     metrics: dict[str, Any] = {}
     if evaluate_test:
         test = dataset.samples("test")

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from segocr.errors import SegocrError
+from segocr.training.checkpoint import LOG_FILE
 
-LOG_FILE = "log.csv"
 _COLUMNS = ("stage", "epoch", "val_loss", "val_plate_accuracy", "val_cer")
 
 

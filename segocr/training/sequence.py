@@ -57,13 +57,12 @@ from segocr.training.checkpoint import (
     check_same_data,
     fingerprint,
     save_checkpoint,
+    write_log,
 )
-from segocr.training.curves import plot_curves
 from segocr.training.line_augment import AugmentConfig, augment_line
 from segocr.training.registry import Trainer, register_trainer
+from segocr.training.selection import validation_key
 
-LOG_FILE = "log.csv"
-CURVES_FILE = "curves.png"
 SYNTHETIC_CACHE = "synthetic.npz"
 
 
@@ -375,7 +374,6 @@ def synthetic_lines(
     return out
 
 
-
 # --------------------------------------------------------------------------- loop
 
 
@@ -411,11 +409,6 @@ class Stage:
     augment: AugmentConfig
 
 
-def _score(row: dict[str, Any]) -> tuple[float, float, float]:
-    """Checkpoint order: validation plate accuracy, then lower CER, then lower loss."""
-    return (row["val_plate_accuracy"], -row["val_cer"], -row["val_loss"])
-
-
 def _seed_everything(seed: int, stage: int, epoch: int) -> np.random.Generator:
     rng = np.random.default_rng([seed, stage, epoch])
     torch.manual_seed(int(rng.integers(2**31 - 1)))
@@ -438,20 +431,6 @@ def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def _batch_tensor(lines: Sequence[np.ndarray], width: int) -> torch.Tensor:
     return torch.from_numpy(np.stack([normalize_line(ln, width=width) for ln in lines])[:, None])
-
-
-def _write_log(out_dir: Path, history: list[dict[str, Any]], title: str, log: Callable[[str], None]) -> None:
-    import pandas as pd
-
-    frame = pd.DataFrame(history)
-    atomic_write_bytes(out_dir / LOG_FILE, frame.to_csv(index=False).encode())
-    try:
-        plot_curves(frame, out_dir / CURVES_FILE, title=title)
-    except (OSError, ValueError, RuntimeError) as exc:  # a plot must not lose a training run
-        log(f"warning: could not draw {CURVES_FILE}: {exc}")
-
-
-
 
 
 def evaluate_lines(
@@ -582,8 +561,8 @@ def train_sequence(
             best = ck["best"]
             improved = ck["best_val_loss"] is None or row["val_loss"] < ck["best_val_loss"]
             ck["best_val_loss"] = row["val_loss"] if improved else ck["best_val_loss"]
-            if best is None or _score(row) > tuple(best["score"]):
-                ck["best"] = {"score": list(_score(row)), "state": _state_copy(ema), "stage": st.name, "epoch": epoch + 1, "row": dict(row)}
+            if best is None or validation_key(row) > tuple(best["score"]):
+                ck["best"] = {"score": list(validation_key(row)), "state": _state_copy(ema), "stage": st.name, "epoch": epoch + 1, "row": dict(row)}
                 improved = True
             ck["bad_epochs"] = 0 if improved else ck["bad_epochs"] + 1
             ck["epoch"] = epoch + 1
@@ -592,7 +571,7 @@ def train_sequence(
             ck.update(model=_state_copy(model), ema=_state_copy(ema), optimizer=opt.state_dict(), scheduler=sched.state_dict())
             ck["elapsed"] += time.perf_counter() - t0
             save_checkpoint(ck, out_dir / CHECKPOINT)
-            _write_log(out_dir, ck["history"], title, log)
+            write_log(out_dir, ck["history"], title=title, warn=log)
             log(
                 f"{st.name} epoch {epoch + 1:3d}/{st.epochs}  loss {row['loss']:.4f}  val loss {row['val_loss']:.4f}  "
                 f"val plate acc {row['val_plate_accuracy']:.3f}  val CER {row['val_cer']:.4f}  lr {row['lr']:.1e}  {row['seconds']:.1f}s"
@@ -610,9 +589,6 @@ def train_sequence(
 
 
 # ---------------------------------------------------------------------------- run
-
-
-
 
 
 def measure_test_split(rec: Any, name: str, samples: Sequence[PlateSample]) -> dict[str, Any]:
