@@ -34,8 +34,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check segocr tests benchmarks
-	$(BIN)/mypy segocr
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy src/segocr
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis

@@ -48,7 +48,7 @@ def _shown(path: Path) -> str:
     "--grid",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     default=None,
-    help="YAML grid of variants.  [default: the shipped segocr/configs/ablation_default.yaml]",
+    help="YAML grid of variants.  [default: the shipped src/segocr/configs/ablation_default.yaml]",
 )
 @click.option(
     "--weights",
@@ -184,7 +184,7 @@ def ablate(
         source=ds.source,
         grid_source=str(grid)
         if grid is not None
-        else "segocr/configs/ablation_default.yaml (shipped)",
+        else "src/segocr/configs/ablation_default.yaml (shipped)",
         grid=spec,
         weights={
             "path": _shown(weights_path),

@@ -84,7 +84,7 @@ HYPOTHESIS_ONLY_FIELDS: tuple[str, ...] = (
     "layout",
 )
 
-#: The grid shipped with the package (``segocr/configs/ablation_default.yaml``).
+#: The grid shipped with the package (``src/segocr/configs/ablation_default.yaml``).
 DEFAULT_GRID = "ablation_default.yaml"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
@@ -212,7 +212,7 @@ def load_grid(path: Path | str | None = None) -> AblationGrid:
         text = (
             resources.files("segocr").joinpath("configs", DEFAULT_GRID).read_text(encoding="utf-8")
         )
-        source = f"segocr/configs/{DEFAULT_GRID}"
+        source = f"src/segocr/configs/{DEFAULT_GRID}"
     else:
         try:
             text = Path(path).read_text(encoding="utf-8")

@@ -32,7 +32,7 @@ def train(
 ) -> None:
     """Train a recognizer on a dataset's train split. The checkpoint is chosen on a
     validation part of the train split, never on the test split. To ship the result,
-    copy OUT/MODEL.pt and OUT/MODEL.json into segocr/weights/."""
+    copy OUT/MODEL.pt and OUT/MODEL.json into src/segocr/weights/."""
     import torch
 
     from segocr.datasets.base import load_dataset
