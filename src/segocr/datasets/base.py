@@ -12,6 +12,7 @@ import numpy as np
 
 from segocr.charset import Charset
 from segocr.errors import DatasetError
+from segocr.registry import Registry
 
 SPLITS = ("train", "test", "all")
 
@@ -63,35 +64,32 @@ class Dataset(Protocol):
 
 
 DatasetFactory = Callable[..., Dataset]
-_REGISTRY: dict[str, DatasetFactory] = {}
+DATASETS: Registry[DatasetFactory] = Registry(
+    "dataset",
+    builtin=(
+        "segocr.datasets.ccpd",
+        "segocr.datasets.folder",
+        "segocr.datasets.iwt4s",
+        "segocr.datasets.synthetic",
+    ),
+    error=lambda message: DatasetError(message),
+)
 
 
 def register_dataset(name: str) -> Callable[[DatasetFactory], DatasetFactory]:
     """Decorator: register ``factory(data_dir: Path | None = None, **options) -> Dataset``."""
-
-    def deco(factory: DatasetFactory) -> DatasetFactory:
-        old = _REGISTRY.get(name)
-        if old is not None and (old.__module__, old.__qualname__) != (factory.__module__, factory.__qualname__):
-            raise ValueError(f"dataset {name!r} registered twice")
-        _REGISTRY[name] = factory
-        return factory
-
-    return deco
+    return DATASETS.register(name)
 
 
 def dataset_names() -> list[str]:
-    _import_builtin()
-    return sorted(_REGISTRY)
+    return DATASETS.names()
 
 
 def load_dataset(name: str, data_dir: Path | str | None = None, **options: Any) -> Dataset:
     """Open the dataset registered as ``name``. An unknown name raises
     :class:`DatasetError` listing the valid ones; absent data raises it saying where to
     put the data."""
-    _import_builtin()
-    if name not in _REGISTRY:
-        raise DatasetError(f"unknown dataset {name!r}; choose one of: {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[name](Path(data_dir) if data_dir is not None else None, **options)
+    return DATASETS.get(name)(Path(data_dir) if data_dir is not None else None, **options)
 
 
 def resolve_data_dir(data_dir: Path | None, *, subdir: str) -> Path | None:
@@ -121,10 +119,3 @@ def split_samples(samples: list[PlateSample], split: str, *, test_fraction: floa
         return list(samples)
     train, test = group_split(samples, test_fraction=test_fraction, seed=seed)
     return train if split == "train" else test
-
-
-def _import_builtin() -> None:
-    import segocr.datasets.ccpd
-    import segocr.datasets.folder
-    import segocr.datasets.iwt4s
-    import segocr.datasets.synthetic  # noqa: F401

@@ -11,6 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from segocr.registry import Registry
 from segocr.segment.boxes import CharBox
 
 
@@ -76,40 +77,23 @@ class Recognizer(Protocol):
 
 
 RecognizerFactory = Callable[..., Recognizer]
-_REGISTRY: dict[str, RecognizerFactory] = {}
+RECOGNIZERS: Registry[RecognizerFactory] = Registry(
+    "recognizer",
+    builtin=("segocr.recognizers.crnn", "segocr.recognizers.holistic", "segocr.recognizers.segcnn"),
+)
 
 
 def register_recognizer(name: str) -> Callable[[RecognizerFactory], RecognizerFactory]:
     """Decorator: register a factory ``f(weights=None, device="auto") -> Recognizer``."""
-
-    def deco(factory: RecognizerFactory) -> RecognizerFactory:
-        old = _REGISTRY.get(name)
-        if old is not None and (old.__module__, old.__qualname__) != (factory.__module__, factory.__qualname__):
-            raise ValueError(f"recognizer {name!r} registered twice")
-        _REGISTRY[name] = factory
-        return factory
-
-    return deco
+    return RECOGNIZERS.register(name)
 
 
 def recognizer_names() -> list[str]:
     """Names of the registered recognizers."""
-    _import_builtin()
-    return sorted(_REGISTRY)
+    return RECOGNIZERS.names()
 
 
 def get_recognizer_factory(name: str) -> RecognizerFactory:
     """The factory registered as ``name``; an unknown name raises ``KeyError`` listing
     the valid ones."""
-    _import_builtin()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown recognizer {name!r}; choose one of: {', '.join(sorted(_REGISTRY))}") from None
-
-
-def _import_builtin() -> None:
-    # Importing the modules fills the registry through their decorators.
-    import segocr.recognizers.crnn
-    import segocr.recognizers.holistic
-    import segocr.recognizers.segcnn  # noqa: F401
+    return RECOGNIZERS.get(name)

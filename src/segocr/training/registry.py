@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from segocr.datasets.base import Dataset
+from segocr.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -28,16 +28,12 @@ class Trainer:
     supports_resume: bool = False
 
 
-_REGISTRY: dict[str, Trainer] = {}
+TRAINERS: Registry[Trainer] = Registry("model", builtin=("segocr.training.segcnn", "segocr.training.sequence"))
 
 
 def register_trainer(trainer: Trainer) -> Trainer:
     """Add ``trainer`` under its name; a different trainer under a taken name is an error."""
-    old = _REGISTRY.get(trainer.name)
-    if old is not None and old.config_class is not trainer.config_class:
-        raise ValueError(f"trainer {trainer.name!r} registered twice")
-    _REGISTRY[trainer.name] = trainer
-    return trainer
+    return TRAINERS.add(trainer.name, trainer)
 
 
 def trainer_names() -> list[str]:
@@ -46,46 +42,13 @@ def trainer_names() -> list[str]:
     >>> trainer_names()
     ['crnn', 'holistic', 'segcnn']
     """
-    _import_builtin()
-    return sorted(_REGISTRY)
+    return TRAINERS.names()
 
 
 def get_trainer(name: str) -> Trainer:
     """The trainer registered as ``name``; an unknown name raises ``KeyError`` listing
     the valid ones."""
-    _import_builtin()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown model {name!r}; choose one of: {', '.join(sorted(_REGISTRY))}") from None
-
-
-def _run_segcnn(
-    dataset: Dataset,
-    out_dir: Path,
-    cfg: Any,
-    *,
-    command: str,
-    resume: bool = False,
-    device: str = "auto",
-    evaluate_test: bool = True,
-    progress: bool = True,
-    log: Callable[[str], None] = print,
-) -> dict[str, Any]:
-    """The segcnn training (``progress`` is not used: it logs a line per epoch)."""
-    from segocr.training.segcnn import run_segcnn_training
-
-    return run_segcnn_training(
-        dataset, out_dir, cfg, command=command, resume=resume, device=device, evaluate_test=evaluate_test, log=log
-    )
-
-
-def _import_builtin() -> None:
-    if "segcnn" not in _REGISTRY:
-        from segocr.training.segcnn import SegCNNTrainConfig
-
-        register_trainer(Trainer("segcnn", SegCNNTrainConfig, _run_segcnn, supports_resume=True))
-    import segocr.training.sequence  # noqa: F401
+    return TRAINERS.get(name)
 
 
 def validate_options(config_class: type[BaseModel], options: dict[str, Any], *, source: str = "config") -> BaseModel:

@@ -43,6 +43,7 @@ from segocr.training.checkpoint import (
     write_log,
 )
 from segocr.training.harvest import CropSet, crops_from_boxes, harvest_real
+from segocr.training.registry import Trainer, register_trainer
 
 
 class SegCNNTrainConfig(BaseModel):
@@ -312,9 +313,11 @@ def run_segcnn_training(
     resume: bool = False,
     device: str = "auto",
     evaluate_test: bool = True,
+    progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Train on ``dataset``'s train split, write ``segcnn.pt`` + ``segcnn.json`` (the
+    """Train on ``dataset``'s train split (``progress`` is not used: a line is logged per
+    epoch), write ``segcnn.pt`` + ``segcnn.json`` (the
     card), ``config.yaml``, ``checkpoint.pt`` (after every epoch) and ``log.csv`` into
     ``out_dir``; with ``resume`` go on from the interrupted run's checkpoint there. With
     ``evaluate_test`` the finished model (chosen on validation plates only) is measured
@@ -373,3 +376,6 @@ def run_segcnn_training(
         "torch": torch.__version__,
     }
     return save_weights(rec.model, out_dir / f"{NAME}.pt", card)
+
+
+register_trainer(Trainer("segcnn", SegCNNTrainConfig, run_segcnn_training, supports_resume=True))
