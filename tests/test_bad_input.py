@@ -148,14 +148,14 @@ def _deny_locked(monkeypatch: pytest.MonkeyPatch, locked: Path) -> None:
     """Make ``locked`` unreadable even for root, by simulating the OS's refusal."""
     if not IS_ROOT:  # pragma: no cover - we test as root; chmod 000 is enough otherwise
         return
-    real = Path.read_bytes
+    real = os.open
 
-    def read_bytes(self: Path) -> bytes:
-        if os.path.abspath(self) == os.path.abspath(locked):
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
+    def deny(path: str | os.PathLike[str], flags: int, *args: int, **kwargs: int) -> int:
+        if os.path.abspath(path) == os.path.abspath(locked):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(os, "open", deny)
 
 
 @pytest.fixture(scope="module")
@@ -277,7 +277,7 @@ def untrained_segcnn(weights: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     def factory(weights: str | None = None, device: str = "auto") -> object:
         return load_segcnn(test_weights, device="cpu")
 
-    monkeypatch.setitem(recbase._REGISTRY, "segcnn", factory)
+    monkeypatch.setitem(recbase.RECOGNIZERS._entries, "segcnn", factory)
     load_recognizer.cache_clear()
     yield
     load_recognizer.cache_clear()

@@ -54,7 +54,7 @@ class Counter:
 def counter(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecognizerSpec]:
     """The ``counter`` recognizer in the registry (this process only)."""
     recbase.recognizer_names()
-    monkeypatch.setitem(recbase._REGISTRY, "counter", lambda weights=None, device="auto": Counter())
+    monkeypatch.setitem(recbase.RECOGNIZERS._entries, "counter", lambda weights=None, device="auto": Counter())
     Counter.batches = []
     load_recognizer.cache_clear()
     yield RecognizerSpec("counter")

@@ -82,8 +82,8 @@ def recognizers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Non
     """A fake recognizer registry: ``fake``, ``blank`` and ``nothing`` (no weights);
     the working directory is ``tmp_path``."""
     registry = {"fake": fake_factory, "blank": lambda weights=None, device="auto": Blank(), "nothing": no_weights}
-    monkeypatch.setattr(recbase, "_REGISTRY", registry)
-    monkeypatch.setattr(recbase, "_import_builtin", lambda: None)
+    monkeypatch.setattr(recbase.RECOGNIZERS, "_entries", registry)
+    monkeypatch.setattr(recbase.RECOGNIZERS, "_loaded", True)
     monkeypatch.chdir(tmp_path)
     load_recognizer.cache_clear()
     yield
@@ -99,8 +99,8 @@ def registries(recognizers: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     def absent_iwt4s(data_dir: Path | None = None, **_: Any) -> Tiny:
         raise DatasetError("IWT4S not found (looked in: data/iwt4s)")
 
-    monkeypatch.setattr(dsbase, "_REGISTRY", {"iwt4s": absent_iwt4s, "synthetic": lambda d=None, **o: Tiny(**opts)})
-    monkeypatch.setattr(dsbase, "_import_builtin", lambda: None)
+    monkeypatch.setattr(dsbase.DATASETS, "_entries", {"iwt4s": absent_iwt4s, "synthetic": lambda d=None, **o: Tiny(**opts)})
+    monkeypatch.setattr(dsbase.DATASETS, "_loaded", True)
     return opts
 
 

@@ -632,11 +632,15 @@ def test_chmod_000_does_not_crash(tmp_path: Path) -> None:
 def test_permission_error_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The PermissionError branch, reachable even as root by simulating the OS."""
     path = tmp_path / "locked.png"
+    path.write_bytes(encode(".png", np.zeros((2, 2), np.uint8)))
+    real = os.open
 
-    def deny(self: Path) -> bytes:
-        raise PermissionError(13, "Permission denied", str(self))
+    def deny(name: str | os.PathLike[str], flags: int, *args: int, **kwargs: int) -> int:
+        if os.fspath(name) == os.fspath(path):
+            raise PermissionError(13, "Permission denied", os.fspath(name))
+        return real(name, flags, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", deny)
+    monkeypatch.setattr(os, "open", deny)
     message = _error(path)
     assert message == f"{path}: permission denied"
 

@@ -286,7 +286,8 @@ def _read_dask(
 def expand_paths(items: Iterable[str | os.PathLike[str]]) -> Iterator[Path | Unreadable]:
     """Like :func:`segocr.io.iter_image_paths` (directories become the images below
     them, files are kept as given, lazily per argument), but a directory holding no
-    image gives an :class:`Unreadable` instead of nothing, so it is reported.
+    image, or a sub-folder that cannot be listed, gives an :class:`Unreadable` instead
+    of nothing, so it is reported.
 
     >>> [str(p) for p in expand_paths(["missing.png"])]
     ['missing.png']
@@ -296,9 +297,12 @@ def expand_paths(items: Iterable[str | os.PathLike[str]]) -> Iterator[Path | Unr
     for item in items:
         path = Path(item)
         found = False
-        for image in iter_image_paths([path]):
+        failed: list[ImageReadError] = []
+        for image in iter_image_paths([path], onerror=failed.append):
             found = True
             yield image
-        if not found:
+        for error in failed:
+            yield Unreadable(error.source or str(path), str(error))
+        if not found and not failed:
             suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
             yield Unreadable(str(path), f"{path}: directory holds no image files ({suffixes})")

@@ -10,7 +10,13 @@ class SegocrError(Exception):
 
 class ImageReadError(SegocrError):
     """An image could not be read: missing, a directory, empty, truncated, not an
-    image, 0 pixels or too large. The message starts with the source's name."""
+    image, 0 pixels or too large. The message starts with the source's name;
+    ``source`` is that name when the raiser knows it apart from the message (e.g. a
+    folder that could not be listed)."""
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        super().__init__(message)
+        self.source = source
 
 
 class WeightsError(SegocrError):

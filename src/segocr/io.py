@@ -10,17 +10,40 @@ Files are decoded by OpenCV from bytes read by Python (so paths with any charact
 work). Only PNG, JPEG, BMP and TIFF are accepted: their headers are parsed here first,
 so an image with more than ``max_pixels`` pixels is refused before OpenCV allocates
 anything for it.
+
+Limits (each a keyword argument of :func:`read_image`; the defaults can be changed for
+a whole process, workers included, by the environment variable named):
+
+======================  ==========================  =================================
+limit                   default                     environment variable
+======================  ==========================  =================================
+bytes read per image    :data:`DEFAULT_MAX_BYTES`   ``SEGOCR_MAX_IMAGE_BYTES``
+                        (100 MiB)
+pixels per image        :data:`DEFAULT_MAX_PIXELS`  ``SEGOCR_MAX_IMAGE_PIXELS``
+                        (50 Mpx)
+scans per JPEG          :data:`DEFAULT_MAX_SCANS`   ``SEGOCR_MAX_JPEG_SCANS``
+                        (100)
+======================  ==========================  =================================
+
+Only regular files are opened (a FIFO, a device such as ``/dev/zero`` or a socket is
+refused from its ``stat``, before any read), and never more than ``max_bytes + 1``
+bytes are read, whatever the file or stream claims (:func:`read_stream` does the same
+for stdin). A TIFF whose first directory states its width or height twice is refused
+(libtiff would believe the first, a probe the last), and a JPEG with more than
+``max_scans`` scans is refused before decoding (a progressive file of a few hundred KB
+can hold thousands of scans, each a full pass over the image).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import struct
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeAlias
+from typing import BinaryIO, TypeAlias
 
 import cv2
 import numpy as np
@@ -28,11 +51,15 @@ import numpy as np
 from segocr.errors import ImageReadError
 
 __all__ = [
+    "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_PIXELS",
+    "DEFAULT_MAX_SCANS",
     "IMAGE_SUFFIXES",
     "ImageSource",
     "iter_image_paths",
+    "limit",
     "read_image",
+    "read_stream",
     "write_image",
 ]
 
@@ -44,11 +71,48 @@ IMAGE_SUFFIXES: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".t
 #: 150 MB of pixels).
 DEFAULT_MAX_PIXELS = 50_000_000
 
+#: Default limit on the bytes of one encoded image (a file, a buffer, stdin): 100 MiB.
+DEFAULT_MAX_BYTES = 100 * 2**20
+
+#: Default limit on the scans of one JPEG (baseline files have 1, progressive ones
+#: usually 6-12; libjpeg-turbo's ``djpeg -maxscans`` exists for the same reason).
+DEFAULT_MAX_SCANS = 100
+
+_ENV = {
+    "max_bytes": ("SEGOCR_MAX_IMAGE_BYTES", DEFAULT_MAX_BYTES),
+    "max_pixels": ("SEGOCR_MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS),
+    "max_scans": ("SEGOCR_MAX_JPEG_SCANS", DEFAULT_MAX_SCANS),
+}
+
 #: What :func:`read_image` accepts.
 ImageSource: TypeAlias = "str | os.PathLike[str] | bytes | bytearray | memoryview | np.ndarray"
 
 _FORMATS = "PNG, JPEG, BMP or TIFF"
 _FLOAT_RANGE_HINT = "float images must lie in [0, 1]"
+
+
+def limit(name: str, value: int | None = None) -> int:
+    """The limit ``name`` (``max_bytes``, ``max_pixels`` or ``max_scans``): ``value`` if
+    given, else its environment variable if set, else the default. Raises
+    :class:`ValueError` for a value that is not a positive int, naming where it came from.
+
+    >>> limit("max_scans"), limit("max_bytes", 10)
+    (100, 10)
+    """
+    env, default = _ENV[name]
+    where = name
+    if value is None:
+        text = os.environ.get(env)
+        if text is None or not text.strip():
+            return default
+        where = f"${env}"
+        try:
+            value = int(text.replace("_", ""))
+        except ValueError:
+            raise ValueError(f"{where} must be a positive integer, got {text!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{where} must be a positive int, got {value!r}")
+    return value
 
 
 # --------------------------------------------------------------------------- reading
@@ -57,8 +121,10 @@ _FLOAT_RANGE_HINT = "float images must lie in [0, 1]"
 def read_image(
     source: ImageSource,
     *,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_pixels: int | None = None,
     name: str | None = None,
+    max_bytes: int | None = None,
+    max_scans: int | None = None,
 ) -> np.ndarray:
     """Read an image into a fresh C-contiguous ``uint8`` RGB array ``(H, W, 3)``.
 
@@ -79,15 +145,20 @@ def read_image(
     ``max_pixels`` bounds ``width * height``. For files it is checked on the header,
     before anything is decoded, so a small file that declares a huge image costs
     nothing. (OpenCV keeps its own limit too, ``OPENCV_IO_MAX_IMAGE_PIXELS``, 2**30
-    by default.) ``name`` replaces the source's name in error messages (the CLI passes
+    by default.) ``max_bytes`` bounds the encoded size (a path is checked on its
+    ``stat`` and never read past it) and ``max_scans`` the scans of a JPEG; ``None``
+    takes the default (:func:`limit`: the environment, else the module's constant).
+    ``name`` replaces the source's name in error messages (the CLI passes
     ``"<stdin>"``); by default it is the path as given, ``"<bytes>"`` or ``"<array>"``.
 
     Raises :class:`segocr.errors.ImageReadError` (message ``"<name>: <problem>"``) for
-    a missing file, a directory, a file that cannot be read, an empty or truncated or
+    a missing file, a directory, something that is not a regular file (a FIFO, a
+    device, a socket), a file of more than ``max_bytes`` bytes, a JPEG of more than
+    ``max_scans`` scans, a file that cannot be read, an empty or truncated or
     corrupt file, a file that is not a PNG/JPEG/BMP/TIFF image, an image of 0 pixels
     or of more than ``max_pixels`` pixels, and an array of unsupported dtype, shape or
-    values (NaN, infinity, floats outside ``[0, 1]``). Raises :class:`ValueError` if
-    ``max_pixels`` is not positive.
+    values (NaN, infinity, floats outside ``[0, 1]``). Raises :class:`ValueError` if a
+    limit is not a positive int.
 
     >>> import numpy as np
     >>> rgb = read_image(np.array([[0.0, 1.0]]))            # (1, 2) float gray
@@ -100,22 +171,28 @@ def read_image(
     ...
     segocr.errors.ImageReadError: <bytes>: not a PNG, JPEG, BMP or TIFF image (starts with b'hello')
     """
-    if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
-        raise ValueError(f"max_pixels must be a positive int, got {max_pixels!r}")
+    max_pixels = limit("max_pixels", max_pixels)
+    max_bytes = limit("max_bytes", max_bytes)
+    max_scans = limit("max_scans", max_scans)
     if isinstance(source, np.ndarray):
         return _array_to_rgb8(source, name=name or "<array>", max_pixels=max_pixels, bgr=False)
     if isinstance(source, bytes | bytearray | memoryview):
+        label = name or "<bytes>"
         try:
+            size = memoryview(source).nbytes
+            if size > max_bytes:
+                raise ImageReadError(_too_many_bytes(label, f"{size:,} bytes", max_bytes))
             data = bytes(source)
         except (TypeError, ValueError, BufferError) as exc:  # e.g. a released memoryview
-            raise ImageReadError(f"{name or '<bytes>'}: cannot read the buffer ({exc})") from exc
-        return _decode(data, name=name or "<bytes>", max_pixels=max_pixels)
+            raise ImageReadError(f"{label}: cannot read the buffer ({exc})") from exc
+        return _decode(data, name=label, max_pixels=max_pixels, max_scans=max_scans)
     if isinstance(source, str | os.PathLike):
         text = os.fsdecode(os.fspath(source))
         label = name or text or "''"
         if not text:
             raise ImageReadError(f"{label}: empty path")
-        return _decode(_read_file(Path(text), label), name=label, max_pixels=max_pixels)
+        data = _read_file(Path(text), label, max_bytes)
+        return _decode(data, name=label, max_pixels=max_pixels, max_scans=max_scans)
     label = name or f"<{type(source).__name__}>"
     raise ImageReadError(
         f"{label}: unsupported source type {type(source).__name__} "
@@ -123,12 +200,48 @@ def read_image(
     )
 
 
-def _read_file(path: Path, label: str) -> bytes:
-    """The bytes of the file at ``path``; ImageReadError for anything unreadable."""
+def _too_many_bytes(label: str, size: str, max_bytes: int) -> str:
+    return (
+        f"{label}: too large ({size}; max_bytes is {max_bytes:,}, "
+        "set $SEGOCR_MAX_IMAGE_BYTES to change it)"
+    )
+
+
+_NOT_REGULAR = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _check_regular(mode: int, label: str) -> None:
+    """ImageReadError unless ``mode`` (an ``st_mode``) is a regular file's."""
+    if stat.S_ISDIR(mode):
+        raise ImageReadError(f"{label}: is a directory, not an image file")
+    if not stat.S_ISREG(mode):
+        kind = next((what for test, what in _NOT_REGULAR if test(mode)), "not a regular file")
+        raise ImageReadError(f"{label}: {kind}, not an image file (only regular files are read)")
+
+
+def _read_file(path: Path, label: str, max_bytes: int) -> bytes:
+    """The bytes of the regular file at ``path``, at most ``max_bytes`` of them;
+    ImageReadError for anything else.
+
+    The type is checked on ``stat`` (which follows symbolic links and never blocks)
+    before opening, and again on the open descriptor; the file is opened non-blocking
+    (a FIFO swapped in between cannot hang the reader) and read up to ``max_bytes + 1``
+    bytes, so a file that grows while being read is refused too.
+    """
     try:
-        if path.is_dir():
-            raise ImageReadError(f"{label}: is a directory, not an image file")
-        return path.read_bytes()
+        info = os.stat(path)
+        _check_regular(info.st_mode, label)
+        if info.st_size > max_bytes:
+            raise ImageReadError(_too_many_bytes(label, f"{info.st_size:,} bytes", max_bytes))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as fh:
+            _check_regular(os.fstat(fh.fileno()).st_mode, label)
+            data = fh.read(max_bytes + 1)
     except ImageReadError:
         raise
     except FileNotFoundError as exc:
@@ -140,16 +253,60 @@ def _read_file(path: Path, label: str) -> bytes:
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ImageReadError(f"{label}: cannot read file ({reason})") from exc
+    if data is None:  # pragma: no cover - only a non-blocking non-file returns None
+        raise ImageReadError(f"{label}: cannot read file (no data available)")
+    if len(data) > max_bytes:
+        raise ImageReadError(_too_many_bytes(label, f"more than {max_bytes:,} bytes", max_bytes))
+    return data
 
 
-def _decode(data: bytes, *, name: str, max_pixels: int) -> np.ndarray:
-    """Decode an encoded PNG/JPEG/BMP/TIFF after checking its header's size."""
+def read_stream(stream: BinaryIO | None, *, name: str, max_bytes: int | None = None) -> bytes:
+    """All bytes of a binary stream (stdin), at most ``max_bytes``: reading stops at
+    ``max_bytes + 1``, so an endless stream costs bounded time and memory.
+
+    ``stream`` may be ``None`` (Python's ``sys.stdin`` when file descriptor 0 is
+    closed). Raises :class:`ImageReadError` (``"<name>: ..."``) for a closed stream,
+    a read error or more than ``max_bytes`` bytes.
+
+    >>> import io
+    >>> read_stream(io.BytesIO(b"abc"), name="<stdin>")
+    b'abc'
+    >>> read_stream(io.BytesIO(b"abcdef"), name="<stdin>", max_bytes=4)
+    Traceback (most recent call last):
+    ...
+    segocr.errors.ImageReadError: <stdin>: too large (more than 4 bytes; max_bytes is 4, set $SEGOCR_MAX_IMAGE_BYTES to change it)
+    """
+    max_bytes = limit("max_bytes", max_bytes)
+    if stream is None or getattr(stream, "closed", False):
+        raise ImageReadError(f"{name}: closed (nothing to read)")
+    try:
+        data = stream.read(max_bytes + 1)
+    except (OSError, ValueError) as exc:  # ValueError: read of a closed file
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ImageReadError(f"{name}: cannot read ({reason})") from exc
+    if data is None:
+        raise ImageReadError(f"{name}: cannot read (no data available)")
+    if len(data) > max_bytes:
+        raise ImageReadError(_too_many_bytes(name, f"more than {max_bytes:,} bytes", max_bytes))
+    return bytes(data)
+
+
+def _decode(data: bytes, *, name: str, max_pixels: int, max_scans: int = DEFAULT_MAX_SCANS) -> np.ndarray:
+    """Decode an encoded PNG/JPEG/BMP/TIFF after checking its header's size (and, for
+    a JPEG, its number of scans)."""
     if not data:
         raise ImageReadError(f"{name}: empty file (0 bytes)")
     fmt, width, height = _probe(data, name)
     _check_pixels(width, height, name=name, max_pixels=max_pixels, what=f"{fmt} header says")
     if fmt == "PNG":
         _check_png_chunks(data, name)
+    if fmt == "JPEG":
+        scans = _count_jpeg_scans(data, stop_after=max_scans)
+        if scans > max_scans:
+            raise ImageReadError(
+                f"{name}: JPEG has more than {max_scans:,} scans (each one a pass over the "
+                "whole image; set $SEGOCR_MAX_JPEG_SCANS to change the limit)"
+            )
     # JPEG: IMREAD_COLOR applies EXIF orientation and turns CMYK/YCCK into BGR.
     # Others: UNCHANGED keeps 16-bit samples and alpha, which we convert ourselves.
     flags = cv2.IMREAD_COLOR if fmt == "JPEG" else cv2.IMREAD_UNCHANGED
@@ -222,6 +379,13 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
 
+_TIFF_TAGS = {256: "ImageWidth", 257: "ImageLength"}
+
+
+class _BadHeader(ValueError):
+    """A header that parses but must not be trusted; the message says why."""
+
+
 def _probe(data: bytes, name: str) -> tuple[str, int, int]:
     """``(format, width, height)`` from the header of an encoded image.
 
@@ -242,7 +406,10 @@ def _probe(data: bytes, name: str) -> tuple[str, int, int]:
         size = _probe_bmp(data)
     elif data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         fmt = "TIFF"
-        size = _probe_tiff(data)
+        try:
+            size = _probe_tiff(data)
+        except _BadHeader as exc:
+            raise ImageReadError(f"{name}: corrupt TIFF header ({exc})") from None
     else:
         raise ImageReadError(f"{name}: not a {_FORMATS} image (starts with {data[:16]!r})")
     if size is None:
@@ -310,6 +477,36 @@ def _probe_jpeg(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+def _count_jpeg_scans(data: bytes, *, stop_after: int) -> int:
+    """The number of scans (SOS markers) of a JPEG, counting stops past ``stop_after``.
+
+    Walks the marker stream: segments are skipped by their length (so APPn payloads
+    such as an EXIF thumbnail are not searched), entropy-coded data by looking for the
+    next ``0xFF`` that is neither a stuffed zero nor a restart marker. Linear in the
+    file size, no decoding.
+
+    >>> _count_jpeg_scans(bytes.fromhex("ffd8 ffda0002 0102ff00 ffda0002 ffd9"), stop_after=9)
+    2
+    """
+    i, n, scans = 2, len(data), 0
+    while True:
+        j = data.find(b"\xff", i)
+        if j < 0 or j + 1 >= n:
+            return scans
+        marker = data[j + 1]
+        if marker in (0x00, 0x01, 0xD8, 0xFF) or 0xD0 <= marker <= 0xD7:
+            i = j + 1 if marker == 0xFF else j + 2  # fill byte, stuffed zero, RSTn, TEM
+            continue
+        if marker == 0xD9 or j + 4 > n:  # EOI, or cut short
+            return scans
+        if marker == 0xDA:
+            scans += 1
+            if scans > stop_after:
+                return scans
+        (length,) = struct.unpack(">H", data[j + 2 : j + 4])
+        i = j + 2 + max(length, 2)
+
+
 def _probe_bmp(data: bytes) -> tuple[int, int] | None:
     """Width and height from the DIB header (OS/2 core or Windows info header)."""
     if len(data) < 18:
@@ -329,7 +526,12 @@ def _probe_bmp(data: bytes) -> tuple[int, int] | None:
 
 
 def _probe_tiff(data: bytes) -> tuple[int, int] | None:
-    """ImageWidth (256) and ImageLength (257) of the first IFD, classic or BigTIFF."""
+    """ImageWidth (256) and ImageLength (257) of the first IFD, classic or BigTIFF.
+
+    ``None`` (a corrupt header) when either tag is missing; :class:`_BadHeader` when
+    one is stated more than once: libtiff believes the first of two, so a probe must
+    not believe the last.
+    """
     end = "<" if data[:2] == b"II" else ">"
     big = data[2:4] in (b"+\x00", b"\x00+")
     try:
@@ -348,9 +550,13 @@ def _probe_tiff(data: bytes) -> tuple[int, int] | None:
     # Each entry: tag (H), type (H), count (I or Q), value or offset (4 or 8 bytes).
     value_formats = {3: "H", 4: "I", 16: "Q"}  # SHORT, LONG, LONG8
     found: dict[int, int] = {}
+    seen: set[int] = set()
     for k in range(min(count, (len(data) - first) // entry)):
         at = first + k * entry
         tag, kind = struct.unpack(end + "HH", data[at : at + 4])
+        if tag in (256, 257) and tag in seen:
+            raise _BadHeader(f"the first directory states {_TIFF_TAGS[tag]} twice")
+        seen.add(tag)
         if tag in (256, 257) and kind in value_formats:
             fmt = value_formats[kind]
             size = struct.calcsize(fmt)
@@ -439,7 +645,9 @@ def _to_uint8(pixels: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------- paths, writing
 
 
-def iter_image_paths(paths: Iterable[Path]) -> Iterator[Path]:
+def iter_image_paths(
+    paths: Iterable[Path], *, onerror: Callable[[ImageReadError], None] | None = None
+) -> Iterator[Path]:
     """Expand directories into the image files under them, for a CLI's arguments.
 
     A path that is not a directory is yielded as given, even if it is missing or not
@@ -447,6 +655,12 @@ def iter_image_paths(paths: Iterable[Path]) -> Iterator[Path]:
     the files below it, recursively, whose suffix (any case) is in
     :data:`IMAGE_SUFFIXES`, sorted; hidden files and directories (name starting with
     ``.``) are skipped and symbolic links to directories are not followed.
+
+    A sub-folder that cannot be listed (no permission, a path too long for the
+    system, removed meanwhile) is never skipped silently: it becomes an
+    :class:`ImageReadError` (``"<folder>: cannot list folder (<reason>)"``) handed to
+    ``onerror``, or raised when ``onerror`` is ``None``, after the folder's readable
+    images have been yielded.
 
     >>> [str(p) for p in iter_image_paths([Path("missing.png")])]
     ['missing.png']
@@ -457,7 +671,8 @@ def iter_image_paths(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
             continue
         found: list[Path] = []
-        for root, dirs, files in os.walk(path):
+        failed: list[OSError] = []
+        for root, dirs, files in os.walk(path, onerror=failed.append):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             found.extend(
                 Path(root, f)
@@ -465,6 +680,18 @@ def iter_image_paths(paths: Iterable[Path]) -> Iterator[Path]:
                 if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_SUFFIXES
             )
         yield from sorted(found)
+        for exc in failed:
+            error = _walk_error(exc, path)
+            if onerror is None:
+                raise error
+            onerror(error)
+
+
+def _walk_error(exc: OSError, top: Path) -> ImageReadError:
+    """The ImageReadError for a folder that ``os.walk`` could not list."""
+    where = os.fsdecode(os.fspath(exc.filename if exc.filename is not None else top))
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return ImageReadError(f"{where}: cannot list folder ({reason})", source=where)
 
 
 def write_image(path: str | os.PathLike[str], image_rgb: np.ndarray) -> None:
