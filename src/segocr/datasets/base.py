@@ -68,9 +68,12 @@ DATASETS: Registry[DatasetFactory] = Registry(
     "dataset",
     builtin=(
         "segocr.datasets.ccpd",
+        "segocr.datasets.cparking",
         "segocr.datasets.folder",
         "segocr.datasets.iwt4s",
+        "segocr.datasets.openalpr",
         "segocr.datasets.synthetic",
+        "segocr.datasets.uc3m",
     ),
     error=lambda message: DatasetError(message),
 )

@@ -41,6 +41,7 @@ import numpy as np
 from tqdm import tqdm
 
 from segocr.datasets.base import SPLITS, Dataset, PlateSample
+from segocr.datasets.masked import MASK_CHAR
 from segocr.errors import DatasetError, ImageReadError, SegocrError
 
 #: The kinds of problem, in the order reports list them.
@@ -215,7 +216,7 @@ def dataset_info(dataset: Dataset, *, progress: bool = False, workers: int = 8) 
     for s in samples:
         if not s.text:
             problems.append(DatasetProblem("empty-label", s.id, "the label is empty"))
-        elif unknown := charset.unknown(s.text):
+        elif unknown := charset.unknown(s.text.replace(MASK_CHAR, "")):  # hidden characters
             problems.append(
                 DatasetProblem(
                     "outside-charset", s.id, f"label {s.text!r} has {unknown!r}, not in the charset"
