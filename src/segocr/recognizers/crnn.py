@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +22,9 @@ from segocr.recognizers.base import register_recognizer
 from segocr.recognizers.decode import Decoded, ctc_beam_decode, ctc_greedy_decode
 from segocr.recognizers.textline import LineConfig, LineRecognizer
 
+if TYPE_CHECKING:
+    from segocr.formats.schema import Automaton
+
 NAME = "crnn"
 
 
@@ -32,6 +35,9 @@ class CRNNConfig(BaseModel):
     line: LineConfig = LineConfig()
     decoder: Literal["greedy", "beam"] = "beam"
     beam_width: int = Field(8, ge=1, le=100)
+    #: Beam width of the search under a plate format or for top-N (dead prefixes are
+    #: cut, so the beam needs room for the legal ones).
+    format_beam_width: int = Field(32, ge=1, le=500)
 
 
 class CRNNRecognizer(LineRecognizer):
@@ -43,11 +49,17 @@ class CRNNRecognizer(LineRecognizer):
         super().__init__(model, charset, config.line, device=device, card=card)
         self.config = config
 
-    def decode_one(self, logits: np.ndarray) -> Decoded:
-        """(T, len(charset) + 1) logits -> decoded indices."""
+    def decode_one(self, logits: np.ndarray, patterns: Automaton | None = None, topn: int = 1) -> Decoded:
+        """(T, len(charset) + 1) logits -> decoded indices. Under ``patterns`` or for
+        ``topn`` > 1 the prefix beam search runs (``format_beam_width`` wide), whatever
+        the decoder setting."""
+        blank = len(self.charset)
+        if patterns is not None or topn > 1:
+            width = max(self.config.format_beam_width, self.config.beam_width, topn)
+            return ctc_beam_decode(logits, beam_width=width, blank=blank, patterns=patterns, topn=topn)
         if self.config.decoder == "greedy":
-            return ctc_greedy_decode(logits, blank=len(self.charset))
-        return ctc_beam_decode(logits, beam_width=self.config.beam_width, blank=len(self.charset))
+            return ctc_greedy_decode(logits, blank=blank)
+        return ctc_beam_decode(logits, beam_width=self.config.beam_width, blank=blank)
 
 
 @register_recognizer(NAME)

@@ -8,18 +8,36 @@ per-character confidences. No model needed; tested on hand-made logits.
 - Slots (:mod:`segocr.models.holistic`): logits (K, C) with a pad class;
   :func:`slot_decode` takes the best class per slot and strips the pads.
 
-``blank`` / ``pad`` is a class index; negative values count from the end (the models
-here put it last, ``-1``). A character's confidence is a softmax probability in
-[0, 1]; :attr:`Decoded.confidence` is their product.
+- Boxes (:mod:`segocr.recognizers.segcnn`): per segmentation hypothesis, (n, C)
+  probabilities of its n boxes with a noise class; :func:`boxes_decode` reads one
+  hypothesis, :func:`hypotheses_decode` chooses among several.
+
+``blank`` / ``pad`` / ``noise`` is a class index; negative values count from the end
+(the models here put it last, ``-1``). A character's confidence is a softmax
+probability in [0, 1]; :attr:`Decoded.confidence` is their product.
+
+**Constrained decoding and top-N.** Every decoder takes ``patterns`` (a plate
+format's layouts compiled over the charset, :class:`segocr.formats.Automaton`:
+per layout an (L, n_chars) bool mask) and returns the most likely reading that some
+layout accepts, or an empty :class:`Decoded` with ``logp = -inf`` when none can be
+built; ``topn`` > 1 fills :attr:`Decoded.alternatives` with the N most likely
+readings and their probabilities, best first (distinct texts, so the probabilities
+sum to at most 1).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import heapq
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from segocr.formats.schema import Automaton
 
 
 @dataclass(frozen=True)
@@ -29,6 +47,17 @@ class Decoded:
 
     indices: tuple[int, ...]
     confidences: tuple[float, ...]
+    #: log P(this reading) under the decoder's model (CTC: summed over alignments;
+    #: slots: the slot sequence, pads included; boxes: the hypothesis score); ``-inf``
+    #: when a constrained decoder found no legal reading, ``nan`` when not computed.
+    logp: float = float("nan")
+    #: The ``topn`` most likely readings (indices, probability), best first.
+    alternatives: tuple[tuple[tuple[int, ...], float], ...] = ()
+    #: (len(indices), n_chars) float: each character position's distribution over the
+    #: charset (blank/pad/noise left out, rows summing to at most 1), for fusion.
+    posteriors: np.ndarray | None = field(default=None, compare=False, repr=False)
+    #: For :func:`boxes_decode`: the box index each character was read from.
+    sources: tuple[int, ...] = ()
 
     @property
     def confidence(self) -> float:
@@ -169,7 +198,15 @@ def _total(p: Sequence[float]) -> float:
     return float(np.logaddexp(p[0], p[1]))
 
 
-def ctc_beam_decode(logits: np.ndarray, *, beam_width: int = 8, blank: int = -1, prune: float = 1e-4) -> Decoded:
+def ctc_beam_decode(
+    logits: np.ndarray,
+    *,
+    beam_width: int = 8,
+    blank: int = -1,
+    prune: float = 1e-4,
+    patterns: Automaton | None = None,
+    topn: int = 1,
+) -> Decoded:
     """CTC prefix beam search over ``logits`` (T, C): keeps the ``beam_width`` most
     likely prefixes, each scored by the sum over all its alignments; classes below
     probability ``prune`` in a frame are not extended. The best text's character
@@ -182,14 +219,23 @@ def ctc_beam_decode(logits: np.ndarray, *, beam_width: int = 8, blank: int = -1,
     >>> p = np.array([[0.36, 0.01, 0.63], [0.36, 0.01, 0.63]])  # classes A, B, blank
     >>> ctc_greedy_decode(np.log(p)).indices, ctc_beam_decode(np.log(p)).indices
     ((), (0,))
+
+    With ``patterns`` a prefix is only extended by a character some layout allows at
+    its position, and only whole plates (a layout's full length) can win; the search
+    walks the automaton, so the result is the most likely *legal* text in the beam.
+    ``topn`` ranks the final beams (legal ones only, with ``patterns``).
     """
     x, blank = _check(logits, blank, "blank")
     if beam_width < 1:
         raise ValueError(f"beam_width must be at least 1, got {beam_width}")
+    if topn < 1:
+        raise ValueError(f"topn must be at least 1, got {topn}")
     lp = log_softmax(x)
     log_prune = np.log(prune) if prune > 0 else -np.inf
+    n_chars = x.shape[1] - 1
     # prefix -> (log P(prefix, ends in blank), log P(prefix, ends in a label))
     beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -np.inf)}
+    states: dict[tuple[int, ...], tuple[int, ...]] = {(): patterns.start()} if patterns is not None else {}
     for t in range(lp.shape[0]):
         row = lp[t]
         cands = [int(k) for k in np.nonzero(row >= log_prune)[0]]
@@ -202,23 +248,93 @@ def ctc_beam_decode(logits: np.ndarray, *, beam_width: int = 8, blank: int = -1,
                 p = float(row[k])
                 if k == blank:
                     _add(nxt, prefix, total + p, -np.inf)
-                elif prefix and prefix[-1] == k:
+                    continue
+                if prefix and prefix[-1] == k:
                     _add(nxt, prefix, -np.inf, pnb + p)  # repeat merged
+                if patterns is not None:
+                    ext = (*prefix, k)
+                    if ext not in states:
+                        # blank and label indices share the charset's numbering below blank
+                        idx = k if k < blank else k - 1
+                        st = patterns.step(states[prefix], len(prefix), idx) if idx < n_chars else ()
+                        if not st:
+                            continue
+                        states[ext] = st
+                    elif not states[ext]:
+                        continue
+                if prefix and prefix[-1] == k:
                     _add(nxt, (*prefix, k), -np.inf, pb + p)  # a new k after a blank
                 else:
                     _add(nxt, (*prefix, k), -np.inf, total + p)
         ranked = sorted(nxt.items(), key=lambda kv: _total(kv[1]), reverse=True)
         beams = {k: (v[0], v[1]) for k, v in ranked[:beam_width]}
-    best = max(beams.items(), key=lambda kv: _total(kv[1]))[0]
+    final = sorted(((pre, _total(v)) for pre, v in beams.items()), key=lambda kv: kv[1], reverse=True)
+    if patterns is not None:
+        final = [(pre, s) for pre, s in final if patterns.final(states[pre], len(pre))]
+        if not final:
+            return Decoded((), (), logp=-math.inf)
+    best, best_logp = final[0]
+    alts = tuple((_labels(pre, blank), math.exp(s)) for pre, s in final[:topn]) if topn > 1 else ()
     if not best:
-        return Decoded((), ())
+        return Decoded((), (), logp=best_logp, alternatives=alts)
     probs = np.exp(lp)
     frames = ctc_align(x, best, blank=blank)
-    confs = tuple(float(max(probs[t, k] for t in fr)) for k, fr in zip(best, frames))
-    return Decoded(best, confs)
+    peaks = [max(fr, key=lambda t, k=k: probs[t, k]) for k, fr in zip(best, frames)]
+    confs = tuple(float(probs[t, k]) for k, t in zip(best, peaks))
+    post = _drop_class(probs[peaks], blank)
+    return Decoded(_labels(best, blank), confs, logp=best_logp, alternatives=alts, posteriors=post)
 
 
-def slot_decode(logits: np.ndarray, *, pad: int = -1) -> Decoded:
+def _labels(indices: tuple[int, ...], special: int) -> tuple[int, ...]:
+    """Class indices -> charset indices (classes after ``special`` shift down by one;
+    the models here put the special class last, where nothing shifts)."""
+    return tuple(k if k < special else k - 1 for k in indices)
+
+
+def _drop_class(probs: np.ndarray, special: int) -> np.ndarray:
+    """(n, C) probabilities -> (n, C - 1) without column ``special`` (float32)."""
+    return np.delete(np.asarray(probs, dtype=np.float64), special, axis=1).astype(np.float32)
+
+
+def kbest_product(logp: np.ndarray, k: int) -> list[tuple[tuple[int, ...], float]]:
+    """The ``k`` most likely index sequences under independent positions: ``logp``
+    (L, C) holds each position's log probabilities (``-inf``: forbidden). Returns
+    (indices, summed log probability) pairs, best first; fewer when fewer are finite.
+
+    >>> lp = np.log(np.array([[0.6, 0.4], [0.7, 0.3]]))
+    >>> [(ix, round(float(np.exp(s)), 2)) for ix, s in kbest_product(lp, 3)]
+    [((0, 0), 0.42), ((1, 0), 0.28), ((0, 1), 0.18)]
+    """
+    x = np.asarray(logp, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"expected (L, C) log probabilities, got shape {x.shape}")
+    if k < 1:
+        return []
+    if x.shape[0] == 0:
+        return [((), 0.0)]
+    order = np.argsort(-x, axis=1, kind="stable")
+    vals = np.take_along_axis(x, order, axis=1)
+    if not np.isfinite(vals[:, 0]).all():
+        return []
+    L, C = vals.shape
+    start = (0,) * L
+    heap: list[tuple[float, tuple[int, ...]]] = [(-float(vals[:, 0].sum()), start)]
+    seen = {start}
+    out: list[tuple[tuple[int, ...], float]] = []
+    while heap and len(out) < k:
+        neg, ranks = heapq.heappop(heap)
+        out.append((tuple(int(order[i, r]) for i, r in enumerate(ranks)), -neg))
+        for i in range(L):
+            r = ranks[i] + 1
+            if r < C and np.isfinite(vals[i, r]):
+                nr = (*ranks[:i], r, *ranks[i + 1 :])
+                if nr not in seen:
+                    seen.add(nr)
+                    heapq.heappush(heap, (neg + float(vals[i, ranks[i]] - vals[i, r]), nr))
+    return out
+
+
+def slot_decode(logits: np.ndarray, *, pad: int = -1, patterns: Automaton | None = None, topn: int = 1) -> Decoded:
     """Decode fixed-slot ``logits`` (K, C): the most likely class per slot, pad slots
     stripped (wherever they are). A character's confidence is its slot's probability.
 
@@ -226,9 +342,184 @@ def slot_decode(logits: np.ndarray, *, pad: int = -1) -> Decoded:
     >>> d = slot_decode(lg)  # class 2 is the pad
     >>> d.indices, [round(c, 2) for c in d.confidences]
     ((0, 1), [0.7, 0.6])
+
+    With ``patterns``, a reading of a layout of length L fills the first L slots with
+    characters that layout allows and pads the rest (as the model is trained); the
+    most likely slot sequence over every layout wins. ``topn``: the N most likely slot
+    sequences (each text once, at its best sequence's probability).
     """
     x, pad = _check(logits, pad, "pad")
+    if topn < 1:
+        raise ValueError(f"topn must be at least 1, got {topn}")
     probs = softmax(x)
-    best = probs.argmax(axis=1)
-    keep = [(int(k), float(probs[i, k])) for i, k in enumerate(best.tolist()) if k != pad]
-    return Decoded(tuple(k for k, _ in keep), tuple(c for _, c in keep))
+    lp = log_softmax(x)
+    K, C = lp.shape
+    if patterns is None:
+        best = probs.argmax(axis=1)
+        keep = [(i, int(k)) for i, k in enumerate(best.tolist()) if k != pad]
+        alts: tuple[tuple[tuple[int, ...], float], ...] = ()
+        if topn > 1:
+            seqs = kbest_product(lp, 4 * topn)
+            alts = _dedupe(((_labels(tuple(k for k in seq if k != pad), pad), s) for seq, s in seqs), topn)
+        post = _drop_class(probs[[i for i, _ in keep]], pad) if keep else np.zeros((0, C - 1), np.float32)
+        return Decoded(
+            _labels(tuple(k for _, k in keep), pad),
+            tuple(float(probs[i, k]) for i, k in keep),
+            logp=float(sum(lp[i, k] for i, k in enumerate(best.tolist()))),
+            alternatives=alts,
+            posteriors=post,
+        )
+    cands: list[tuple[tuple[int, ...], float]] = []
+    for mask in patterns.masks:
+        L = len(mask)
+        if L > K:
+            continue
+        allowed = np.zeros((K, C), bool)
+        allowed[:L] = np.insert(mask, pad, False, axis=1)
+        allowed[L:, pad] = True
+        masked = np.where(allowed, lp, -np.inf)
+        cands.extend(kbest_product(masked, max(topn, 1)))
+    if not cands:
+        return Decoded((), (), logp=-math.inf)
+    cands.sort(key=lambda c: c[1], reverse=True)
+    seq, s = cands[0]
+    keep = [(i, k) for i, k in enumerate(seq) if k != pad]
+    alts = _dedupe(((_labels(tuple(k for k in sq if k != pad), pad), sc) for sq, sc in cands), topn) if topn > 1 else ()
+    return Decoded(
+        _labels(tuple(k for _, k in keep), pad),
+        tuple(float(probs[i, k]) for i, k in keep),
+        logp=float(s),
+        alternatives=alts,
+        posteriors=_drop_class(probs[[i for i, _ in keep]], pad),
+    )
+
+
+def _dedupe(
+    items: Sequence[tuple[tuple[int, ...], float]] | object, n: int
+) -> tuple[tuple[tuple[int, ...], float], ...]:
+    """First ``n`` distinct texts of (indices, log probability) pairs sorted best
+    first, as (indices, probability)."""
+    out: dict[tuple[int, ...], float] = {}
+    for ix, s in items:  # type: ignore[attr-defined]
+        if ix not in out:
+            out[ix] = math.exp(s)
+            if len(out) == n:
+                break
+    return tuple(out.items())
+
+
+def boxes_decode(
+    probs: np.ndarray,
+    *,
+    noise: int = -1,
+    patterns: Automaton | None = None,
+    length_logp: Callable[[int], float] | Mapping[int, float] | None = None,
+    topn: int = 1,
+) -> Decoded:
+    """Read one segmentation hypothesis: ``probs`` (n, C) are the class probabilities
+    of its n boxes, left to right, with a ``noise`` class (not a character).
+
+    Without ``patterns`` each box takes its most likely class and noise boxes are
+    dropped. With them, a dynamic programme over the boxes chooses for each box
+    either noise or the next position of a layout, and the layout, maximizing the
+    summed log probabilities: a box may be dropped as noise against the classifier's
+    word when the format needs it. ``logp`` is that sum plus ``length_logp`` of the
+    number of characters read (a callable or a dict; missing lengths: 0).
+    :attr:`Decoded.sources` gives each character's box index. ``topn``: the N most
+    likely texts over the kept boxes (the box choice fixed).
+
+    >>> p = np.array([[.6, .3, .1], [.2, .2, .6], [.1, .8, .1]])  # classes 0, 1, noise
+    >>> boxes_decode(p).indices, boxes_decode(p).sources
+    ((0, 1), (0, 2))
+    """
+    x = np.asarray(probs, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] < 2:
+        raise ValueError(f"expected probabilities of shape (n, C) with C >= 2, got {x.shape}")
+    C = x.shape[1]
+    if not -C <= noise < C:
+        raise ValueError(f"noise index {noise} is outside the {C} classes")
+    noise %= C
+    if topn < 1:
+        raise ValueError(f"topn must be at least 1, got {topn}")
+    lpf: Callable[[int], float]
+    if length_logp is None:
+        lpf = lambda n: 0.0  # noqa: E731
+    elif callable(length_logp):
+        lpf = length_logp
+    else:
+        table = dict(length_logp)
+        lpf = lambda n: table.get(n, 0.0)  # noqa: E731
+    logs = np.log(np.maximum(x, 1e-9))
+    chars = np.delete(logs, noise, axis=1)  # (n, C - 1)
+    n = len(x)
+    if patterns is None:
+        best = x.argmax(axis=1)
+        keep = [i for i in range(n) if best[i] != noise]
+        score = float(sum(logs[i, best[i]] for i in range(n))) + lpf(len(keep))
+        ix = tuple(int(best[i]) if best[i] < noise else int(best[i]) - 1 for i in keep)
+        masks = None
+    else:
+        found: tuple[float, list[int], tuple[int, ...], np.ndarray] | None = None
+        for mask in patterns.masks:
+            L = len(mask)
+            if L > n:
+                continue
+            allowed = np.where(mask[None, :, :], chars[:, None, :], -np.inf)  # (n, L, C-1)
+            char_best = allowed.max(axis=2)  # (n, L)
+            dp = np.full((n + 1, L + 1), -np.inf)
+            dp[0, 0] = 0.0
+            for i in range(n):
+                dp[i + 1] = dp[i] + logs[i, noise]
+                dp[i + 1, 1:] = np.maximum(dp[i + 1, 1:], dp[i, :-1] + char_best[i])
+            total = float(dp[n, L]) + lpf(L)
+            if not np.isfinite(dp[n, L]) or (found is not None and total <= found[0]):
+                continue
+            kept: list[int] = []
+            i, j = n, L
+            while j > 0:
+                if dp[i, j] == dp[i - 1, j - 1] + char_best[i - 1, j - 1]:
+                    kept.append(i - 1)
+                    j -= 1
+                i -= 1
+            kept.reverse()
+            found = (total, kept, tuple(int(allowed[b, q].argmax()) for q, b in enumerate(kept)), mask)
+        if found is None:
+            return Decoded((), (), logp=-math.inf)
+        score, keep, ix, m = found
+        masks = m
+    confs = tuple(float(np.exp(chars[b, k])) for b, k in zip(keep, ix))
+    alts: tuple[tuple[tuple[int, ...], float], ...] = ()
+    if topn > 1:
+        sub = chars[keep]
+        if masks is not None:
+            sub = np.where(masks, sub, -np.inf)
+        alts = tuple((seq, math.exp(s)) for seq, s in kbest_product(sub, topn))
+    post = np.exp(chars[keep]).astype(np.float32) if keep else np.zeros((0, C - 1), np.float32)
+    return Decoded(ix, confs, logp=score, alternatives=alts, posteriors=post, sources=tuple(keep))
+
+
+def hypotheses_decode(
+    hypotheses: Sequence[np.ndarray],
+    *,
+    noise: int = -1,
+    patterns: Automaton | None = None,
+    length_logp: Callable[[int], float] | Mapping[int, float] | None = None,
+    topn: int = 1,
+) -> tuple[int, Decoded] | None:
+    """Choose among segmentation hypotheses: each item of ``hypotheses`` is one
+    hypothesis's (n_i, C) box probabilities (see :func:`boxes_decode`). Returns the
+    index of the hypothesis with the best-scoring non-empty reading and that reading,
+    or ``None`` when no hypothesis yields one (with ``patterns``: no legal one). Ties
+    go to the earlier hypothesis.
+
+    >>> a = np.array([[.9, .05, .05]]); b = np.array([[.1, .8, .1], [.7, .2, .1]])
+    >>> j, d = hypotheses_decode([a, b])
+    >>> j, d.indices
+    (0, (0,))
+    """
+    best: tuple[int, Decoded] | None = None
+    for j, probs in enumerate(hypotheses):
+        d = boxes_decode(probs, noise=noise, patterns=patterns, length_logp=length_logp, topn=topn)
+        if d.indices and np.isfinite(d.logp) and (best is None or d.logp > best[1].logp):
+            best = (j, d)
+    return best

@@ -5,7 +5,7 @@ shipped weights; aspect kept, padded) -> :class:`segocr.models.holistic.Holistic
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +22,9 @@ from segocr.models.weights import (
 from segocr.recognizers.base import register_recognizer
 from segocr.recognizers.decode import Decoded, slot_decode
 from segocr.recognizers.textline import LineConfig, LineRecognizer
+
+if TYPE_CHECKING:
+    from segocr.formats.schema import Automaton
 
 NAME = "holistic"
 
@@ -48,9 +51,10 @@ class HolisticRecognizer(LineRecognizer):
         super().__init__(model, charset, config.line, device=device, card=card)
         self.config = config
 
-    def decode_one(self, logits: np.ndarray) -> Decoded:
-        """(slots, len(charset) + 1) logits -> decoded indices."""
-        return slot_decode(logits / self.config.temperature, pad=len(self.charset))
+    def decode_one(self, logits: np.ndarray, patterns: Automaton | None = None, topn: int = 1) -> Decoded:
+        """(slots, len(charset) + 1) logits -> decoded indices (under ``patterns``: the
+        best legal slot sequence, characters first and pads after)."""
+        return slot_decode(logits / self.config.temperature, pad=len(self.charset), patterns=patterns, topn=topn)
 
 
 @register_recognizer(NAME)

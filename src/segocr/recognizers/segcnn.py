@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -34,6 +34,10 @@ from segocr.models.weights import (
 from segocr.recognizers.base import CharPrediction, Prediction, register_recognizer
 from segocr.segment.boxes import CharBox
 from segocr.segment.characters import Hypothesis, SegmentConfig, WorkImage, hypotheses, prepare
+
+if TYPE_CHECKING:
+    from segocr.formats.decoding import DecodeOptions
+    from segocr.formats.schema import Automaton
 
 NAME = "segcnn"
 
@@ -169,11 +173,11 @@ class SegCNNRecognizer:
             return False
         return bool(probs[keep, :-1].max(axis=1).min() >= self.config.cascade_confidence)
 
-    def predict(self, images: Sequence[np.ndarray]) -> list[Prediction]:
+    def predict(self, images: Sequence[np.ndarray], *, options: DecodeOptions | None = None) -> list[Prediction]:
         seg_cfg = self.config.segment
-        return self.predict_prepared([prepare(img, config=seg_cfg) for img in images])
+        return self.predict_prepared([prepare(img, config=seg_cfg) for img in images], options=options)
 
-    def predict_prepared(self, works: Sequence[WorkImage]) -> list[Prediction]:
+    def predict_prepared(self, works: Sequence[WorkImage], *, options: DecodeOptions | None = None) -> list[Prediction]:
         """:meth:`predict` on images already passed through
         :func:`segocr.segment.characters.prepare` with this recognizer's
         ``config.segment`` (the ablation runner shares them between variants)."""
@@ -208,7 +212,46 @@ class SegCNNRecognizer:
                 if best is None or not self._confident(scored[i][best[1]][1], best[2]):
                     still.append(i)
             pending = still
+        if options is not None and options.active:  # a plate format or top-N (segocr.formats)
+            return [self._formatted(works[i], scored[i], options) for i in range(len(works))]
         return [self._prediction(works[i], scored[i]) for i in range(len(works))]
+
+    def _formatted(self, work: WorkImage, scored: list[tuple[Hypothesis, np.ndarray]], options: DecodeOptions) -> Prediction:
+        """The reading under ``options`` (:mod:`segocr.formats.decoding`): hypotheses and
+        per-box characters chosen together by
+        :func:`segocr.recognizers.decode.hypotheses_decode`. Without a format it picks
+        the same reading as :meth:`_prediction`."""
+        from segocr.formats.decoding import decode_with_format, info_of, plan
+        from segocr.recognizers.decode import Decoded, hypotheses_decode
+
+        fplan = plan(options, self.charset)
+        chosen: dict[int, int] = {}
+
+        def decode(patterns: Automaton | None) -> Decoded:
+            found = hypotheses_decode(
+                [p for _, p in scored], noise=self.noise_index, patterns=patterns, length_logp=self._length_logp, topn=options.topn
+            )
+            if found is None:
+                return Decoded((), (), logp=-math.inf)
+            chosen[id(found[1])] = found[0]
+            return found[1]
+
+        d, fmt = decode_with_format(decode, fplan)
+        if not d.indices:
+            return Prediction("", 0.0, (), NAME, {"n_segments": 0, "n_hypotheses": len(scored), **({"format": None} if fplan else {})})
+        hyp = scored[chosen[id(d)]][0]
+        sx, sy = work.scale
+        chars = [
+            CharPrediction(self.charset.chars[k], c, hyp.boxes[b].scaled(sx, sy)) for k, c, b in zip(d.indices, d.confidences, d.sources)
+        ]
+        factor = 1.0
+        if self.config.length_logp:
+            factor = math.exp(self._length_logp(len(chars)) - max(self.config.length_logp.values()))
+        pred = Prediction.from_chars(
+            chars, NAME, n_segments=len(chars), n_hypotheses=len(scored), method=hyp.method, polarity=hyp.polarity,
+            **info_of(d, self.charset, fplan, fmt, scale=factor),
+        )  # fmt: skip
+        return replace(pred, confidence=pred.confidence * factor)
 
     def _prediction(self, work: WorkImage, scored: list[tuple[Hypothesis, np.ndarray]]) -> Prediction:
         best = self._best(scored)

@@ -12,7 +12,7 @@ call and turning decoded indices into a :class:`Prediction`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -24,6 +24,10 @@ from segocr.models.weights import resolve_device
 from segocr.preprocess import resize_to_height, to_gray
 from segocr.recognizers.base import CharPrediction, Prediction
 from segocr.recognizers.decode import Decoded
+
+if TYPE_CHECKING:
+    from segocr.formats.decoding import DecodeOptions
+    from segocr.formats.schema import Automaton
 
 
 class LineConfig(BaseModel):
@@ -112,18 +116,28 @@ class LineRecognizer:
                 out.append(self.model(x).float().cpu().numpy())
         return np.concatenate(out)
 
-    def decode_one(self, logits: np.ndarray) -> Decoded:
+    def decode_one(self, logits: np.ndarray, patterns: Automaton | None = None, topn: int = 1) -> Decoded:
+        """One sample's logits -> decoded indices (under ``patterns`` when given)."""
         raise NotImplementedError
 
-    def to_prediction(self, decoded: Decoded) -> Prediction:
+    def to_prediction(self, decoded: Decoded, **info: Any) -> Prediction:
         chars = [CharPrediction(self.charset.chars[k], c) for k, c in zip(decoded.indices, decoded.confidences)]
-        return Prediction.from_chars(chars, self.name)
+        return Prediction.from_chars(chars, self.name, **info)
 
-    def decode(self, logits: np.ndarray) -> list[Prediction]:
-        """Logits (N, ..., C) -> one :class:`Prediction` per sample."""
-        return [self.to_prediction(self.decode_one(lg)) for lg in logits]
+    def decode(self, logits: np.ndarray, options: DecodeOptions | None = None) -> list[Prediction]:
+        """Logits (N, ..., C) -> one :class:`Prediction` per sample, decoded as
+        ``options`` say (format, top-N; see :mod:`segocr.formats.decoding`)."""
+        from segocr.formats.decoding import decode_with_format, info_of, plan
 
-    def predict(self, images: Sequence[np.ndarray]) -> list[Prediction]:
+        fplan = plan(options, self.charset)
+        topn = options.topn if options is not None else 1
+        out = []
+        for lg in logits:
+            d, fmt = decode_with_format(lambda a, lg=lg: self.decode_one(lg, a, topn), fplan)
+            out.append(self.to_prediction(d, **info_of(d, self.charset, fplan, fmt)))
+        return out
+
+    def predict(self, images: Sequence[np.ndarray], *, options: DecodeOptions | None = None) -> list[Prediction]:
         if not images:
             return []
-        return self.decode(self.logits(line_batch(images, self.line)))
+        return self.decode(self.logits(line_batch(images, self.line)), options)
