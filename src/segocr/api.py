@@ -11,18 +11,28 @@ from segocr.recognizers.base import Prediction, Recognizer, get_recognizer_facto
 
 
 @lru_cache(maxsize=8)
-def load_recognizer(name: str = "segcnn", *, weights: str | None = None, device: str = "auto") -> Recognizer:
+def load_recognizer(
+    name: str = "segcnn", *, weights: str | None = None, device: str = "auto", runtime: str = "auto"
+) -> Recognizer:
     """The recognizer registered as ``name`` with its shipped weights (or ``weights``),
-    on ``device`` (``auto`` takes the GPU when there is one). Cached per arguments."""
-    return get_recognizer_factory(name)(weights=weights, device=device)
+    on ``device`` (``auto`` takes the GPU when there is one) and ``runtime``: ``onnx``
+    (ONNX Runtime on the CPU, no torch), ``torch``, or ``auto`` (onnx when onnxruntime
+    is installed and the weights have an export; see :mod:`segocr.runtime`). Cached
+    per arguments."""
+    factory = get_recognizer_factory(name)
+    if runtime == "auto":  # plug-in factories may take only (weights, device)
+        return factory(weights=weights, device=device)
+    return factory(weights=weights, device=device, runtime=runtime)
 
 
-def read(image: str | Path | bytes | np.ndarray, *, model: str = "segcnn", device: str = "auto") -> Prediction:
+def read(
+    image: str | Path | bytes | np.ndarray, *, model: str = "segcnn", device: str = "auto", runtime: str = "auto"
+) -> Prediction:
     """Read one plate from a path, encoded bytes or an array (see
-    :func:`segocr.io.read_image`).
+    :func:`segocr.io.read_image`); ``runtime`` as in :func:`load_recognizer`.
 
     Raises :class:`segocr.errors.ImageReadError` when the image cannot be read.
     """
     from segocr.io import read_image
 
-    return load_recognizer(model, device=device).predict([read_image(image)])[0]
+    return load_recognizer(model, device=device, runtime=runtime).predict([read_image(image)])[0]

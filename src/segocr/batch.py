@@ -108,6 +108,8 @@ class RecognizerSpec:
     model: str = "segcnn"
     weights: str | None = None
     device: str = "auto"
+    #: ``auto``, ``onnx`` or ``torch`` (see :mod:`segocr.runtime`).
+    runtime: str = "auto"
 
     def load(self) -> Recognizer:
         """The recognizer (cached per process by :func:`segocr.api.load_recognizer`).
@@ -115,7 +117,7 @@ class RecognizerSpec:
         :class:`segocr.errors.WeightsError` for unusable weights."""
         from segocr.api import load_recognizer
 
-        return load_recognizer(self.model, weights=self.weights, device=self.device)
+        return load_recognizer(self.model, weights=self.weights, device=self.device, runtime=self.runtime)
 
 
 def _source_name(source: Source) -> str:

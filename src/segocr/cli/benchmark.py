@@ -13,6 +13,7 @@ from segocr.datasets.base import SPLITS
 from segocr.errors import DatasetError
 from segocr.evaluation.harness import choose_dataset, evaluate, load_recognizers
 from segocr.evaluation.report import attribution_lines, format_table, write_report
+from segocr.runtime import RUNTIMES
 
 
 def _split_names(value: str | None) -> list[str] | None:
@@ -51,6 +52,13 @@ def _split_names(value: str | None) -> list[str] | None:
     help="Report folder.  [default: runs/benchmark-<dataset>-<split>]",
 )
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option(
+    "--runtime",
+    type=click.Choice(RUNTIMES),
+    default="auto",
+    show_default=True,
+    help="Inference backend: onnx, torch, or auto (onnx when installed and exported).",
+)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N samples.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--quiet", is_flag=True, help="Print only the results table.")
@@ -61,6 +69,7 @@ def benchmark(
     split: str,
     out: Path | None,
     device: str,
+    runtime: str,
     limit: int | None,
     batch_size: int,
     quiet: bool,
@@ -90,7 +99,7 @@ def benchmark(
         raise click.ClickException(f"dataset {ds.name!r} has no samples in the {split!r} split")
     say(f"data: {ds.name} ({ds.source}), {split} split, {len(samples)} plates")
 
-    loaded = load_recognizers(_split_names(models), device=device)
+    loaded = load_recognizers(_split_names(models), device=device, runtime=runtime)
     for name, why in loaded.skipped.items():
         click.echo(f"{name}: {why}, skipped", err=True)
     if not loaded.recognizers:

@@ -31,6 +31,7 @@ from segocr.batch import (
 from segocr.errors import SegocrError
 from segocr.names import printable
 from segocr.recognizers.base import get_recognizer_factory, recognizer_names
+from segocr.runtime import RUNTIMES
 
 STDIN = "-"
 
@@ -100,6 +101,14 @@ def _stdout_gone() -> NoReturn:
     help="auto (GPU when present), cpu, cuda or cuda:N.",
 )
 @click.option(
+    "--runtime",
+    type=click.Choice(RUNTIMES),
+    default="auto",
+    show_default=True,
+    help="Inference backend: onnx (ONNX Runtime, CPU, no torch), torch, or auto "
+    "(onnx when onnxruntime is installed and the weights have an export).",
+)
+@click.option(
     "--batch-size",
     type=click.IntRange(min=1),
     default=32,
@@ -137,6 +146,7 @@ def read(
     model: str,
     weights: Path | None,
     device: str,
+    runtime: str,
     batch_size: int,
     jobs: int | None,
     backend: str,
@@ -165,7 +175,7 @@ def read(
         get_recognizer_factory(model)
     except KeyError as exc:
         raise click.UsageError(str(exc.args[0])) from None
-    spec = RecognizerSpec(model, str(weights) if weights else None, device)
+    spec = RecognizerSpec(model, str(weights) if weights else None, device, runtime)
     try:
         spec.load()  # unusable weights or device: one clear error before any work
     except (SegocrError, ValueError) as exc:

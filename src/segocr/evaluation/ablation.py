@@ -544,7 +544,7 @@ def load_base(weights: Path) -> SegCNNRecognizer:
     is the usual base, its classifier the one variants keep."""
     from segocr.recognizers.segcnn import SegCNNRecognizer, load_segcnn
 
-    rec = load_segcnn(weights, device="cpu")
+    rec = load_segcnn(weights, device="cpu", runtime="torch")  # variants reuse its torch module
     assert isinstance(rec, SegCNNRecognizer)
     return rec
 

@@ -284,7 +284,9 @@ class LoadedRecognizers:
     skipped: Mapping[str, str]
 
 
-def load_recognizers(names: Sequence[str] | None = None, *, device: str = "auto") -> LoadedRecognizers:
+def load_recognizers(
+    names: Sequence[str] | None = None, *, device: str = "auto", runtime: str = "auto"
+) -> LoadedRecognizers:
     """Load each of ``names`` (default: every registered recognizer) with its shipped
     weights via :func:`segocr.api.load_recognizer`. A name that is not registered, or
     whose weights are missing or unusable, is skipped with the reason, not raised.
@@ -302,7 +304,7 @@ def load_recognizers(names: Sequence[str] | None = None, *, device: str = "auto"
             skipped[name] = f"not a registered recognizer (registered: {', '.join(registered) or 'none'})"
             continue
         try:
-            rec = load_recognizer(name, device=device)
+            rec = load_recognizer(name, device=device, runtime=runtime)
         except (SegocrError, FileNotFoundError) as err:
             skipped[name] = f"no usable weights ({err})"
             continue

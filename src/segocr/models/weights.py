@@ -19,13 +19,15 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from pydantic import ValidationError
-from torch import nn
 
 from segocr.errors import WeightsError
+
+if TYPE_CHECKING:  # torch is imported where it is used: reading cards needs no torch
+    import torch
+    from torch import nn
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "weights"
 
@@ -98,6 +100,8 @@ def save_weights(model: nn.Module, path: Path, card: dict[str, Any]) -> dict[str
     """Write ``model``'s state dict to ``path`` and ``card`` (with ``sha256`` and
     ``size_bytes`` added) to ``path.with_suffix('.json')``, both atomically. Returns the
     written card."""
+    import torch
+
     buf = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
     data = buf.getvalue()
@@ -123,6 +127,8 @@ def read_card(path: Path) -> dict[str, Any]:
 
 def load_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """(state dict, card) of weight file ``path``, after checking its sha256."""
+    import torch
+
     card = read_card(path)
     try:
         data = path.read_bytes()
@@ -180,6 +186,8 @@ def load_into(model: nn.Module, state: dict[str, torch.Tensor], *, source: Path 
 def resolve_device(device: str) -> torch.device:
     """``auto`` -> CUDA when available, else CPU; ``cpu``/``cuda``/``cuda:N`` as given
     (``cuda`` without a GPU is a :class:`WeightsError`-free ValueError with a clear text)."""
+    import torch
+
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():

@@ -10,13 +10,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from segocr.charset import Charset
-from segocr.models.crnn import CRNN
 from segocr.models.weights import (
     card_errors,
     card_model_kwargs,
     default_weights_path,
-    load_into,
-    load_weights,
 )
 from segocr.recognizers.base import register_recognizer
 from segocr.recognizers.decode import Decoded, ctc_beam_decode, ctc_greedy_decode
@@ -24,6 +21,10 @@ from segocr.recognizers.textline import LineConfig, LineRecognizer
 
 if TYPE_CHECKING:
     from segocr.formats.schema import Automaton
+
+if TYPE_CHECKING:
+    from segocr.models.crnn import CRNN
+    from segocr.runtime import Network
 
 NAME = "crnn"
 
@@ -45,7 +46,7 @@ class CRNNRecognizer(LineRecognizer):
 
     name = NAME
 
-    def __init__(self, model: CRNN, charset: Charset, config: CRNNConfig, *, device: str = "auto", card: dict[str, Any] | None = None) -> None:
+    def __init__(self, model: CRNN | Network, charset: Charset, config: CRNNConfig, *, device: Any = "auto", card: dict[str, Any] | None = None) -> None:
         super().__init__(model, charset, config.line, device=device, card=card)
         self.config = config
 
@@ -63,15 +64,22 @@ class CRNNRecognizer(LineRecognizer):
 
 
 @register_recognizer(NAME)
-def load_crnn(weights: str | Path | None = None, device: str = "auto") -> CRNNRecognizer:
-    """The crnn recognizer with the shipped weights (or ``weights``); raises
+def load_crnn(weights: str | Path | None = None, device: str = "auto", runtime: str = "auto") -> CRNNRecognizer:
+    """The crnn recognizer with the shipped weights (or ``weights``), its network on
+    ``runtime`` (``auto``, ``onnx`` or ``torch``; see :mod:`segocr.runtime`); raises
     :class:`segocr.errors.WeightsError` when they are missing or do not fit."""
+    from segocr.runtime import load_network
+
     path = Path(weights) if weights is not None else default_weights_path(NAME)
-    state, card = load_weights(path)
+
+    def build(card: dict[str, Any]) -> CRNN:
+        from segocr.models.crnn import CRNN
+
+        height = CRNNConfig.model_validate(card["config"]).line.height
+        return CRNN(num_classes=len(Charset(card["charset"])) + 1, input_height=height, **card_model_kwargs(card))
+
+    net, card = load_network(path, build, runtime=runtime, device=device)
     with card_errors(path):
         charset = Charset(card["charset"])
         config = CRNNConfig.model_validate(card["config"])
-        kwargs = card_model_kwargs(card)
-        model = CRNN(num_classes=len(charset) + 1, input_height=config.line.height, **kwargs)
-    load_into(model, state, source=path)
-    return CRNNRecognizer(model, charset, config, device=device, card=card)
+    return CRNNRecognizer(net, charset, config, device=device, card=card)

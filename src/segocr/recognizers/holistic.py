@@ -11,13 +11,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from segocr.charset import Charset
-from segocr.models.holistic import HolisticCNN
 from segocr.models.weights import (
     card_errors,
     card_model_kwargs,
     default_weights_path,
-    load_into,
-    load_weights,
 )
 from segocr.recognizers.base import register_recognizer
 from segocr.recognizers.decode import Decoded, slot_decode
@@ -25,6 +22,10 @@ from segocr.recognizers.textline import LineConfig, LineRecognizer
 
 if TYPE_CHECKING:
     from segocr.formats.schema import Automaton
+
+if TYPE_CHECKING:
+    from segocr.models.holistic import HolisticCNN
+    from segocr.runtime import Network
 
 NAME = "holistic"
 
@@ -46,7 +47,7 @@ class HolisticRecognizer(LineRecognizer):
     name = NAME
 
     def __init__(
-        self, model: HolisticCNN, charset: Charset, config: HolisticConfig, *, device: str = "auto", card: dict[str, Any] | None = None
+        self, model: HolisticCNN | Network, charset: Charset, config: HolisticConfig, *, device: Any = "auto", card: dict[str, Any] | None = None
     ) -> None:
         super().__init__(model, charset, config.line, device=device, card=card)
         self.config = config
@@ -58,21 +59,28 @@ class HolisticRecognizer(LineRecognizer):
 
 
 @register_recognizer(NAME)
-def load_holistic(weights: str | Path | None = None, device: str = "auto") -> HolisticRecognizer:
-    """The holistic recognizer with the shipped weights (or ``weights``); raises
+def load_holistic(weights: str | Path | None = None, device: str = "auto", runtime: str = "auto") -> HolisticRecognizer:
+    """The holistic recognizer with the shipped weights (or ``weights``), its network on
+    ``runtime`` (``auto``, ``onnx`` or ``torch``; see :mod:`segocr.runtime`); raises
     :class:`segocr.errors.WeightsError` when they are missing or do not fit."""
+    from segocr.runtime import load_network
+
     path = Path(weights) if weights is not None else default_weights_path(NAME)
-    state, card = load_weights(path)
-    with card_errors(path):
-        charset = Charset(card["charset"])
+
+    def build(card: dict[str, Any]) -> HolisticCNN:
+        from segocr.models.holistic import HolisticCNN
+
         config = HolisticConfig.model_validate(card["config"])
-        kwargs = card_model_kwargs(card)
-        model = HolisticCNN(
-            num_classes=len(charset) + 1,
+        return HolisticCNN(
+            num_classes=len(Charset(card["charset"])) + 1,
             slots=config.slots,
             input_height=config.line.height,
             input_width=config.line.width,
-            **kwargs,
+            **card_model_kwargs(card),
         )
-    load_into(model, state, source=path)
-    return HolisticRecognizer(model, charset, config, device=device, card=card)
+
+    net, card = load_network(path, build, runtime=runtime, device=device)
+    with card_errors(path):
+        charset = Charset(card["charset"])
+        config = HolisticConfig.model_validate(card["config"])
+    return HolisticRecognizer(net, charset, config, device=device, card=card)

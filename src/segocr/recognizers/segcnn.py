@@ -18,18 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
-import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from segocr.charset import Charset
-from segocr.models.charcnn import CharCNN
 from segocr.models.weights import (
     card_errors,
     card_model_kwargs,
     default_weights_path,
-    load_into,
-    load_weights,
-    resolve_device,
 )
 from segocr.recognizers.base import CharPrediction, Prediction, register_recognizer
 from segocr.segment.boxes import CharBox
@@ -38,6 +33,10 @@ from segocr.segment.characters import Hypothesis, SegmentConfig, WorkImage, hypo
 if TYPE_CHECKING:
     from segocr.formats.decoding import DecodeOptions
     from segocr.formats.schema import Automaton
+
+if TYPE_CHECKING:
+    from segocr.models.charcnn import CharCNN
+    from segocr.runtime import Network
 
 NAME = "segcnn"
 
@@ -103,13 +102,33 @@ class SegCNNRecognizer:
 
     name = NAME
 
-    def __init__(self, model: CharCNN, charset: Charset, config: SegCNNConfig, *, device: str = "auto", card: dict[str, Any] | None = None) -> None:
-        self.device = resolve_device(device)
-        self.model = model.to(self.device).eval()
+    def __init__(
+        self, model: CharCNN | Network, charset: Charset, config: SegCNNConfig, *, device: Any = "auto", card: dict[str, Any] | None = None
+    ) -> None:
+        from segocr.runtime import as_network
+
+        #: The classifier behind :class:`segocr.runtime.Network` (torch or ONNX Runtime).
+        self.net = as_network(model, device)
+        self.device = self.net.device
         self.charset = charset
         self.config = config
         self.card = card or {}
         self.noise_index = len(charset)
+
+    @property
+    def model(self) -> CharCNN:
+        """The torch classifier (only with the torch runtime); assigning a module
+        swaps the network."""
+        module = getattr(self.net, "module", None)
+        if module is None:
+            raise AttributeError(f"the {self.net.runtime} runtime has no torch module; load with runtime='torch'")
+        return module
+
+    @model.setter
+    def model(self, module: CharCNN) -> None:
+        from segocr.runtime import as_network
+
+        self.net = as_network(module, self.device)
 
     def logits(self, crops: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """(n, size, size) crops -> (n, len(charset) + 1) raw logits.
@@ -125,15 +144,13 @@ class SegCNNRecognizer:
         if n == 0:
             return np.zeros((0, len(self.charset) + 1), np.float32)
         out = []
-        with torch.inference_mode():
-            for i in range(0, n, batch_size):
-                part = crops[i : i + batch_size]
-                k = len(part)
-                padded = min(batch_size, max(16, 1 << (k - 1).bit_length()))
-                if padded > k:
-                    part = np.concatenate([part, np.zeros((padded - k, *part.shape[1:]), part.dtype)])
-                x = torch.from_numpy(np.ascontiguousarray(part)).unsqueeze(1).to(self.device)
-                out.append(self.model(x).float().cpu().numpy()[:k])
+        for i in range(0, n, batch_size):
+            part = crops[i : i + batch_size]
+            k = len(part)
+            padded = min(batch_size, max(16, 1 << (k - 1).bit_length()))
+            if padded > k:
+                part = np.concatenate([part, np.zeros((padded - k, *part.shape[1:]), part.dtype)])
+            out.append(self.net(part[:, None])[:k])
         return np.concatenate(out)
 
     def classify(self, crops: np.ndarray) -> np.ndarray:
@@ -276,13 +293,20 @@ class SegCNNRecognizer:
 
 
 @register_recognizer(NAME)
-def load_segcnn(weights: str | Path | None = None, device: str = "auto") -> SegCNNRecognizer:
-    """The segcnn recognizer with the shipped weights (or ``weights``)."""
+def load_segcnn(weights: str | Path | None = None, device: str = "auto", runtime: str = "auto") -> SegCNNRecognizer:
+    """The segcnn recognizer with the shipped weights (or ``weights``), its classifier
+    on ``runtime`` (``auto``, ``onnx`` or ``torch``; see :mod:`segocr.runtime`)."""
+    from segocr.runtime import load_network
+
     path = Path(weights) if weights is not None else default_weights_path(NAME)
-    state, card = load_weights(path)
+
+    def build(card: dict[str, Any]) -> CharCNN:
+        from segocr.models.charcnn import CharCNN
+
+        return CharCNN(num_classes=len(Charset(card["charset"])) + 1, **card_model_kwargs(card))
+
+    net, card = load_network(path, build, runtime=runtime, device=device)
     with card_errors(path):
         charset = Charset(card["charset"])
-        model = CharCNN(num_classes=len(charset) + 1, **card_model_kwargs(card))
         config = SegCNNConfig.model_validate(card["config"])
-    load_into(model, state, source=path)
-    return SegCNNRecognizer(model, charset, config, device=device, card=card)
+    return SegCNNRecognizer(net, charset, config, device=device, card=card)

@@ -15,15 +15,17 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from torch import nn
 
 from segocr.charset import Charset
-from segocr.models.weights import resolve_device
 from segocr.preprocess import resize_to_height, to_gray
 from segocr.recognizers.base import CharPrediction, Prediction
 from segocr.recognizers.decode import Decoded
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from segocr.runtime import Network
 
 if TYPE_CHECKING:
     from segocr.formats.decoding import DecodeOptions
@@ -99,21 +101,35 @@ class LineRecognizer:
     name = "line"
 
     def __init__(
-        self, model: nn.Module, charset: Charset, line: LineConfig, *, device: str = "auto", card: dict[str, Any] | None = None
+        self, model: nn.Module | Network, charset: Charset, line: LineConfig, *, device: Any = "auto", card: dict[str, Any] | None = None
     ) -> None:
-        self.device = resolve_device(device)
-        self.model = model.to(self.device).eval()
+        from segocr.runtime import as_network
+
+        #: The network behind :class:`segocr.runtime.Network` (torch or ONNX Runtime).
+        self.net = as_network(model, device)
+        self.device = self.net.device
         self.charset = charset
         self.line = line
         self.card = card or {}
 
+    @property
+    def model(self) -> nn.Module:
+        """The torch network (only with the torch runtime); assigning a module swaps
+        the network."""
+        module = getattr(self.net, "module", None)
+        if module is None:
+            raise AttributeError(f"the {self.net.runtime} runtime has no torch module; load with runtime='torch'")
+        return module
+
+    @model.setter
+    def model(self, module: nn.Module) -> None:
+        from segocr.runtime import as_network
+
+        self.net = as_network(module, self.device)
+
     def logits(self, batch: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """float32 model input (N, 1, H, W) -> float32 logits (N, ..., C)."""
-        out = []
-        with torch.inference_mode():
-            for i in range(0, len(batch), batch_size):
-                x = torch.from_numpy(batch[i : i + batch_size]).to(self.device)
-                out.append(self.model(x).float().cpu().numpy())
+        out = [self.net(batch[i : i + batch_size]) for i in range(0, len(batch), batch_size)]
         return np.concatenate(out)
 
     def decode_one(self, logits: np.ndarray, patterns: Automaton | None = None, topn: int = 1) -> Decoded:

@@ -1,0 +1,137 @@
+"""The runtime choice (``--runtime auto|onnx|torch``), the ONNX backend's checks, and
+the light read path: reading through ONNX Runtime imports no torch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from untrained import write_untrained_segcnn
+
+from segocr.cli import main
+from segocr.errors import WeightsError
+from segocr.models.weights import default_weights_path
+from segocr.recognizers.base import get_recognizer_factory
+from segocr.runtime import RUNTIMES, Network, choose_runtime, onnx_card_path
+from segocr.runtime.export import export_onnx
+from segocr.runtime.onnx_backend import load_onnx
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = sorted((REPO / "data" / "samples").glob("*.png"))
+HEAVY = ("torch", "pandas", "sklearn", "matplotlib")
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained segcnn ``.pt`` with its ONNX export beside it."""
+    pt = tmp_path_factory.mktemp("w") / "segcnn.pt"
+    write_untrained_segcnn(pt)
+    export_onnx("segcnn", pt)
+    return pt
+
+
+def test_auto_takes_onnx_only_for_a_fresh_export_on_the_cpu(exported: Path, tmp_path: Path) -> None:
+    assert RUNTIMES == ("auto", "onnx", "torch")
+    assert choose_runtime("auto", exported).runtime == "onnx"
+    assert choose_runtime("auto", exported, "cpu").path == exported.with_suffix(".onnx")
+    assert choose_runtime("torch", exported).runtime == "torch"
+    assert choose_runtime("auto", exported, "cuda").runtime == "torch"
+    bare = tmp_path / "bare.pt"
+    write_untrained_segcnn(bare)
+    assert choose_runtime("auto", bare).runtime == "torch"
+    # An export made from other weights is stale: auto falls back to torch.
+    stale = tmp_path / "stale.pt"
+    write_untrained_segcnn(stale, seed=1)
+    for suffix in (".onnx", ".onnx.json"):
+        (tmp_path / f"stale{suffix}").write_bytes(exported.with_name(f"segcnn{suffix}").read_bytes())
+    choice = choose_runtime("auto", stale)
+    assert choice.runtime == "torch" and "stale" in choice.reason
+
+
+def test_runtime_errors_are_clear(exported: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "bare.pt"
+    write_untrained_segcnn(bare)
+    with pytest.raises(WeightsError, match="no ONNX export beside it"):
+        choose_runtime("onnx", bare)
+    with pytest.raises(ValueError, match="runs on the CPU"):
+        choose_runtime("onnx", exported, "cuda")
+    with pytest.raises(WeightsError, match="needs --runtime onnx"):
+        choose_runtime("torch", exported.with_suffix(".onnx"))
+    with pytest.raises(ValueError, match="choose one of: auto, onnx, torch"):
+        choose_runtime("tensorrt", exported)
+
+
+def test_onnx_file_is_checked_against_its_card(exported: Path, tmp_path: Path) -> None:
+    onnx = exported.with_suffix(".onnx")
+    card = json.loads(onnx_card_path(onnx).read_text())
+    copy = tmp_path / "m.onnx"
+    copy.write_bytes(onnx.read_bytes()[:-10])  # truncated
+    onnx_card_path(copy).write_text(json.dumps(card))
+    with pytest.raises(WeightsError, match="does not match its card"):
+        load_onnx(copy)
+    garbage = b"not a model"
+    copy.write_bytes(garbage)
+    onnx_card_path(copy).write_text(json.dumps({**card, "sha256": __import__("hashlib").sha256(garbage).hexdigest()}))
+    with pytest.raises(WeightsError, match="not a usable ONNX model"):
+        load_onnx(copy)
+    onnx_card_path(copy).unlink()
+    with pytest.raises(WeightsError, match="card m.onnx.json is missing"):
+        load_onnx(copy)
+
+
+def test_recognizers_use_one_network_interface(exported: Path) -> None:
+    for runtime in ("onnx", "torch"):
+        rec = get_recognizer_factory("segcnn")(weights=exported, device="cpu", runtime=runtime)
+        assert isinstance(rec.net, Network) and rec.net.runtime == runtime
+        out = rec.net(np.zeros((3, 1, 32, 32), np.float32))
+        assert out.shape == (3, len(rec.charset) + 1) and out.dtype == np.float32
+    onnx_rec = get_recognizer_factory("segcnn")(weights=exported, device="cpu", runtime="onnx")
+    with pytest.raises(AttributeError, match="no torch module"):
+        onnx_rec.model  # noqa: B018
+
+
+def test_read_cli_runtime_option(exported: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    lines = {}
+    for runtime in ("onnx", "torch"):
+        res = runner.invoke(main, ["read", "--runtime", runtime, "--weights", str(exported), *map(str, SAMPLES[:3])])
+        assert res.exit_code == 0, res.output
+        lines[runtime] = [ln.split("\t")[:2] for ln in res.output.splitlines()]
+    assert lines["onnx"] == lines["torch"] and len(lines["onnx"]) == 3
+    bare = tmp_path / "bare.pt"
+    write_untrained_segcnn(bare)
+    res = runner.invoke(main, ["read", "--runtime", "onnx", "--weights", str(bare), str(SAMPLES[0])])
+    assert res.exit_code == 1 and "no ONNX export" in res.output and "Traceback" not in res.output
+    res = runner.invoke(main, ["read", "--runtime", "jax", str(SAMPLES[0])])
+    assert res.exit_code == 2
+
+
+@pytest.mark.parametrize("model", ["segcnn", "crnn", "holistic"])
+def test_reading_through_onnx_imports_no_torch(model: str) -> None:
+    """A new process: ``import segocr`` and the CLI's read on the shipped exports leave
+    torch (and pandas, sklearn, matplotlib) unimported, and read what torch reads."""
+    assert default_weights_path(model).with_suffix(".onnx").exists()
+    code = f"""
+import sys, json
+import segocr
+from segocr.cli import main
+pred = segocr.read({str(SAMPLES[0])!r}, model={model!r})
+try:
+    main(["read", "--model", {model!r}, {str(SAMPLES[1])!r}])
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print(json.dumps({{"text": pred.text, "heavy": [m for m in {HEAVY!r} if m in sys.modules]}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["heavy"] == []
+    torch_rec = get_recognizer_factory(model)(device="cpu", runtime="torch")
+    from segocr.io import read_image
+
+    assert got["text"] == torch_rec.predict([read_image(SAMPLES[0])])[0].text
