@@ -135,3 +135,38 @@ print(json.dumps({{"text": pred.text, "heavy": [m for m in {HEAVY!r} if m in sys
     from segocr.io import read_image
 
     assert got["text"] == torch_rec.predict([read_image(SAMPLES[0])])[0].text
+
+
+#: Run first in a new process: imports of the ``train`` extra's modules fail, as on a
+#: light install (numpy, OpenCV, onnxruntime and the small helpers only).
+BLOCK_TRAIN_EXTRA = """
+import sys
+class _Absent:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"torch", "onnx", "pandas", "matplotlib", "sklearn", "skimage", "PIL"}:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, _Absent())
+from segocr.cli import main
+main(sys.argv[1:])
+"""
+
+
+def _light(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", BLOCK_TRAIN_EXTRA, *args], check=False, capture_output=True, text=True, timeout=120, cwd=REPO
+    )
+
+
+def test_a_light_install_reads_and_says_what_the_rest_needs() -> None:
+    got = _light("read", *map(str, SAMPLES[:2]))
+    assert got.returncode == 0, got.stderr
+    full = CliRunner().invoke(main, ["read", "--runtime", "torch", *map(str, SAMPLES[:2])])
+    assert [ln.split("\t")[:2] for ln in got.stdout.splitlines()] == [ln.split("\t")[:2] for ln in full.output.splitlines()]
+    for args, missing in [
+        (["read", "--runtime", "torch", str(SAMPLES[0])], "needs torch"),
+        (["benchmark", "--limit", "2"], "needs pandas"),
+        (["export", "--model", "segcnn"], "needs torch"),
+    ]:
+        res = _light(*args)
+        assert res.returncode == 1 and missing in res.stderr and "Traceback" not in res.stderr, (args, res.stderr)
+        assert "segocr[train]" in res.stderr

@@ -6,6 +6,7 @@ The commands only parse options and print; the work lives in the library.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
 
@@ -23,17 +24,50 @@ LAZY_COMMANDS: dict[str, str] = {
 }
 
 
+#: Modules of the ``train`` extra (torch, export, benchmarks, plots), absent from a
+#: light install.
+TRAIN_EXTRA_MODULES = frozenset({"torch", "onnx", "pandas", "matplotlib", "sklearn", "skimage", "PIL"})
+
+
 class LazyGroup(click.Group):
     """A click group whose :data:`LAZY_COMMANDS` are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ModuleNotFoundError as exc:  # a light install running a training command
+            if (exc.name or "").split(".")[0] not in TRAIN_EXTRA_MODULES:
+                raise
+            raise click.ClickException(f"this needs {exc.name}: pip install 'segocr[train]'") from None
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
-            module = importlib.import_module(LAZY_COMMANDS[cmd_name])
+            try:
+                module = importlib.import_module(LAZY_COMMANDS[cmd_name])
+            except ModuleNotFoundError as exc:  # a light install (no `train` extra)
+                return _needs_extra(cmd_name, exc.name or str(exc))
             self.add_command(getattr(module, cmd_name))
         return super().get_command(ctx, cmd_name)
+
+
+def _needs_extra(name: str, missing: str) -> click.Command:
+    """Stand-in for command ``name`` when its module needs ``missing``, which the
+    light install lacks: listed in the help, and running it is a one-line error."""
+    why = f"needs {missing}: pip install 'segocr[train]'"
+
+    def run() -> None:
+        raise click.ClickException(f"segocr {name} {why}")
+
+    return click.Command(
+        name,
+        callback=run,
+        help=f"(not installed: {why})",
+        add_help_option=False,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -69,12 +69,19 @@ class Network(Protocol):
 
 def onnxruntime_available() -> bool:
     """True when ``onnxruntime`` can be imported (checked without importing it)."""
-    return importlib.util.find_spec("onnxruntime") is not None
+    return _findable("onnxruntime")
 
 
 def torch_available() -> bool:
     """True when ``torch`` can be imported (checked without importing it)."""
-    return importlib.util.find_spec("torch") is not None
+    return _findable("torch")
+
+
+def _findable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def onnx_path(weights: Path) -> Path:
