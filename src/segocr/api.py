@@ -26,13 +26,30 @@ def load_recognizer(
 
 
 def read(
-    image: str | Path | bytes | np.ndarray, *, model: str = "segcnn", device: str = "auto", runtime: str = "auto"
+    image: str | Path | bytes | np.ndarray,
+    *,
+    model: str = "segcnn",
+    device: str = "auto",
+    runtime: str = "auto",
+    format: str | Path | None = None,
+    topn: int = 1,
 ) -> Prediction:
     """Read one plate from a path, encoded bytes or an array (see
     :func:`segocr.io.read_image`); ``runtime`` as in :func:`load_recognizer`.
+
+    ``format``: a plate format (a registered name such as ``cz``, ``auto``, or a path
+    to a YAML file; see :mod:`segocr.formats`); the reading follows it and
+    ``info["format"]`` names the one followed (``None``: none fitted). ``topn`` > 1
+    puts the N most likely readings in ``info["topn"]`` as (text, probability) pairs.
 
     Raises :class:`segocr.errors.ImageReadError` when the image cannot be read.
     """
     from segocr.io import read_image
 
-    return load_recognizer(model, device=device, runtime=runtime).predict([read_image(image)])[0]
+    rec = load_recognizer(model, device=device, runtime=runtime)
+    if format is not None or topn > 1:
+        from segocr.formats.decoding import DecodeOptions
+
+        options = DecodeOptions(format=format, topn=topn)
+        return rec.predict([read_image(image)], options=options)[0]  # type: ignore[call-arg]
+    return rec.predict([read_image(image)])[0]

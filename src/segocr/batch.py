@@ -110,6 +110,8 @@ class RecognizerSpec:
     device: str = "auto"
     #: ``auto``, ``onnx`` or ``torch`` (see :mod:`segocr.runtime`).
     runtime: str = "auto"
+    #: Decoding options (plate format, top-N; :class:`segocr.formats.decoding.DecodeOptions`).
+    options: Any = None
 
     def load(self) -> Recognizer:
         """The recognizer (cached per process by :func:`segocr.api.load_recognizer`).
@@ -117,7 +119,12 @@ class RecognizerSpec:
         :class:`segocr.errors.WeightsError` for unusable weights."""
         from segocr.api import load_recognizer
 
-        return load_recognizer(self.model, weights=self.weights, device=self.device, runtime=self.runtime)
+        rec = load_recognizer(self.model, weights=self.weights, device=self.device, runtime=self.runtime)
+        if self.options is not None and self.options.active:
+            from segocr.formats.decoding import FormattedRecognizer
+
+            return FormattedRecognizer(rec, self.options)  # type: ignore[return-value]
+        return rec
 
 
 def _source_name(source: Source) -> str:

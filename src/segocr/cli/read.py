@@ -30,7 +30,7 @@ from segocr.batch import (
 )
 from segocr.errors import SegocrError
 from segocr.names import printable
-from segocr.recognizers.base import get_recognizer_factory, recognizer_names
+from segocr.recognizers.base import Prediction, get_recognizer_factory, recognizer_names
 from segocr.runtime import RUNTIMES
 
 STDIN = "-"
@@ -57,8 +57,23 @@ def _line(result: ReadResult, as_json: bool) -> str | None:
         )
     pred = result.prediction
     if as_json:
-        return json.dumps({"path": source, **pred.to_dict(), "error": None}, ensure_ascii=False)
-    return f"{source}\t{pred.text}\t{pred.confidence:.3f}"
+        return json.dumps({"path": source, **pred.to_dict(), **_decoding_json(pred), "error": None}, ensure_ascii=False)
+    alternatives = "".join(f"\t{t}={q:.3g}" for t, q in pred.info.get("topn") or ())
+    return f"{source}\t{pred.text}\t{pred.confidence:.3f}{alternatives}"
+
+
+def _decoding_json(pred: Prediction) -> dict[str, object]:
+    """JSON entries of ``--format`` (the format followed, or null), ``--topn`` (ranked
+    readings with probabilities) and ``--group-by`` (the images fused, how)."""
+    out: dict[str, object] = {}
+    if "format" in pred.info:
+        out["format"] = pred.info["format"]
+    if "topn" in pred.info:
+        out["topn"] = [{"text": t, "probability": round(float(q), 6)} for t, q in pred.info["topn"]]
+    if "paths" in pred.info:
+        out["paths"] = [printable(p) for p in pred.info["paths"]]
+        out["fusion"] = pred.info.get("fusion")
+    return out
 
 
 def _stdout_gone() -> NoReturn:
@@ -136,6 +151,30 @@ def _stdout_gone() -> NoReturn:
     help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --backend dask).",
 )
 @click.option(
+    "--format",
+    "format_spec",
+    metavar="NAME|auto|FILE.yaml",
+    default=None,
+    help="Read under a plate format: a shipped one (segocr.formats: cz, eu-generic, br, "
+    "br-mercosur, es, co, cn, us-generic, ...), auto (the best-fitting one or none, "
+    "reported in --json), or your own YAML file.  [default: no format]",
+)
+@click.option(
+    "--topn",
+    type=click.IntRange(1, 100),
+    default=1,
+    show_default=True,
+    help="Also give the N most likely readings with their probabilities (--json: a "
+    "topn list; text: extra TEXT=P columns).",
+)
+@click.option(
+    "--group-by",
+    metavar="dir|regex:PATTERN",
+    default=None,
+    help="Fuse the images of one plate into one reading per group: the images of a "
+    "folder (dir), or those whose path gives the same first group of PATTERN.",
+)
+@click.option(
     "--progress/--no-progress",
     default=None,
     help="Progress bar on stderr.  [default: when stderr is a terminal]",
@@ -151,6 +190,9 @@ def read(
     jobs: int | None,
     backend: str,
     scheduler: str | None,
+    format_spec: str | None,
+    topn: int,
+    group_by: str | None,
     progress: bool | None,
 ) -> None:
     """Read the plate text of each IMAGE (files, directories of images, or - for
@@ -175,9 +217,20 @@ def read(
         get_recognizer_factory(model)
     except KeyError as exc:
         raise click.UsageError(str(exc.args[0])) from None
-    spec = RecognizerSpec(model, str(weights) if weights else None, device, runtime)
+    from segocr.formats.decoding import DecodeOptions, plan
+    from segocr.fusion import DEFAULT_TOPN, fuse_results, parse_group_by
+
+    if group_by is not None:
+        try:
+            parse_group_by(group_by)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--group-by") from None
+    options = DecodeOptions(format=format_spec, topn=max(topn, DEFAULT_TOPN) if group_by else topn)
+    spec = RecognizerSpec(model, str(weights) if weights else None, device, runtime, options if options.active else None)
     try:
-        spec.load()  # unusable weights or device: one clear error before any work
+        charset = getattr(spec.load(), "charset", None)  # unusable weights, device or format: one clear error first
+        if charset is not None:
+            plan(options, charset)
     except (SegocrError, ValueError) as exc:
         raise click.ClickException(printable(" ".join(str(exc).split()))) from None
 
@@ -186,6 +239,8 @@ def read(
         _sources(images), spec, jobs=jobs or 1, chunk_size=batch_size,
         backend="dask" if backend == "dask" else "loky", scheduler=scheduler,
     )  # fmt: skip
+    if group_by is not None and charset is not None:
+        results = fuse_results(results, group_by, charset, options.model_copy(update={"topn": topn}))  # type: ignore[assignment]
     failed = 0
     with tqdm(
         unit=" images", desc="read", file=sys.stderr, disable=not show, dynamic_ncols=True

@@ -174,3 +174,21 @@ def info_of(decoded: Decoded, charset: Charset, fplan: FormatPlan | None, fmt: s
 def format_choices() -> Sequence[str]:
     """What ``--format`` accepts by name: the registered formats and ``auto``."""
     return [*format_names(), AUTO]
+
+
+class FormattedRecognizer:
+    """A recognizer that always decodes with ``options`` (a plain
+    :class:`segocr.recognizers.base.Recognizer` to the harness, the batch reader and
+    the ablation runner). ``name`` is the inner one's unless given."""
+
+    def __init__(self, inner: object, options: DecodeOptions, *, name: str | None = None) -> None:
+        self.inner = inner
+        self.options = options
+        self.name: str = name if name is not None else str(getattr(inner, "name", "recognizer"))
+        self.charset = getattr(inner, "charset", None)
+        self.card = getattr(inner, "card", None)
+        if self.charset is not None:
+            plan(options, self.charset)  # an unknown or unreadable format fails here, once
+
+    def predict(self, images: Sequence[object]) -> list[object]:
+        return self.inner.predict(images, options=self.options)  # type: ignore[attr-defined,no-any-return]
