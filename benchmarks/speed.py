@@ -1,90 +1,217 @@
-"""Speed of the segcnn recognizer (a benchmark, not a test: the machines are shared
-and noisy, so it reports medians over repeats).
+"""Speed of the three recognizers, torch against ONNX Runtime, side by side in one run
+(a benchmark, not a test: the machines are shared and noisy, so it reports medians
+over repeats and ratios measured in the same run, passes interleaved).
 
     python benchmarks/speed.py [--data-dir ../shared/data/iwt4s/2017-IWT4S-HDR_LP-dataset]
+                               [--repeats 7] [--threads 2] [--baseline-rev f9ffebf~1]
+                               [--light-venv /tmp/segocr-light]
 
-Measures, in one process:
-* end-to-end throughput over the decoded test images (segmentation + classification,
-  batches of 64), median of ``--repeats`` passes;
-* median latency of one plate (``predict([image])``);
-* peak resident memory of this process;
-* wall time of a cold ``segocr read`` of one image in a new process (import, weight
-  loading and reading), median of 3.
-Writes ``benchmarks/results/speed.json``.
+Measures, in one process unless said otherwise:
+
+* throughput (plates/s) of segcnn, crnn and holistic over the decoded test images
+  (images decoded once beforehand; ``predict`` on batches of 64), for each with the
+  torch and the onnx runtime, ``--threads`` threads for both (torch intra-op threads,
+  ONNX Runtime intra-op threads); ``--repeats`` passes, the runtimes interleaved pass by
+  pass; medians and the onnx/torch ratio of the medians;
+* median latency of one plate (``predict([image])``), both runtimes;
+* accuracy: plate accuracy with each runtime and how many readings are identical;
+* cold ``segocr read`` of one image, wall time of a new process (imports, weights,
+  reading), median of ``--cold-runs``: this code with ``--runtime onnx`` (the default
+  ``auto``) and ``--runtime torch``, the code at ``--baseline-rev`` (before the runtime
+  work; a ``git archive`` of it in a temporary folder), and with ``--light-venv`` a
+  light install (numpy, OpenCV, onnxruntime and the small helpers, no torch);
+* environment size: ``du`` of this virtualenv and of ``--light-venv``.
+
+``--make-light-venv`` first creates the light virtualenv (``python -m venv DIR`` and
+``DIR/bin/pip install .``, which pulls only the light dependencies).
+
+Writes ``benchmarks/results/speed.json`` and ``speed.md``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 
 from segocr.api import load_recognizer
 from segocr.datasets.base import load_dataset
 from segocr.errors import DatasetError
+from segocr.models.weights import default_weights_path
+from segocr.runtime.onnx_backend import load_onnx
 
 ROOT = Path(__file__).resolve().parents[1]
+MODELS = ("segcnn", "crnn", "holistic")
+RUNTIMES = ("torch", "onnx")
+BATCH = 64
+
+
+def throughput(rec: Any, images: list[np.ndarray]) -> float:
+    """Plates per second of one pass over ``images`` in batches of :data:`BATCH`."""
+    t0 = time.perf_counter()
+    for i in range(0, len(images), BATCH):
+        rec.predict(images[i : i + BATCH])
+    return len(images) / (time.perf_counter() - t0)
+
+
+def cold_read(cmd: list[str], runs: int, env: dict[str, str] | None = None, cwd: Path | None = None) -> list[float]:
+    """Wall seconds of ``runs`` new processes running ``cmd`` (each must succeed)."""
+    out = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=cwd)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def du_mb(path: Path) -> float:
+    """Disk usage of ``path`` in MB (``du -sk``)."""
+    return int(subprocess.run(["du", "-sk", str(path)], check=True, capture_output=True, text=True).stdout.split()[0]) / 1024
+
+
+def baseline_tree(rev: str, dest: Path) -> Path:
+    """``src/`` of commit ``rev`` extracted into ``dest``; returns the ``src`` folder."""
+    archive = subprocess.run(["git", "archive", rev, "src"], cwd=ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest / "src"
+
+
+def make_light_venv(dest: Path) -> None:
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(dest)], check=True)
+    subprocess.run([str(dest / "bin/python"), "-m", "pip", "install", "--quiet", str(ROOT)], check=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared/data/iwt4s/2017-IWT4S-HDR_LP-dataset")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cold-runs", type=int, default=5)
+    ap.add_argument("--baseline-rev", default="f9ffebf~1", help="commit before the runtime work (cold start 'before')")
+    ap.add_argument("--light-venv", type=Path, default=None)
+    ap.add_argument("--make-light-venv", action="store_true")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/speed.json")
     args = ap.parse_args()
+    torch.set_num_threads(args.threads)
     try:
         ds = load_dataset("iwt4s", args.data_dir)
     except DatasetError:
         ds = load_dataset("synthetic")
     samples = ds.samples("test")
     images = [s.load() for s in samples]
-    rec = load_recognizer("segcnn", device="auto")
-    rec.predict(images[:4])  # warm-up
+    truth = [s.text for s in samples]
 
-    passes = []
+    recs: dict[tuple[str, str], Any] = {}
+    for name in MODELS:
+        recs[(name, "torch")] = load_recognizer(name, device="cpu", runtime="torch")
+        rec = load_recognizer(name, device="cpu", runtime="onnx")
+        rec.net, _ = load_onnx(default_weights_path(name).with_suffix(".onnx"), threads=args.threads)
+        recs[(name, "onnx")] = rec
+    readings = {key: [p.text for p in rec.predict(images)] for key, rec in recs.items()}  # also the warm-up
+
+    passes: dict[tuple[str, str], list[float]] = {key: [] for key in recs}
     for _ in range(args.repeats):
-        t0 = time.perf_counter()
-        for i in range(0, len(images), 64):
-            rec.predict(images[i : i + 64])
-        passes.append(len(images) / (time.perf_counter() - t0))
-    lat = []
-    for img in images:
-        t0 = time.perf_counter()
-        rec.predict([img])
-        lat.append(time.perf_counter() - t0)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        for key, rec in recs.items():  # interleaved: each pass of each runtime sees similar load
+            passes[key].append(throughput(rec, images))
+    latency: dict[tuple[str, str], float] = {}
+    for key, rec in recs.items():
+        lat = []
+        for img in images[:100]:
+            t0 = time.perf_counter()
+            rec.predict([img])
+            lat.append(time.perf_counter() - t0)
+        latency[key] = statistics.median(lat)
 
-    sample = min((ROOT / "data/samples").glob("*.png"))
-    cold = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "segocr", "read", str(sample)], check=True, capture_output=True)
-        cold.append(time.perf_counter() - t0)
+    models: dict[str, Any] = {}
+    for name in MODELS:
+        t, o = (statistics.median(passes[(name, r)]) for r in RUNTIMES)
+        rt, ro = readings[(name, "torch")], readings[(name, "onnx")]
+        models[name] = {
+            "plates_per_second": {"torch": round(t, 1), "onnx": round(o, 1)},
+            "onnx_over_torch": round(o / t, 2),
+            "passes": {r: [round(p, 1) for p in passes[(name, r)]] for r in RUNTIMES},
+            "latency_one_plate_ms": {r: round(1000 * latency[(name, r)], 2) for r in RUNTIMES},
+            "plate_accuracy": {r: round(float(np.mean([a == b for a, b in zip(readings[(name, r)], truth)])), 4) for r in RUNTIMES},
+            "identical_readings": f"{sum(a == b for a, b in zip(rt, ro))}/{len(rt)}",
+        }
+
+    sample = str(ROOT / "data/samples/9KE0410.png")
+    here = [sys.executable, "-m", "segocr", "read", sample]
+    cold: dict[str, list[float]] = {
+        "onnx (this code, --runtime auto)": cold_read(here, args.cold_runs),
+        "torch (this code, --runtime torch)": cold_read([*here, "--runtime", "torch"], args.cold_runs),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        src = baseline_tree(args.baseline_rev, Path(tmp))
+        env = {**os.environ, "PYTHONPATH": str(src)}
+        cold[f"before ({args.baseline_rev}, torch)"] = cold_read(here, args.cold_runs, env=env, cwd=Path(tmp))
+    light = args.light_venv
+    if light is not None and args.make_light_venv:
+        make_light_venv(light)
+    sizes = {"full (.venv: torch, train and dev extras)": round(du_mb(Path(sys.prefix)))}
+    if light is not None:
+        check = subprocess.run(
+            [str(light / "bin/python"), "-c", "import importlib.util as u; print(u.find_spec('torch') is None)"],
+            check=True, capture_output=True, text=True,
+        )
+        assert check.stdout.strip() == "True", "the light venv has torch"
+        cold["onnx (light install, no torch)"] = cold_read([str(light / "bin/segocr"), "read", sample], args.cold_runs, cwd=Path("/"))
+        sizes["light (numpy, OpenCV, onnxruntime, helpers)"] = round(du_mb(light))
 
     out = {
         "dataset": ds.source,
+        "split": "test",
         "images": len(images),
-        "plates_per_second_median": round(statistics.median(passes), 1),
-        "plates_per_second_passes": [round(p, 1) for p in passes],
-        "latency_one_plate_ms_median": round(1000 * statistics.median(lat), 2),
-        "latency_one_plate_ms_p90": round(1000 * sorted(lat)[int(0.9 * len(lat))], 2),
-        "peak_rss_mb": round(peak_mb, 1),
-        "cold_read_one_image_s_median": round(statistics.median(cold), 2),
-        "device": str(getattr(rec, "device", "cpu")),
-        "torch_threads": torch.get_num_threads(),
-        "machine": {"cpus": __import__("os").cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-    }
+        "batch": BATCH,
+        "threads": {"torch_intra_op": torch.get_num_threads(), "onnxruntime_intra_op": args.threads},
+        "repeats": args.repeats,
+        "models": models,
+        "cold_read_one_image_s": {k: {"median": round(statistics.median(v), 2), "runs": [round(x, 2) for x in v]} for k, v in cold.items()},
+        "environment_mb": sizes,
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "torch": torch.__version__, "onnxruntime": __import__("onnxruntime").__version__},
+    }  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n")
-    print(json.dumps(out, indent=2))
+    args.out.with_suffix(".md").write_text(markdown(out))
+    print(markdown(out))
+
+
+def markdown(out: dict[str, Any]) -> str:
+    lines = [
+        (
+            f"Speed on {out['images']} decoded {out['dataset']} {out['split']} images, batches of {out['batch']}, "
+            f"{out['threads']['torch_intra_op']} threads; medians of {out['repeats']} interleaved passes "
+            f"(load average at the end {out['load_average_at_end']})."
+        ),
+        "",
+        "| model | torch plates/s | onnx plates/s | onnx / torch | latency 1 plate torch / onnx (ms) | plate acc. torch / onnx | identical readings |",
+        "|:--|--:|--:|--:|--:|--:|--:|",
+    ]
+    for name, m in out["models"].items():
+        pps, lat, acc = m["plates_per_second"], m["latency_one_plate_ms"], m["plate_accuracy"]
+        lines.append(
+            f"| {name} | {pps['torch']:.0f} | {pps['onnx']:.0f} | {m['onnx_over_torch']:.2f}x | "
+            f"{lat['torch']:.1f} / {lat['onnx']:.1f} | {acc['torch']:.3f} / {acc['onnx']:.3f} | {m['identical_readings']} |"
+        )
+    lines += ["", "| cold `segocr read` of one image (new process) | median s | runs |", "|:--|--:|:--|"]
+    for k, v in out["cold_read_one_image_s"].items():
+        lines.append(f"| {k} | {v['median']:.2f} | {', '.join(f'{x:.2f}' for x in v['runs'])} |")
+    lines += ["", "| environment | MB |", "|:--|--:|"]
+    lines += [f"| {k} | {v} |" for k, v in out["environment_mb"].items()]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
