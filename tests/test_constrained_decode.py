@@ -188,7 +188,7 @@ def test_decode_with_format_strict_margin_and_auto() -> None:
     def decode(aut: object) -> Decoded:
         return free if aut is None else legal
 
-    strict = plan(DecodeOptions(format=FMT), CS)
+    strict = plan(DecodeOptions(format=FMT, margin=None), CS)
     assert decode_with_format(decode, strict) == (legal, "t")
     soft = plan(DecodeOptions(format=FMT, margin=2.0), CS)
     assert decode_with_format(decode, soft) == (free, None)  # 3 nats worse: not this format

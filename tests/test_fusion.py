@@ -112,3 +112,37 @@ def test_cli_format_topn_and_group_by(tmp_path: Path) -> None:
     # without the new options the output is what it was
     plain = CliRunner().invoke(main, ["read", str(SAMPLES / "9KE0410.png")])
     assert len(plain.output.strip().split("\t")) == 3
+
+
+def test_harness_scores_fused_tracks() -> None:
+    from segocr.datasets.base import PlateSample
+    from segocr.evaluation.harness import TRACKS, evaluate
+
+    class Two:
+        """Reads "A1" or "A2" with posteriors; the second capture of track t is surer."""
+
+        name = "two"
+        charset = CS
+
+        def predict(self, images, *, options=None):  # type: ignore[no-untyped-def]
+            out = []
+            for im in images:
+                sure = float(im[0, 0, 0]) / 255
+                post = np.array([[1.0, 0, 0, 0], [0, 0, 1 - sure, sure]])
+                text = "A2" if sure > 0.5 else "A1"
+                out.append(Prediction(text, max(sure, 1 - sure), (), "two", {"posteriors": post}))
+            return out
+
+    def img(v: int) -> np.ndarray:
+        return np.full((4, 4, 3), v, np.uint8)
+
+    samples = [
+        PlateSample("a", "A2", image=img(100), meta={"track_id": "t"}),  # reads A1 (0.61)
+        PlateSample("b", "A2", image=img(240), meta={"track_id": "t"}),  # reads A2 (0.94)
+        PlateSample("c", "A1", image=img(20), meta={"track_id": "u"}),
+    ]
+    r = evaluate({"two": Two()}, samples, progress=False)
+    m = r.models["two"]
+    assert m.overall.plate_accuracy == pytest.approx(2 / 3)
+    assert m.subsets[TRACKS].n == 2 and m.subsets[TRACKS].plate_accuracy == 1.0
+    assert TRACKS not in evaluate({"two": Two()}, samples, progress=False, fusion=False).models["two"].subsets

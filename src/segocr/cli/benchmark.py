@@ -61,6 +61,19 @@ def _split_names(value: str | None) -> list[str] | None:
 )
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N samples.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option(
+    "--format",
+    "format_spec",
+    metavar="NAME|auto|FILE.yaml",
+    default=None,
+    help="Decode under a plate format (see segocr read --format).  [default: none]",
+)
+@click.option(
+    "--fusion/--no-fusion",
+    default=True,
+    show_default=True,
+    help="Also score one fused reading per track when samples share a track id (IWT4S).",
+)
 @click.option("--quiet", is_flag=True, help="Print only the results table.")
 def benchmark(
     dataset: str | None,
@@ -72,6 +85,8 @@ def benchmark(
     runtime: str,
     limit: int | None,
     batch_size: int,
+    format_spec: str | None,
+    fusion: bool,
     quiet: bool,
 ) -> None:
     """Run recognizers on a dataset split and write a report (results.json,
@@ -106,7 +121,21 @@ def benchmark(
         raise click.ClickException("no usable recognizer to benchmark")
     say(f"models: {', '.join(loaded.recognizers)} (device {device})")
 
-    result = evaluate(loaded.recognizers, samples, batch_size=batch_size, progress=not quiet)
+    from segocr.errors import ConfigError
+    from segocr.formats.decoding import DecodeOptions, plan
+
+    options = DecodeOptions(format=format_spec) if format_spec else None
+    try:
+        for rec in loaded.recognizers.values():
+            if options is not None and getattr(rec, "charset", None) is not None:
+                plan(options, rec.charset)  # type: ignore[attr-defined]
+    except ConfigError as err:
+        raise click.ClickException(str(err)) from None
+    if options is not None:
+        say(f"format: {format_spec}")
+    result = evaluate(
+        loaded.recognizers, samples, batch_size=batch_size, progress=not quiet, options=options, fusion=fusion
+    )
     out_dir = out if out is not None else Path("runs") / f"benchmark-{ds.name}-{split}"
     files = write_report(
         result,

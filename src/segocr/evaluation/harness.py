@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -23,12 +23,17 @@ from segocr.evaluation import metrics as M
 from segocr.names import printable
 from segocr.recognizers.base import Prediction, Recognizer, recognizer_names
 
+if TYPE_CHECKING:
+    from segocr.formats.decoding import DecodeOptions
+
 #: The dataset the benchmark prefers, and the embedded one it falls back to.
 PREFERRED_DATASET = "iwt4s"
 FALLBACK_DATASET = "synthetic"
 
 #: Label of the samples whose ``subset`` is empty, when others have one.
 NO_SUBSET = "(none)"
+#: The row of the fused readings of each track (samples sharing ``meta["track_id"]``).
+TRACKS = "tracks (fused)"
 
 
 @dataclass(frozen=True)
@@ -171,8 +176,16 @@ def evaluate(
     progress: bool = True,
     n_bootstrap: int = 2000,
     seed: int = 0,
+    options: DecodeOptions | None = None,
+    fusion: bool = True,
 ) -> BenchmarkResult:
     """Run every recognizer on the images of ``samples`` and score them.
+
+    ``options`` decode under a plate format (and top-N; see
+    :mod:`segocr.formats.decoding`). With ``fusion``, when samples share a
+    ``meta["track_id"]`` (IWT4S: the normal and the HDR capture of one plate), each
+    recognizer's readings of a track are fused (:mod:`segocr.fusion`) and scored
+    per track in the :data:`TRACKS` row of ``subsets``.
 
     Images are read once, ``batch_size`` at a time (uint8 RGB (H, W, 3)), and every
     recognizer sees the same batch. Before its first timed batch each recognizer gets
@@ -194,6 +207,16 @@ def evaluate(
         raise ValueError("evaluate needs at least one recognizer")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    track_ids = [s.meta.get("track_id") for s in samples]
+    fuse_tracks = fusion and len({t for t in track_ids if t}) < sum(1 for t in track_ids if t)
+    if fuse_tracks or (options is not None and options.active):
+        from segocr.formats.decoding import DecodeOptions, FormattedRecognizer
+        from segocr.fusion import DEFAULT_TOPN
+
+        base = options or DecodeOptions()
+        if fuse_tracks:
+            base = base.model_copy(update={"topn": max(base.topn, DEFAULT_TOPN)})
+        recognizers = {name: FormattedRecognizer(rec, base) for name, rec in recognizers.items()}  # type: ignore[misc]
     kept: list[PlateSample] = []
     failures: list[SampleFailure] = []
     preds: dict[str, list[Prediction]] = {name: [] for name in recognizers}
@@ -238,6 +261,8 @@ def evaluate(
             per_subset[sub] = score(
                 [truths[i] for i in idx], [p[i] for i in idx], n_bootstrap=n_bootstrap, seed=seed
             )
+        if fuse_tracks:
+            per_subset[TRACKS] = _track_metrics(kept, p, recognizers[name], options, n_bootstrap=n_bootstrap, seed=seed)
         models[name] = ModelResult(
             name=name,
             predictions=tuple(p),
@@ -247,6 +272,34 @@ def evaluate(
             confusions=tuple(M.confusion_pairs(truths, [x.text for x in p])),
         )
     return BenchmarkResult(tuple(kept), tuple(failures), models)
+
+
+def _track_metrics(
+    samples: Sequence[PlateSample],
+    predictions: Sequence[Prediction],
+    recognizer: Recognizer,
+    options: DecodeOptions | None,
+    *,
+    n_bootstrap: int,
+    seed: int,
+) -> Metrics:
+    """Fuse the readings of each track (samples sharing ``meta["track_id"]``; a sample
+    without one is a track of its own) and score one fused reading per track."""
+    from segocr.fusion import fuse_with_options
+
+    groups: dict[str, list[int]] = {}
+    for i, s in enumerate(samples):
+        groups.setdefault(str(s.meta.get("track_id") or s.id), []).append(i)
+    charset = getattr(recognizer, "charset", None)
+    truths, fused = [], []
+    for idx in groups.values():
+        truths.append(samples[idx[0]].text)
+        preds = [predictions[i] for i in idx]
+        if charset is None:
+            fused.append(max(preds, key=lambda q: q.confidence))
+        else:
+            fused.append(fuse_with_options(preds, charset, options))
+    return score(truths, fused, n_bootstrap=n_bootstrap, seed=seed)
 
 
 # --------------------------------------------------------------------------- set-up

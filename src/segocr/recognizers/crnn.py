@@ -56,7 +56,7 @@ class CRNNRecognizer(LineRecognizer):
         the decoder setting."""
         blank = len(self.charset)
         if patterns is not None or topn > 1:
-            width = max(self.config.format_beam_width, self.config.beam_width, topn)
+            width = max(self.config.format_beam_width if patterns is not None else self.config.beam_width, topn)
             return ctc_beam_decode(logits, beam_width=width, blank=blank, patterns=patterns, topn=topn)
         if self.config.decoder == "greedy":
             return ctc_greedy_decode(logits, blank=blank)
