@@ -75,7 +75,8 @@ def tone(img: np.ndarray, rng: np.random.Generator, cfg: SyntheticConfig) -> np.
     hgt, wid = img.shape[:2]
     if rng.random() < cfg.p_gradient:  # illumination falls off across the plate
         ang = rng.uniform(0, 2 * math.pi)
-        yy, xx = np.mgrid[0:hgt, 0:wid].astype(np.float32)
+        yy = np.arange(hgt, dtype=np.float32)[:, None]
+        xx = np.arange(wid, dtype=np.float32)[None, :]
         t = (xx / wid - 0.5) * math.cos(ang) + (yy / hgt - 0.5) * math.sin(ang)
         amp = rng.uniform(0.2, 0.7)
         img = img * (1 + amp * t)[..., None]

@@ -4,8 +4,8 @@ pasting a glyph at a size.
 Faces are named by file name. The vendored ones live in :mod:`segocr.fonts` (package
 data, each folder with its licence): the highway-gothic ``RG2014*.ttf`` series of
 Debian ``fonts-roadgeek`` (MIT), ``OSP-DIN.ttf`` of ``fonts-opendin`` (OFL-1.1), a
-subset of DejaVu Sans Condensed Bold (Bitstream Vera / DejaVu licence) and a subset of
-Noto Sans CJK SC Bold (``fonts-noto-cjk``, OFL-1.1) holding the CCPD province
+subset of DejaVu Sans Condensed Bold (Bitstream Vera / DejaVu licence) and subsets of
+Noto Sans CJK SC Bold and Regular (``fonts-noto-cjk``, OFL-1.1) holding the CCPD province
 characters and Latin capitals and digits. DejaVu Sans Bold and DejaVu Sans Mono Bold
 come with matplotlib.
 
@@ -38,6 +38,7 @@ VENDORED: dict[str, str] = {
     "OSP-DIN.ttf": "opendin",
     "DejaVuSansCondensed-Bold-plates.ttf": "dejavu",
     "NotoSansCJKsc-Bold-plates.otf": "noto-cjk",
+    "NotoSansCJKsc-Regular-plates.otf": "noto-cjk",
 }
 #: Faces shipped with matplotlib (``mpl-data/fonts/ttf``).
 MATPLOTLIB = ("DejaVuSans-Bold.ttf", "DejaVuSansMono-Bold.ttf", "DejaVuSans.ttf")
@@ -46,7 +47,7 @@ MATPLOTLIB = ("DejaVuSans-Bold.ttf", "DejaVuSansMono-Bold.ttf", "DejaVuSans.ttf"
 HIGHWAY_GOTHIC = {"RG2014C.ttf": 0.25, "RG2014D.ttf": 0.35, "RG2014E.ttf": 0.2, "RG2014EM.ttf": 0.1, "RG2014B.ttf": 0.1}
 DIN = {"OSP-DIN.ttf": 0.45, "DejaVuSansCondensed-Bold-plates.ttf": 0.35, "RG2014D.ttf": 0.2}
 DEJAVU = {"DejaVuSans-Bold.ttf": 0.6, "DejaVuSansMono-Bold.ttf": 0.4}
-CJK = "NotoSansCJKsc-Bold-plates.otf"
+CJK = {"NotoSansCJKsc-Bold-plates.otf": 0.6, "NotoSansCJKsc-Regular-plates.otf": 0.4}
 
 
 def font_names() -> list[str]:

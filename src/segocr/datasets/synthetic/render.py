@@ -108,9 +108,7 @@ def render_plate(
     # geometry: warp + crop with car-body margins, at the working resolution
     m = homography(scene, rng, config)
     pq = apply_h(m, scene.plate)
-    mg = [
-        hp * u(rng, config.margin) * f for f in (0.5, 0.65, 0.5, 1.0)
-    ]  # left, top, right, bottom
+    mg = [hp * u(rng, config.margin) * f * plate_style.margin_scale for f in (0.5, 0.65, 0.5, 1.0)]  # left, top, right, bottom
     x0, y0 = math.floor(pq[:, 0].min() - mg[0]), math.floor(pq[:, 1].min() - mg[1])
     x1, y1 = math.ceil(pq[:, 0].max() + mg[2]), math.ceil(pq[:, 1].max() + mg[3])
     shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], dtype=np.float64)

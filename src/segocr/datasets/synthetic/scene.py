@@ -180,6 +180,7 @@ class PlateDrawing:
     dark_ink: bool
     screws: tuple[tuple[float, float], ...] = ()
     frame_p: float = 1.0  # multiplies cfg.p_frame
+    region: str = "eu"  # words of the dealer frame's text (see dealer_text)
 
 
 def plate_canvas(hp: int, wp: int, colour: np.ndarray) -> np.ndarray:
@@ -213,9 +214,52 @@ def rim(img: np.ndarray, colour: np.ndarray, width: int, inset: int = 0, radius:
 
 _CITIES = ("BRNO", "PRAHA", "HODONÍN", "ZLÍN", "OLOMOUC", "JIHLAVA", "MIKULOV", "BLANSKO", "ZNOJMO", "KYJOV")
 _NAMES = ("auto", "car", "palace", "bazar", "top", "centrum", "moto", "jocar", "bs", "tomica", "servis", "lux", "nova", "drive")
+#: Dealer-frame words per region: (cities, words, web domain, formats); ``{n}`` name,
+#: ``{N}`` name in capitals, ``{c}`` city, ``{d}`` domain, ``{p}`` phone.
+_REGIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str, tuple[str, ...]]] = {
+    "eu": (
+        ("MÜNCHEN", "LYON", "MILANO", "UTRECHT", "KRAKÓW", "GENT", "PORTO", "WIEN", "VILNIUS", "ZAGREB"),
+        ("auto", "car", "motors", "haus", "center", "garage", "star", "drive", "top", "plus"),
+        "eu",
+        ("www.{n}.{d}", "{N} {c}", "AUTO {N}  {c}", "{N}  {c}  {p}"),
+    ),
+    "us": (
+        ("DALLAS, TX", "PHOENIX, AZ", "ORLANDO, FL", "DENVER, CO", "TOLEDO, OH", "FRESNO, CA", "AUSTIN, TX", "TULSA, OK"),
+        ("auto", "motors", "ford", "chevy", "toyota", "honda", "city", "north", "valley", "premier", "family"),
+        "com",
+        ("{N} {c}", "www.{n}.{d}", "{N} MOTORS", "{N}  {c}", "THINK {N}"),
+    ),
+    "br": (
+        ("SÃO PAULO", "CAMPINAS", "CURITIBA", "RECIFE", "BELÉM", "GOIÂNIA", "SANTOS", "NATAL"),
+        ("auto", "veículos", "motors", "center", "nova", "brasil", "prime", "top"),
+        "com.br",
+        ("{N} VEÍCULOS - {c}", "www.{n}.{d}", "{N}  {p}", "{N} {c}"),
+    ),
+    "es": (
+        ("MADRID", "SEVILLA", "VALENCIA", "BILBAO", "MÁLAGA", "ZARAGOZA", "GETAFE", "LEGANÉS"),
+        ("auto", "motor", "coches", "sur", "norte", "centro", "garaje", "plus"),
+        "es",
+        ("{N} - {c}", "www.{n}.{d}", "{N} MOTOR  {c}", "{N}  {p}"),
+    ),
+    "co": (
+        ("BOGOTÁ", "MEDELLÍN", "CALI", "ENVIGADO", "CHÍA", "PEREIRA"),
+        ("autos", "motor", "andina", "centro", "casa", "norte"),
+        "com.co",
+        ("{N} - {c}", "www.{n}.{d}", "{N}  {p}"),
+    ),
+    "cn": (("BEIJING", "SHANGHAI", "GUANGZHOU", "HEFEI", "WUHAN"), ("auto", "4s", "qiche", "motor"), "cn", ("www.{n}.{d}", "{N} {c}")),
+}
 
 
-def dealer_text(rng: np.random.Generator) -> str:
+def dealer_text(rng: np.random.Generator, region: str = "cz") -> str:
+    """Text of a dealer's plate frame, in the words of ``region`` (``cz``: Czech, as the
+    first-generation plates; ``eu``, ``us``, ``br``, ``es``, ``co``, ``cn``)."""
+    if region != "cz":
+        cities, words, domain, formats = _REGIONS[region]
+        name = "".join(words[int(i)] for i in rng.integers(len(words), size=int(rng.integers(1, 3))))
+        phone = f"{int(rng.integers(100, 999))} {int(rng.integers(100, 999))} {int(rng.integers(1000, 9999))}"
+        fmt = formats[int(rng.integers(len(formats)))]
+        return fmt.format(n=name, N=name.upper(), c=cities[int(rng.integers(len(cities)))], d=domain, p=phone)
     name = "".join(_NAMES[int(i)] for i in rng.integers(len(_NAMES), size=int(rng.integers(1, 3))))
     city = _CITIES[int(rng.integers(len(_CITIES)))]
     phone = f"{int(rng.integers(500, 800))} {int(rng.integers(100, 999))} {int(rng.integers(100, 999))}"
@@ -270,7 +314,7 @@ def compose(drawing: PlateDrawing, rng: np.random.Generator, cfg: SyntheticConfi
         if dealer:
             tc = jitter(rng, [(235, 235, 235), (240, 200, 40), (220, 40, 40)][int(np.searchsorted([0.65, 0.85], rng.random()))], 0.1)
             rect = (round(px0 + hp * 0.05), round(py0 + hp + fb * 0.12), round(px0 + wp - hp * 0.05), round(fy0 + fh - fb * 0.1))
-            draw_text(img, rect, dealer_text(rng), tc, font="DejaVuSans-Bold.ttf" if rng.random() < 0.7 else "DejaVuSans.ttf", fill=rng.uniform(0.65, 0.9))
+            draw_text(img, rect, dealer_text(rng, drawing.region), tc, font="DejaVuSans-Bold.ttf" if rng.random() < 0.7 else "DejaVuSans.ttf", fill=rng.uniform(0.65, 0.9))
     img[py0 : py0 + hp, px0 : px0 + wp] = drawing.image
     if drawing.screws and rng.random() < cfg.p_screws:
         sr = max(1, round(hp * rng.uniform(0.035, 0.06)))

@@ -18,14 +18,14 @@ style          look                                                          tex
 ``br``         Brazil before 2018: grey (red) plate, city line, hyphen       ``LLL-DDDD``
 ``mercosur``   Brazil Mercosur: white, blue ``BRASIL`` band, flag            ``LLLDLDD``
 ``co``         Colombia: yellow, black rim, city below                       ``LLL DDD``
-``cn``         China: blue (white ink) or new-energy green (8 characters)    ``P L·XXXXX``
+``cn``         China: blue (white ink) or new-energy green (8 characters)    ``P M·XXXXX``
 ``eu-2row``    EU square plate, two rows                                     per country
 ``br-2row``    Mercosur motorcycle plate: ``LLL`` over ``DLDD``              ``LLLDLDD``
-``cn-2row``    Chinese yellow two-row plate: ``P L`` over ``XXXXX``          ``PLXXXXX``
+``cn-2row``    Chinese yellow two-row plate: ``P M`` over ``XXXXX``          ``PMXXXXX``
 =============  ===========================================================  ==========
 
-(L letter, D digit, C Spanish consonant, P CCPD province character, X letter or digit
-without I and O.)
+(L letter, D digit, C Spanish consonant, P CCPD province character, M letter without
+I and O, X letter (M) or digit, mostly digits.)
 """
 
 from __future__ import annotations
@@ -83,6 +83,9 @@ class PlateStyle:
     #: are a smaller share of their height (US, two-row) are drawn taller, so that
     #: character sizes stay comparable across styles.
     height_scale: float = 1.0
+    #: Car body visible around the plate relative to ``config.margin`` (Chinese crops,
+    #: as CCPD's, are cut tight).
+    margin_scale: float = 1.0
 
 
 #: The style registry, in registration order.
@@ -315,7 +318,7 @@ def _eu_drawing(text: str, rng: np.random.Generator, cfg: SyntheticConfig, hp: i
         rows = [Row(top, y0, lo, hi, {}, 0.5), Row(bottom, hp - y0 - cap_h, lo, hi, mk, 0.5)]
     seal = jitter(rng, (40, 90, 160), 0.2)
     boxes, idx = _finish(img, rows, rng, cfg, lambda c: face, ink, gap=cap_h * u(rng, cfg.char_gap), mark_colour=seal)
-    return PlateDrawing(img, boxes, idx, True, screws=_side_screws(boxes, band, wp, hp) if not two_row else ())
+    return PlateDrawing(img, boxes, idx, True, screws=_side_screws(boxes, band, wp, hp) if not two_row else (), region="eu")
 
 
 def _eu_scene(text: str, rng: np.random.Generator, cfg: SyntheticConfig, hp: int) -> Scene:
@@ -343,7 +346,7 @@ def _es_scene(text: str, rng: np.random.Generator, cfg: SyntheticConfig, hp: int
     mk = _marks(text, groups(text)[:1], "  -", rng, (0.4, 0.8))
     row = Row(text, (hp - cap_h) / 2 + hp * rng.uniform(-0.025, 0.025), band + hp * rng.uniform(0.08, 0.15), wp - hp * rng.uniform(0.06, 0.12), mk, rng.uniform(0.4, 0.6))
     boxes, idx = _finish(img, [row], rng, cfg, lambda c: face, ink, gap=cap_h * u(rng, cfg.char_gap))
-    return compose(PlateDrawing(img, boxes, idx, True, screws=_side_screws(boxes, band, wp, hp)), rng, cfg)
+    return compose(PlateDrawing(img, boxes, idx, True, screws=_side_screws(boxes, band, wp, hp), region="es"), rng, cfg)
 
 
 # ----------------------------------------------------------------------------------
@@ -381,18 +384,22 @@ _US_GROUNDS = (
 _US_DARK = ((16, 28, 80), (18, 18, 20), (24, 60, 40), (90, 20, 30))
 
 
-def _us_ground(rng: np.random.Generator, cfg: SyntheticConfig, hp: int, wp: int, band: tuple[float, float]) -> tuple[np.ndarray, bool]:
-    """(background, dark ink?): a picture when designs are found, else drawn."""
+#: Rows (fractions of the height) of a DMV design cleared of its placeholder text.
+US_TEXT_BAND = (0.2, 0.84)
+
+
+def _us_ground(rng: np.random.Generator, cfg: SyntheticConfig, hp: int, wp: int) -> tuple[np.ndarray, bool, bool]:
+    """(background, dark ink?, pictured?): a picture when designs are found, else drawn."""
     root = find_designs_dir(cfg.designs_dir)
     # the draw is made with or without pictures, so plates that do not use one are the
     # same on machines with and without the designs folder
     if rng.random() < cfg.p_picture and root is not None:
-        pic = picture_background(rng, Path(root), hp, wp, band)
+        pic = picture_background(rng, Path(root), hp, wp, US_TEXT_BAND)
         if pic is not None:
-            mid = pic[round(band[0] * hp) : round(band[1] * hp)].astype(np.float32).mean()
-            return pic, bool(mid > 110)
+            mid = pic[round(US_TEXT_BAND[0] * hp) : round(US_TEXT_BAND[1] * hp)].astype(np.float32).mean()
+            return pic, bool(mid > 110), True
     if rng.random() < 0.14:  # dark plate, light ink
-        return plate_canvas(hp, wp, jitter(rng, _US_DARK[int(rng.integers(len(_US_DARK)))], 0.15)), False
+        return plate_canvas(hp, wp, jitter(rng, _US_DARK[int(rng.integers(len(_US_DARK)))], 0.15)), False, False
     top, bottom = _US_GROUNDS[int(rng.integers(len(_US_GROUNDS)))]
     t, b = jitter(rng, top, 0.04), jitter(rng, bottom, 0.06)
     if rng.random() < 0.5:
@@ -418,23 +425,23 @@ def _us_ground(rng: np.random.Generator, cfg: SyntheticConfig, hp: int, wp: int,
                 cv2.polylines(over, [np.stack([wx, wy], 1).astype(np.int32)], False, rgb(colour), max(1, hp // 25), cv2.LINE_AA)
         a = rng.uniform(0.2, 0.45)
         img = np.clip(img * (1 - a) + over * a + 0.5, 0, 255).astype(np.uint8)
-    return img, True
+    return img, True, False
 
 
 def _us_scene(text: str, rng: np.random.Generator, cfg: SyntheticConfig, hp: int) -> Scene:
     wp = round(hp * rng.uniform(1.95, 2.05))
-    cap_h = hp * rng.uniform(0.42, 0.55)
+    cap_h = hp * rng.uniform(0.4, 0.52)
     cap_top = hp * 0.5 - cap_h / 2 + hp * rng.uniform(-0.04, 0.06)
-    img, dark_ink = _us_ground(rng, cfg, hp, wp, (cap_top / hp - 0.04, (cap_top + cap_h) / hp + 0.04))
+    img, dark_ink, pictured = _us_ground(rng, cfg, hp, wp)
     ink = jitter(rng, _US_INKS[int(rng.integers(len(_US_INKS)))], 0.15) if dark_ink else jitter(rng, (242, 242, 240) if rng.random() < 0.7 else (250, 210, 50), 0.05)
     accent = jitter(rng, _US_INKS[int(rng.integers(len(_US_INKS)))], 0.15) if dark_ink else jitter(rng, (235, 235, 235), 0.05)
     if rng.random() < 0.6:
         rim(img, accent, max(1, round(hp * 0.02)), round(hp * rng.uniform(0.01, 0.04)), radius=round(hp * 0.08))
-    # state name above, slogan below (drawn on top of pictures too, sometimes)
-    if rng.random() < 0.85:
+    # state name above, slogan below (a picture has its own)
+    if rng.random() < (0.0 if pictured else 0.85):
         font = pick(rng, {"DejaVuSans-Bold.ttf": 0.4, "RG2014D.ttf": 0.3, "OSP-DIN.ttf": 0.15, "DejaVuSans.ttf": 0.15})
         draw_text(img, (round(wp * 0.12), round(hp * 0.03), round(wp * 0.88), round(cap_top - hp * 0.04)), choose(rng, US_STATES), accent, font=font, fill=rng.uniform(0.7, 0.95))
-    if rng.random() < 0.7:
+    if rng.random() < (0.0 if pictured else 0.7):
         draw_text(img, (round(wp * 0.15), round(cap_top + cap_h + hp * 0.05), round(wp * 0.85), round(hp * 0.96)), choose(rng, US_SLOGANS), accent, font=pick(rng, {"DejaVuSans.ttf": 0.5, "DejaVuSans-Bold.ttf": 0.3, "RG2014C.ttf": 0.2}), fill=rng.uniform(0.55, 0.85))
     if rng.random() < 0.5:  # registration stickers in the top corners
         import cv2
@@ -447,7 +454,7 @@ def _us_scene(text: str, rng: np.random.Generator, cfg: SyntheticConfig, hp: int
     row = Row(text, cap_top, wp * rng.uniform(0.04, 0.1), wp * rng.uniform(0.9, 0.96), marks, rng.uniform(0.4, 0.6))
     boxes, idx = _finish(img, [row], rng, cfg, lambda c: face, ink, gap=cap_h * u(rng, (0.06, 0.14)), mark_colour=accent)
     screws = ((wp / hp * 0.25, 0.1), (wp / hp * 0.75, 0.1), (wp / hp * 0.25, 0.9), (wp / hp * 0.75, 0.9))
-    return compose(PlateDrawing(img, boxes, idx, dark_ink, screws=screws, frame_p=0.6), rng, cfg)
+    return compose(PlateDrawing(img, boxes, idx, dark_ink, screws=screws, frame_p=0.6, region="us"), rng, cfg)
 
 
 # ----------------------------------------------------------------------------------
@@ -480,7 +487,7 @@ def _br_scene(text: str, rng: np.random.Generator, cfg: SyntheticConfig, hp: int
     cap_top = line_y + (hp - line_y - cap_h) / 2 + hp * rng.uniform(-0.02, 0.02)
     row = Row(text, cap_top, wp * 0.05, wp * 0.95, marks, rng.uniform(0.45, 0.55))
     boxes, idx = _finish(img, [row], rng, cfg, lambda c: face, ink, gap=cap_h * u(rng, (0.06, 0.14)))
-    return compose(PlateDrawing(img, boxes, idx, not red, screws=((0.25, 0.14), (wp / hp - 0.25, 0.14))), rng, cfg)
+    return compose(PlateDrawing(img, boxes, idx, not red, screws=((0.25, 0.14), (wp / hp - 0.25, 0.14)), region="br"), rng, cfg)
 
 
 def _mercosur_text(rng: np.random.Generator) -> str:
@@ -524,7 +531,7 @@ def _mercosur_drawing(text: str, rng: np.random.Generator, cfg: SyntheticConfig,
         gap_y = (hp - band_h - 2 * cap_h) / 3
         rows = [Row(top, band_h + gap_y, wp * 0.06, wp * 0.94, {}, 0.5), Row(bottom, band_h + 2 * gap_y + cap_h, wp * 0.06, wp * 0.94, {}, 0.5)]
     boxes, idx = _finish(img, rows, rng, cfg, lambda c: face, ink, gap=cap_h * u(rng, (0.05, 0.12)))
-    return PlateDrawing(img, boxes, idx, True)
+    return PlateDrawing(img, boxes, idx, True, region="br")
 
 
 def _mercosur_scene(text: str, rng: np.random.Generator, cfg: SyntheticConfig, hp: int) -> Scene:
@@ -551,7 +558,7 @@ def _co_scene(text: str, rng: np.random.Generator, cfg: SyntheticConfig, hp: int
     row = Row(text, cap_top, wp * 0.06, wp * 0.94, marks, rng.uniform(0.45, 0.55))
     boxes, idx = _finish(img, [row], rng, cfg, lambda c: face, ink, gap=cap_h * u(rng, (0.06, 0.13)))
     draw_text(img, (round(wp * 0.15), round(cap_top + cap_h + hp * 0.06), round(wp * 0.85), round(hp * 0.93)), choose(rng, CO_CITIES), ink, font="DejaVuSans-Bold.ttf", fill=0.8)
-    return compose(PlateDrawing(img, boxes, idx, True, screws=((0.16, 0.86), (wp / hp - 0.16, 0.86)), frame_p=0.5), rng, cfg)
+    return compose(PlateDrawing(img, boxes, idx, True, screws=((0.16, 0.86), (wp / hp - 0.16, 0.86)), frame_p=0.5, region="co"), rng, cfg)
 
 
 # ----------------------------------------------------------------------------------
@@ -561,12 +568,19 @@ def _co_scene(text: str, rng: np.random.Generator, cfg: SyntheticConfig, hp: int
 def _cn_text(rng: np.random.Generator) -> str:
     if rng.random() < 0.15:  # new-energy green plate: 8 characters
         return from_pattern(rng, "PM") + (choose(rng, ["D", "F"]) + from_pattern(rng, "XDDDD") if rng.random() < 0.7 else from_pattern(rng, "DDDDD") + choose(rng, ["D", "F"]))
-    return from_pattern(rng, "PMXXXXX")
+    return from_pattern(rng, "PM") + _cn_serial(rng, 5)
+
+
+def _cn_serial(rng: np.random.Generator, n: int) -> str:
+    """``n`` characters of a Chinese serial: mostly digits, a letter (no I, O) with
+    probability 0.3 per position, as on real plates."""
+    return "".join(from_pattern(rng, "M" if rng.random() < 0.3 else "D") for _ in range(n))
 
 
 def _cn_face_of(rng: np.random.Generator, cfg: SyntheticConfig, cap_h: float) -> Callable[[str], Face]:
     latin = _latin_face(rng, cfg, {"RG2014B.ttf": 0.35, "RG2014C.ttf": 0.25, "DejaVuSansCondensed-Bold-plates.ttf": 0.2, "OSP-DIN.ttf": 0.2}, cap_h, (0.44, 0.54))
-    han = Face.make(CJK, 0, cap_h, 0.5)
+    cjk = pick(rng, CJK)
+    han = Face.make(cjk, 2 if "Regular" in cjk and rng.random() < 0.5 else 0, cap_h, 0.5)
     return lambda c: han if not c.isascii() else latin
 
 
@@ -587,11 +601,11 @@ def _cn_scene(text: str, rng: np.random.Generator, cfg: SyntheticConfig, hp: int
     marks = {2: (u(rng, (0.3, 0.5)), ".")} if len(text) > 2 and not text[:2].isdigit() else {}
     row = Row(text, (hp - cap_h) / 2 + hp * rng.uniform(-0.02, 0.02), wp * 0.05, wp * 0.95, marks, 0.5)
     boxes, idx = _finish(img, [row], rng, cfg, face_of, ink, gap=cap_h * u(rng, (0.06, 0.14)))
-    return compose(PlateDrawing(img, boxes, idx, green, frame_p=0.4), rng, cfg)
+    return compose(PlateDrawing(img, boxes, idx, green, frame_p=0.15, region="cn"), rng, cfg)
 
 
 def _cn2_text(rng: np.random.Generator) -> str:
-    return from_pattern(rng, "PMXXXXX")
+    return from_pattern(rng, "PM") + _cn_serial(rng, 5)
 
 
 def _cn2_scene(text: str, rng: np.random.Generator, cfg: SyntheticConfig, hp: int) -> Scene:
@@ -610,7 +624,7 @@ def _cn2_scene(text: str, rng: np.random.Generator, cfg: SyntheticConfig, hp: in
     b1 = draw_row(img, bottom_row, face_bottom, gap=cap_bottom_h * u(rng, (0.08, 0.16)), ink=ink) if bottom else np.zeros((0, 4))
     boxes = np.concatenate([b0, b1])
     idx = np.array([0] * len(top) + [1] * len(bottom), np.int64)
-    return compose(PlateDrawing(img, boxes, idx, True, frame_p=0.3), rng, cfg)
+    return compose(PlateDrawing(img, boxes, idx, True, frame_p=0.3, region="cn"), rng, cfg)
 
 
 # ----------------------------------------------------------------------------------
@@ -646,10 +660,10 @@ for _style in (
     PlateStyle("br", "Brazil before Mercosur: grey (or red) plate, city line, LLL-DDDD", _br_text, _br_scene, r"^[A-Z]{3}[0-9]{4}$"),
     PlateStyle("mercosur", "Brazil Mercosur: blue BRASIL band, flag, LLLDLDD", _mercosur_text, _mercosur_scene, r"^[A-Z]{3}[0-9][A-Z][0-9]{2}$"),
     PlateStyle("co", "Colombia: yellow, black rim, city below, LLL DDD", _co_text, _co_scene, r"^[A-Z]{3}[0-9]{3}$", height_scale=1.2),
-    PlateStyle("cn", "China: blue (white ink) or new-energy green, province + letter + 5 (6)", _cn_text, _cn_scene, _CN_PATTERN, _CN_ALPHABET),
+    PlateStyle("cn", "China: blue (white ink) or new-energy green, province + letter + 5 (6)", _cn_text, _cn_scene, _CN_PATTERN, _CN_ALPHABET, margin_scale=0.35),
     PlateStyle("eu-2row", "EU square plate, two rows", _eu_text, _eu2_scene, rf"^{_ALL}{{4,9}}$", rows=2, height_scale=1.7),
     PlateStyle("br-2row", "Mercosur motorcycle plate: LLL over DLDD", _mercosur_text, _br2_scene, r"^[A-Z]{3}[0-9][A-Z][0-9]{2}$", rows=2, height_scale=1.9),
-    PlateStyle("cn-2row", "Chinese yellow two-row plate: province + letter over 5", _cn2_text, _cn2_scene, rf"^[{CN_PROVINCES}][{CN_ALNUM[10:]}][{CN_ALNUM}]{{5}}$", _CN_ALPHABET, rows=2, height_scale=1.6),
+    PlateStyle("cn-2row", "Chinese yellow two-row plate: province + letter over 5", _cn2_text, _cn2_scene, rf"^[{CN_PROVINCES}][{CN_ALNUM[10:]}][{CN_ALNUM}]{{5}}$", _CN_ALPHABET, rows=2, height_scale=1.6, margin_scale=0.5),
 ):
     register_style(_style)
 
