@@ -104,10 +104,16 @@ def registries(recognizers: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     return opts
 
 
-def test_default_falls_back_to_synthetic(registries: dict[str, Any], tmp_path: Path) -> None:
+def test_default_falls_back_to_synthetic(
+    registries: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SEGOCR_DATA", raising=False)
     res = CliRunner().invoke(main, ["benchmark"])
     assert res.exit_code == 0, res.output
-    assert "No IWT4S data" in res.stdout and "IWT4S not found" in res.stdout
+    # The notice goes to stderr and names only the places looked in.
+    looked = str((tmp_path / "data" / "iwt4s").absolute())
+    assert f"note: no IWT4S data in {looked}, so the embedded 'synthetic' set" in res.stderr
+    assert "SEGOCR_DATA/iwt4s" not in res.stderr and "No IWT4S" not in res.stdout
     assert "data: synthetic (tiny in-memory plates), test split, 8 plates" in res.stdout
     assert "nothing: no usable weights (no weights shipped yet for nothing.pt), skipped" in res.stderr
     assert "plate acc" in res.stdout and "87.5%" in res.stdout
@@ -145,8 +151,10 @@ def test_unreadable_image_exits_1(registries: dict[str, Any], tmp_path: Path) ->
 
 def test_unknown_and_unusable_models(registries: dict[str, Any]) -> None:
     res = CliRunner().invoke(main, ["benchmark", "--models", "nothing,crnn"])
+    assert res.exit_code == 2  # a usage error, before any work
+    assert "unknown recognizer 'crnn'; choose one of: blank, fake, nothing" in res.stderr
+    res = CliRunner().invoke(main, ["benchmark", "--models", "nothing"])
     assert res.exit_code == 1
-    assert "crnn: not a registered recognizer (registered: blank, fake, nothing), skipped" in res.stderr
     assert "nothing: no usable weights" in res.stderr
     assert "Error: no usable recognizer to benchmark" in res.stderr
 

@@ -69,7 +69,7 @@ def test_stdin_and_usage_errors(plates: Path) -> None:
     assert CliRunner().invoke(main, ["read"]).exit_code == 2
     assert CliRunner().invoke(main, ["read", "--model", "nope", "x.png"]).exit_code == 2
     res = CliRunner().invoke(main, ["read", "--device", "tpu", "x.png"])
-    assert res.exit_code == 1 and "unknown device" in res.output
+    assert res.exit_code == 2 and "'tpu' is not a device" in res.output
 
 
 def test_weights_that_fail_their_hash_are_a_clear_error(tmp_path: Path) -> None:

@@ -97,8 +97,9 @@ def test_cli_list_and_user_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     runner = CliRunner()
     listed = runner.invoke(main, ["datasets", "list"])
     assert listed.exit_code == 0 and {"ccpd", "folder", "iwt4s"} <= set(listed.output.split())
+    unknown = runner.invoke(main, ["datasets", "info", "nope"])
+    assert unknown.exit_code == 2 and "unknown dataset 'nope'; choose one of: ccpd" in unknown.output
     for args, needle in [
-        (["datasets", "info", "nope"], "unknown dataset 'nope'; choose one of: ccpd"),
         (["datasets", "info", "ccpd"], "github.com/detectRecog/CCPD"),
         (["datasets", "info", "ccpd", "--data-dir", str(tmp_path / "gone")], "gone"),
         (["datasets", "info", "folder"], "--data-dir"),

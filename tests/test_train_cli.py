@@ -151,7 +151,7 @@ def test_other_user_errors(tmp_path: Path) -> None:
         (["--model", "crnn", *DATA, "--out", str(tmp_path / "none"), "--resume"], "nothing to resume"),
         (["--model", "segcnn", *DATA, "--out", str(tmp_path / "none2"), "--resume"], "nothing to resume"),
         (["--model", "crnn", "--dataset", "synthetic", "-D", "n_train"], "expected KEY=VALUE"),
-        (["--model", "holistic", *DATA, "--device", "tpu", "--out", str(tmp_path / "d")], "unknown device"),
+        (["--model", "holistic", *DATA, "--device", "tpu", "--out", str(tmp_path / "d")], "'tpu' is not a device"),
     ]
     for args, message in cases:
         res = runner.invoke(main, ["train", *args])

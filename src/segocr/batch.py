@@ -47,6 +47,7 @@ __all__ = [
     "expand_paths",
     "read_chunk",
     "read_many",
+    "stop_workers",
 ]
 
 Backend: TypeAlias = Literal["loky", "dask"]
@@ -267,8 +268,30 @@ def _read_joblib(
 
     # batch_size=1: our chunks are the batches; pre_dispatch bounds what is in flight.
     parallel = Parallel(n_jobs=n_jobs, return_as="generator", batch_size=1, pre_dispatch="2*n_jobs")
-    for results in parallel(delayed(read_chunk)(chunk, spec) for chunk in chunks):
-        yield from results
+    try:
+        for results in parallel(delayed(read_chunk)(chunk, spec) for chunk in chunks):
+            yield from results
+    except BaseException:  # closed early, SIGTERM/Ctrl-C in the consumer, a run-wide error
+        stop_workers()
+        raise
+
+
+def stop_workers() -> None:
+    """Kill the worker processes of joblib's reusable process pool, if it has any.
+
+    joblib keeps its loky workers alive after a run, for the next one (about five
+    minutes, each holding its recognizer: hundreds of MB). :func:`read_many` calls
+    this when its consumer stops early (``close()``, SIGTERM turned into an
+    exception, Ctrl-C) so that nothing is left behind; a run that ends normally
+    keeps them for reuse.
+    """
+    try:
+        from joblib.externals.loky import reusable_executor
+    except ImportError:  # pragma: no cover - joblib always vendors loky
+        return
+    executor = getattr(reusable_executor, "_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=False, kill_workers=True)
 
 
 def _read_dask(

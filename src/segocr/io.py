@@ -56,6 +56,7 @@ __all__ = [
     "DEFAULT_MAX_SCANS",
     "IMAGE_SUFFIXES",
     "ImageSource",
+    "atomic_folder",
     "iter_image_paths",
     "limit",
     "read_image",
@@ -727,6 +728,55 @@ def write_image(path: str | os.PathLike[str], image_rgb: np.ndarray) -> None:
     if not ok:  # pragma: no cover - OpenCV encodes every uint8 image in these formats
         raise ValueError(f"{path}: OpenCV could not encode the image as {suffix}")
     path.write_bytes(encoded.tobytes())
+
+
+@contextmanager
+def atomic_folder(out: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
+    """Build a folder in a temporary sibling and put it in place as a whole.
+
+    Yields a fresh, empty temporary folder beside ``out`` (``.NAME.tmp-XXXX`` in the
+    same parent, so the final rename stays on one file system); when the block ends
+    normally the folder is renamed to ``out``. When it raises (a full disk, an
+    interrupt), the temporary folder is removed and ``out`` is left as it was: a
+    reader never sees a half-written folder, and two writers cannot mix their files.
+
+    ``out`` may be absent or an empty directory. A directory holding files is
+    replaced only with ``overwrite`` (it is renamed aside, the new one renamed in,
+    the old one removed); otherwise :class:`FileExistsError`. OSErrors (a parent that
+    is a file, a read-only disk) propagate.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with atomic_folder(Path(tmp, "report")) as work:
+    ...         _ = Path(work, "a.txt").write_text("done")
+    ...     sorted(p.name for p in Path(tmp).iterdir()), Path(tmp, "report", "a.txt").read_text()
+    (['report'], 'done')
+    """
+    import shutil
+    import tempfile
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    try:
+        yield work
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(work, 0o777 & ~umask)  # mkdtemp makes 0700; give the usual permissions
+        try:
+            os.rename(work, out)  # atomic; fails unless out is absent or an empty directory
+        except OSError:
+            if not out.is_dir() or not any(out.iterdir()):
+                raise
+            if not overwrite:
+                raise FileExistsError(17, "folder already holds files (use overwrite)", str(out)) from None
+            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+            os.rename(out, old / out.name)
+            os.rename(work, out)
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
 
 
 def _describe(value: object) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["printable"]
+__all__ = ["one_line", "printable"]
 
 
 def printable(text: str | os.PathLike[str]) -> str:
@@ -25,3 +25,20 @@ def printable(text: str | os.PathLike[str]) -> str:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:
         return text.encode("utf-8", "replace").decode("utf-8")
+
+
+_CONTROL = {i: f"\\x{i:02x}" for i in (*range(0x20), 0x7F)}
+_CONTROL.update({ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"})
+
+
+def one_line(text: str | os.PathLike[str]) -> str:
+    r""":func:`printable` text with control characters escaped (tab ``\t``, newline
+    ``\n``, carriage return ``\r``, others ``\xNN``), so a file name can share a
+    tab-separated line with other fields and never spans two lines.
+
+    >>> one_line("a\tb\nc\x1b.png")
+    'a\\tb\\nc\\x1b.png'
+    >>> one_line("plain name.png")
+    'plain name.png'
+    """
+    return printable(text).translate(_CONTROL)

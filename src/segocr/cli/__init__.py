@@ -6,6 +6,7 @@ The commands only parse options and print; the work lives in the library.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -74,6 +75,36 @@ def _needs_extra(name: str, missing: str) -> click.Command:
 @click.version_option(__version__, prog_name="segocr")
 def main() -> None:
     """Read licence plates from plate crops, and measure how well it works."""
+
+
+def _invoke(ctx: click.Context, _run: Callable[[click.Context], Any] = main.invoke) -> Any:
+    """Run the command; an environment error (disk full, file too large, read-only file
+    system, a path under a file, ...) becomes one line and exit status 1, never a
+    traceback. Stdout is flushed here so that a failing final flush is caught too.
+    (A closed pipe is left to click, which exits quietly.)"""
+    import errno
+    import os
+    import sys
+
+    from segocr.names import one_line
+
+    try:
+        result = _run(ctx)
+        sys.stdout.flush()
+        return result
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            raise
+        try:  # nothing more can be written there; the final flush must not fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        where = f"{one_line(exc.filename)}: " if exc.filename else "write failed: "
+        raise click.ClickException(f"{where}{reason}") from None
+
+
+main.invoke = _invoke  # type: ignore[method-assign]
 
 
 __all__ = ["main"]

@@ -5,15 +5,44 @@ The work lives in :mod:`segocr.evaluation`; this module parses options and print
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from segocr.datasets.base import SPLITS
+from segocr.cli.options import DEVICE_HELP, check_device, check_name
+from segocr.datasets.base import SPLITS, dataset_names
+from segocr.datasets.info import deduplicate
 from segocr.errors import DatasetError
 from segocr.evaluation.harness import choose_dataset, evaluate, load_recognizers
 from segocr.evaluation.report import attribution_lines, format_table, write_report
+from segocr.io import atomic_folder
+from segocr.names import printable
 from segocr.runtime import RUNTIMES
+
+
+def _fallback_notice(used: str, reason: str) -> str:
+    """Why the demo runs on ``used`` (the embedded set), naming only the folders that
+    were actually looked in (``$SEGOCR_DATA`` ones only when it is set)."""
+    env = os.environ.get("SEGOCR_DATA")
+    places = [Path(env) / "iwt4s", Path(env)] if env else []
+    places.append(Path("data") / "iwt4s")
+    if any(p.exists() for p in places):  # a folder is there but unusable: say why
+        return f"IWT4S could not be opened, so the embedded {used!r} set is used instead ({reason})"
+    looked = ", ".join(printable(p.absolute()) for p in places)
+    return (
+        f"no IWT4S data in {looked}, so the embedded {used!r} set is used instead "
+        "(pass --dataset iwt4s --data-dir DIR, or set SEGOCR_DATA; see README, Datasets)"
+    )
+
+
+def _holds_files(folder: Path) -> bool:
+    """True when ``folder`` exists and is not an empty directory."""
+    try:
+        return folder.is_dir() and any(folder.iterdir())
+    except OSError:
+        return True
 
 
 def _split_names(value: str | None) -> list[str] | None:
@@ -22,6 +51,10 @@ def _split_names(value: str | None) -> list[str] | None:
     names = [n.strip() for n in value.split(",") if n.strip()]
     if not names:
         raise click.BadParameter("give at least one model name", param_hint="--models")
+    from segocr.recognizers.base import recognizer_names
+
+    for name in names:
+        check_name("recognizer", name, recognizer_names(), param_hint="--models")
     return names
 
 
@@ -49,9 +82,15 @@ def _split_names(value: str | None) -> list[str] | None:
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Report folder.  [default: runs/benchmark-<dataset>-<split>]",
+    help="Report folder; it must be absent or empty unless --overwrite.  "
+    "[default: runs/benchmark-<dataset>-<split>, replaced on each run]",
 )
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace the report folder given by --out if it holds files.",
+)
+@click.option("--device", default="auto", show_default=True, callback=check_device, help=DEVICE_HELP)
 @click.option(
     "--runtime",
     type=click.Choice(RUNTIMES),
@@ -81,6 +120,7 @@ def benchmark(
     models: str | None,
     split: str,
     out: Path | None,
+    overwrite: bool,
     device: str,
     runtime: str,
     limit: int | None,
@@ -93,13 +133,23 @@ def benchmark(
     predictions.csv, report.md with an error gallery).
 
     Exits with status 1 when some images could not be read (they are listed in the
-    report and left out of every figure).
+    report and left out of every figure). The report is written to a temporary folder
+    beside the destination and renamed into place when complete, so a failure (a full
+    disk) leaves no half report and two runs cannot mix their files.
     """
 
     def say(msg: str) -> None:
         if not quiet:
             click.echo(msg)
 
+    if dataset is not None:
+        check_name("dataset", dataset, dataset_names(), param_hint="--dataset")
+    _split_names(models)  # an unknown model is a usage error (exit 2), before any work
+    if out is not None and not overwrite and _holds_files(out):
+        raise click.UsageError(
+            f"--out {printable(out)} already holds files; give --overwrite to replace them, "
+            "or another folder"
+        )
     try:
         choice = choose_dataset(dataset, data_dir)
         samples = choice.dataset.samples(split)
@@ -107,7 +157,13 @@ def benchmark(
         raise click.ClickException(str(err)) from None
     ds = choice.dataset
     if choice.fallback_reason is not None:
-        say(f"No IWT4S data, so using the embedded {ds.name!r} set instead. ({choice.fallback_reason})")
+        click.echo(f"note: {_fallback_notice(ds.name, choice.fallback_reason)}", err=True)
+    try:
+        samples, dropped = deduplicate(samples)
+    except DatasetError as err:
+        raise click.ClickException(str(err)) from None
+    for line in dropped:
+        click.echo(f"warning: {line}", err=True)
     if limit is not None:
         samples = samples[:limit]
     if not samples:
@@ -137,14 +193,23 @@ def benchmark(
         loaded.recognizers, samples, batch_size=batch_size, progress=not quiet, options=options, fusion=fusion
     )
     out_dir = out if out is not None else Path("runs") / f"benchmark-{ds.name}-{split}"
-    files = write_report(
-        result,
-        out_dir,
-        dataset=ds.name,
-        split=split,
-        source=ds.source,
-        model_cards=loaded.cards,
-        device=device,
+    with atomic_folder(out_dir, overwrite=overwrite or out is None) as tmp:
+        written = write_report(
+            result,
+            tmp,
+            dataset=ds.name,
+            split=split,
+            source=ds.source,
+            model_cards=loaded.cards,
+            device=device,
+        )
+    files = replace(
+        written,
+        out_dir=out_dir,
+        **{
+            field: out_dir / getattr(written, field).name
+            for field in ("results_json", "predictions_csv", "report_md", "gallery_png")
+        },
     )
 
     say("")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from segocr.cli.options import parse_key_values
+from segocr.cli.options import check_name, parse_key_values
 from segocr.datasets.base import dataset_names, load_dataset
 from segocr.datasets.info import dataset_info, format_info
 from segocr.errors import DatasetError
@@ -54,8 +54,10 @@ def list_datasets() -> None:
 def info(name: str, data_dir: Path | None, options: tuple[str, ...], progress: bool | None) -> None:
     """Count, measure and check dataset NAME, reading every image.
 
-    Exits with status 1 when a problem was found (all of them are listed).
+    Exits with status 1 when a problem was found (all of them are listed; a dataset
+    with no samples at all is one), 2 for an unknown NAME.
     """
+    check_name("dataset", name, dataset_names(), param_hint="NAME")
     kwargs = parse_key_values(options, option="--option")
     try:
         dataset = load_dataset(name, data_dir, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,3 +30,39 @@ def parse_key_values(pairs: Iterable[str], *, option: str = "--dataset-option") 
         except yaml.YAMLError:
             out[key] = value
     return out
+
+
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+DEVICE_HELP = "auto (GPU when present), cpu, cuda or cuda:N."
+
+
+def check_device(ctx: click.Context | None, param: click.Parameter | None, value: str) -> str:
+    """Click callback: ``--device`` must be auto, cpu, mps, cuda or cuda:N, else a usage
+    error (exit 2). A well-formed device that this machine lacks (cuda without a GPU)
+    is an environment error, found later, exit 1.
+
+    >>> check_device(None, None, "cuda:1")
+    'cuda:1'
+    >>> check_device(None, None, "gpu")
+    Traceback (most recent call last):
+    ...
+    click.exceptions.BadParameter: 'gpu' is not a device; use auto, cpu, cuda or cuda:N (mps on Apple)
+    """
+    if not _DEVICE.fullmatch(value):
+        raise click.BadParameter(
+            f"{value!r} is not a device; use auto, cpu, cuda or cuda:N (mps on Apple)"
+        )
+    return value
+
+
+def check_name(kind: str, name: str, names: list[str], *, param_hint: str) -> str:
+    """``name`` if it is one of ``names``, else a usage error (exit 2) listing them.
+
+    >>> check_name("dataset", "iwt4s", ["iwt4s", "folder"], param_hint="--dataset")
+    'iwt4s'
+    """
+    if name not in names:
+        raise click.BadParameter(
+            f"unknown {kind} {name!r}; choose one of: {', '.join(names)}", param_hint=param_hint
+        )
+    return name

@@ -2,8 +2,10 @@
 
 Bad files are reported one by one on stderr (``error: <file>: <problem>``) and the
 rest are still read; the exit code is 1 when any image failed or the run could not
-start (unusable weights, unreachable scheduler), 2 for usage errors. The reading
-itself (chunks, workers, Dask) lives in :mod:`segocr.batch`.
+start (unusable weights, unreachable scheduler, a full disk), 2 for usage errors,
+143 when stopped by SIGTERM (the workers are stopped too and what was read is
+flushed first). The reading itself (chunks, workers, Dask) lives in
+:mod:`segocr.batch`; the drawings of ``--annotate`` in :mod:`segocr.annotate`.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import NoReturn
 
 import click
@@ -25,29 +29,107 @@ from segocr.batch import (
     ReadResult,
     RecognizerSpec,
     Source,
+    Unreadable,
     expand_paths,
     read_many,
 )
-from segocr.errors import SegocrError
-from segocr.names import printable
+from segocr.cli.options import DEVICE_HELP, check_device
+from segocr.errors import ImageReadError, SegocrError
+from segocr.names import one_line, printable
 from segocr.recognizers.base import Prediction, get_recognizer_factory, recognizer_names
 from segocr.runtime import RUNTIMES
 
 STDIN = "-"
+#: Exit status after SIGTERM (128 + 15, as a shell reports a process it terminated).
+EXIT_TERMINATED = 128 + signal.SIGTERM
 
 
-def _sources(images: tuple[str, ...]) -> Iterator[Source]:
-    """Expand directories to their images (lazily); ``-`` reads image bytes on stdin."""
+def _sources(images: tuple[str, ...], stdin_bytes: list[bytes] | None = None) -> Iterator[Source]:
+    """Expand directories to their images (lazily); ``-`` reads image bytes on stdin
+    (at most ``max_bytes``, see :func:`segocr.io.read_stream`; a closed stdin is an
+    error for that source). The bytes are appended to ``stdin_bytes`` when given."""
+    from segocr.io import read_stream
+
     for item in images:
         if item == STDIN:
-            yield InlineImage(STDIN, sys.stdin.buffer.read(), "<stdin>")
+            stream = getattr(sys.stdin, "buffer", None) if sys.stdin is not None else None
+            try:
+                data = read_stream(stream, name="<stdin>")
+            except ImageReadError as exc:
+                yield Unreadable(STDIN, str(exc))
+                continue
+            if stdin_bytes is not None:
+                stdin_bytes.append(data)
+            yield InlineImage(STDIN, data, "<stdin>")
         else:
             yield from expand_paths([item])
 
 
+class _Terminated(KeyboardInterrupt):
+    """Raised in the main thread by SIGTERM, so the read stops like on Ctrl-C: workers
+    stopped, output flushed."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated(signum)
+
+
+def _card_model(weights: Path) -> str:
+    """The recognizer named by the card of ``weights`` (``--weights FILE`` alone)."""
+    from segocr.models.weights import read_card
+
+    try:
+        name = read_card(weights).get("model")
+    except SegocrError as exc:
+        raise click.ClickException(printable(" ".join(str(exc).split()))) from None
+    if not isinstance(name, str) or name not in recognizer_names():
+        raise click.UsageError(
+            f"{printable(weights)}: its card names no known model ({name!r}); "
+            f"give --model ({', '.join(recognizer_names())})"
+        )
+    return name
+
+
+def _annotation(result: ReadResult, out_dir: Path, used: set[str], stdin_bytes: list[bytes]) -> None:
+    """Write ``out_dir/<stem>.png``: the image of ``result`` with its reading drawn."""
+    from segocr.annotate import annotate
+    from segocr.io import read_image, write_image
+
+    assert result.prediction is not None
+    source: object = stdin_bytes[0] if result.source == STDIN and stdin_bytes else Path(result.source)
+    image = read_image(source, name=result.source)  # type: ignore[arg-type]
+    stem = "stdin" if result.source == STDIN else (Path(result.source).stem or "image")
+    name, k = f"{stem}.png", 1
+    while name in used:
+        k += 1
+        name = f"{stem}-{k}.png"
+    used.add(name)
+    write_image(out_dir / name, annotate(image, result.prediction))
+
+
+def _close(results: Iterator[ReadResult]) -> None:
+    """Close the generator of :func:`segocr.batch.read_many` (stopping its workers)."""
+    close = getattr(results, "close", None)
+    if close is not None:
+        close()
+
+
+def _write_failed(exc: OSError) -> NoReturn:
+    """Writing stdout or a file failed (disk full, file too large, I/O error): one line,
+    exit 1. Stdout is pointed at /dev/null so that the final flush cannot fail again."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    where = printable(exc.filename) if exc.filename else "stdout"
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):  # not a real file (tests)
+        pass
+    raise click.ClickException(f"cannot write {where} ({reason})")
+
+
 def _line(result: ReadResult, as_json: bool) -> str | None:
     """The stdout line of ``result`` (None: a failure in plain-text mode)."""
-    source = printable(result.source)
+    source = printable(result.source) if as_json else one_line(result.source)
     if result.prediction is None:
         if not as_json:
             return None
@@ -99,9 +181,9 @@ def _stdout_gone() -> NoReturn:
 )
 @click.option(
     "--model",
-    default="segcnn",
-    show_default=True,
-    help="Recognizer: " + ", ".join(recognizer_names()) + ".",
+    default=None,
+    help="Recognizer: " + ", ".join(recognizer_names()) + ".  "
+    "[default: the model named by the --weights card, else segcnn]",
 )
 @click.option(
     "--weights",
@@ -113,7 +195,17 @@ def _stdout_gone() -> NoReturn:
     "--device",
     default="auto",
     show_default=True,
-    help="auto (GPU when present), cpu, cuda or cuda:N.",
+    callback=check_device,
+    help=DEVICE_HELP,
+)
+@click.option(
+    "--annotate",
+    "annotate_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    metavar="DIR",
+    help="Also write DIR/NAME.png for each image read: a copy with the character "
+    "boxes, the text and the confidence drawn.",
 )
 @click.option(
     "--runtime",
@@ -182,9 +274,10 @@ def _stdout_gone() -> NoReturn:
 def read(
     images: tuple[str, ...],
     as_json: bool,
-    model: str,
+    model: str | None,
     weights: Path | None,
     device: str,
+    annotate_dir: Path | None,
     runtime: str,
     batch_size: int,
     jobs: int | None,
@@ -213,10 +306,20 @@ def read(
             )
     elif scheduler:
         raise click.UsageError("--scheduler only applies to --backend dask")
+    if any(not item for item in images):
+        raise click.BadParameter("an empty path ('') is not an image", param_hint="IMAGE")
+    given = model
+    if model is None:
+        model = _card_model(weights) if weights is not None else "segcnn"
     try:
         get_recognizer_factory(model)
     except KeyError as exc:
         raise click.UsageError(str(exc.args[0])) from None
+    if given is not None and weights is not None and _card_model(weights) != given:
+        raise click.UsageError(
+            f"--model {given} but {printable(weights)} holds {_card_model(weights)} weights "
+            "(drop --model to use the card's)"
+        )
     from segocr.formats.decoding import DecodeOptions, plan
     from segocr.fusion import DEFAULT_TOPN, fuse_results, parse_group_by
 
@@ -234,32 +337,55 @@ def read(
     except (SegocrError, ValueError) as exc:
         raise click.ClickException(printable(" ".join(str(exc).split()))) from None
 
+    if annotate_dir is not None:
+        annotate_dir.mkdir(parents=True, exist_ok=True)  # OSError: one line, exit 1 (cli main)
     show = sys.stderr.isatty() if progress is None else progress
-    results = read_many(
-        _sources(images), spec, jobs=jobs or 1, chunk_size=batch_size,
+    stdin_bytes: list[bytes] = []
+    results = reading = read_many(
+        _sources(images, stdin_bytes), spec, jobs=jobs or 1, chunk_size=batch_size,
         backend="dask" if backend == "dask" else "loky", scheduler=scheduler,
     )  # fmt: skip
     if group_by is not None and charset is not None:
         results = fuse_results(results, group_by, charset, options.model_copy(update={"topn": topn}))  # type: ignore[assignment]
-    failed = 0
-    with tqdm(
-        unit=" images", desc="read", file=sys.stderr, disable=not show, dynamic_ncols=True
-    ) as bar:
-        try:
+    failed = done = 0
+    drawn: set[str] = set()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        with tqdm(
+            unit=" images", desc="read", file=sys.stderr, disable=not show, dynamic_ncols=True
+        ) as bar:
             for result in results:
                 line = _line(result, as_json)
                 if line is not None:
                     click.echo(line)
+                if result.ok and annotate_dir is not None:
+                    try:
+                        _annotation(result, annotate_dir, drawn, stdin_bytes)
+                    except ImageReadError as exc:  # changed since it was read
+                        result = ReadResult(result.source, error=f"{exc} (while annotating)")
                 if not result.ok:
                     failed += 1
-                    tqdm.write(
-                        f"error: {printable(result.error or result.source)}", file=sys.stderr
-                    )
+                    tqdm.write(f"error: {one_line(result.error or result.source)}", file=sys.stderr)
+                done += 1
                 bar.update(1)
-        except SegocrError as exc:
-            raise click.ClickException(printable(" ".join(str(exc).split()))) from None
-        except BrokenPipeError:
-            _stdout_gone()
+            sys.stdout.flush()
+    except _Terminated:
+        _close(reading)  # stops the workers (segocr.batch)
+        try:
+            sys.stdout.flush()
+        except OSError:
+            pass
+        click.echo(f"stopped by SIGTERM after {done} image(s); their results are above", err=True)
+        sys.exit(EXIT_TERMINATED)
+    except SegocrError as exc:
+        raise click.ClickException(printable(" ".join(str(exc).split()))) from None
+    except BrokenPipeError:
+        _stdout_gone()
+    except OSError as exc:  # stdout or an annotation: disk full, file too large, ...
+        _write_failed(exc)
+    finally:
+        _close(reading)
+        signal.signal(signal.SIGTERM, previous)
     if failed:
         click.echo(f"{failed} image(s) could not be read", err=True)
         sys.exit(1)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from segocr.cli.options import parse_key_values
+from segocr.cli.options import DEVICE_HELP, check_device, check_name, parse_key_values
 from segocr.errors import ConfigError, SegocrError
 
 MODELS_HELP = "segcnn, crnn or holistic (the trainer registry)"
@@ -22,7 +22,7 @@ MODELS_HELP = "segcnn, crnn or holistic (the trainer registry)"
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None, help="Run folder: weights, card, config, log, curves, checkpoint.  [default: runs/train-MODEL]")
 @click.option("--seed", type=int, default=None, help="Overrides the config's seed.")
 @click.option("--resume", is_flag=True, help="Go on with the interrupted run in --out (its config.yaml is used).")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--device", default="auto", show_default=True, callback=check_device, help=DEVICE_HELP)
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads for torch (default: torch's choice).")
 @click.option("--eval-test/--no-eval-test", default=True, show_default=True, help="Measure the finished model once on the test split, for its card.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bars on stderr.")
@@ -35,10 +35,12 @@ def train(
     copy OUT/MODEL.pt and OUT/MODEL.json into src/segocr/weights/."""
     import torch
 
-    from segocr.datasets.base import load_dataset
+    from segocr.datasets.base import dataset_names, load_dataset
     from segocr.models.weights import resolve_device
-    from segocr.training.registry import get_trainer, load_options, validate_options
+    from segocr.training.registry import get_trainer, load_options, trainer_names, validate_options
 
+    check_name("model", model, trainer_names(), param_hint="--model")
+    check_name("dataset", dataset, dataset_names(), param_hint="--dataset")
     out = out if out is not None else Path("runs") / f"train-{model}"
     try:
         try:

@@ -46,6 +46,7 @@ from segocr.errors import DatasetError, ImageReadError, SegocrError
 
 #: The kinds of problem, in the order reports list them.
 PROBLEM_KINDS = (
+    "empty",  # no sample at all (an empty folder, or nothing the loader recognises)
     "index",  # the dataset's index could not be read at all (samples() raised)
     "bad-row",  # a CSV row without a path or a label
     "bad-name",  # a file name that does not encode a label (CCPD)
@@ -210,6 +211,10 @@ def dataset_info(dataset: Dataset, *, progress: bool = False, workers: int = 8) 
     samples = list(scans["all"].samples)
     # Index problems of every split, each once (a scan reports those of its whole index).
     problems = list(dict.fromkeys(p for scan in scans.values() for p in scan.problems))
+    if not samples:
+        problems.append(
+            DatasetProblem("empty", dataset.name, "no samples at all: nothing to train on or measure")
+        )
     charset = dataset.charset
 
     # Labels.
@@ -288,6 +293,56 @@ def dataset_info(dataset: Dataset, *, progress: bool = False, workers: int = 8) 
         images_read=len(heights),
         problems=tuple(sorted(problems, key=lambda p: order[p.kind])),
     )
+
+
+def _row_key(sample: PlateSample) -> tuple[str, str]:
+    """What makes two rows the same plate: the file (resolved) and the loader's meta
+    (e.g. which crop of a frame); in-memory samples by id."""
+    if sample.path is None:
+        return (f"id:{sample.id}", "")
+    return (_key(sample.path), repr(sorted((str(k), repr(v)) for k, v in sample.meta.items())))
+
+
+def deduplicate(samples: Sequence[PlateSample]) -> tuple[list[PlateSample], list[str]]:
+    """``samples`` without repeated rows, and one message per repeated plate.
+
+    Rows naming the same file (and the same crop of it) with the same label are
+    kept once, first occurrence, in order: counting one plate twice would weigh it
+    double in every figure. Rows naming the same file with *different* labels
+    cannot both be right: :class:`DatasetError` lists them all (``datasets info``
+    reports the same rows as ``duplicate-path``).
+
+    >>> a = PlateSample(id="a", text="AB1", path=Path("x.png"))
+    >>> kept, notes = deduplicate([a, PlateSample(id="a2", text="AB1", path=Path("x.png"))])
+    >>> [s.id for s in kept], notes
+    (['a'], ['x.png is listed 2 times with the same label (AB1): counted once'])
+    >>> deduplicate([a, PlateSample(id="b", text="AB7", path=Path("x.png"))])
+    Traceback (most recent call last):
+    ...
+    segocr.errors.DatasetError: 1 image(s) listed with conflicting labels (fix the labels; `segocr datasets info` lists every problem):
+      x.png: 'AB1' (a), 'AB7' (b)
+    """
+    groups: dict[tuple[str, str], list[PlateSample]] = defaultdict(list)
+    for s in samples:
+        groups[_row_key(s)].append(s)
+    conflicts: list[str] = []
+    notes: list[str] = []
+    for rows in groups.values():
+        if len(rows) == 1:
+            continue
+        where = str(rows[0].path) if rows[0].path is not None else f"sample {rows[0].id!r}"
+        if len({r.text for r in rows}) > 1:
+            conflicts.append(f"{where}: " + ", ".join(f"{r.text!r} ({r.id})" for r in rows))
+        else:
+            notes.append(f"{where} is listed {len(rows)} times with the same label ({rows[0].text}): counted once")
+    if conflicts:
+        raise DatasetError(
+            f"{len(conflicts)} image(s) listed with conflicting labels (fix the labels; "
+            "`segocr datasets info` lists every problem):\n  " + "\n  ".join(conflicts)
+        )
+    kept = [rows[0] for rows in groups.values()]
+    first = {id(s) for s in kept}
+    return [s for s in samples if id(s) in first], notes
 
 
 def format_info(info: DatasetInfo) -> str:
