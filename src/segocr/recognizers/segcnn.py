@@ -24,17 +24,16 @@ from segocr.charset import Charset
 from segocr.models.weights import (
     card_errors,
     card_model_kwargs,
-    default_weights_path,
+    resolve_weights,
 )
 from segocr.recognizers.base import CharPrediction, Prediction, register_recognizer
 from segocr.segment.boxes import CharBox
 from segocr.segment.characters import Hypothesis, SegmentConfig, WorkImage, hypotheses, prepare
+from segocr.segment.search import Lattice, SearchConfig, lattices, merge_paths, search_lattice
 
 if TYPE_CHECKING:
     from segocr.formats.decoding import DecodeOptions
     from segocr.formats.schema import Automaton
-
-if TYPE_CHECKING:
     from segocr.models.charcnn import CharCNN
     from segocr.runtime import Network
 
@@ -54,9 +53,19 @@ class SegCNNConfig(BaseModel):
     unseen_length_logp: float = -8.0
     #: Softmax temperature (fitted on validation characters after training).
     temperature: float = Field(1.0, gt=0)
+    #: (a, d, b, c): plate confidence ``sigmoid(a * log(x) + d * x + b * rel + c)``,
+    #: ``x`` = -log(product of the character confidences), ``rel`` = log prior of the
+    #: read length minus the most common length's; fitted on the validation plates of
+    #: every source of a training mix. None: the product times ``exp(rel)``.
+    plate_calibration: tuple[float, float, float, float] | None = None
     #: Cascade: read the first binarization alone and try the others only for plates
     #: not read with every character at least this confident (None: always try all).
     cascade_confidence: float | None = Field(0.9, gt=0, le=1)
+    #: Segmentation search (:mod:`segocr.segment.search`) for the plates the first
+    #: binarization does not read confidently (all plates when ``cascade_confidence``
+    #: is None), instead of the other binarizations' whole hypotheses. None: the old
+    #: cascade.
+    search: SearchConfig | None = None
 
 
 def crop_char(work: np.ndarray, box: CharBox, *, size: int = 32, margin: float = 0.08, invert: bool = False) -> np.ndarray:
@@ -164,6 +173,19 @@ class SegCNNRecognizer:
     def _length_logp(self, n: int) -> float:
         return self.config.length_logp.get(n, self.config.unseen_length_logp) if self.config.length_logp else 0.0
 
+    def length_factor(self, chars: Sequence[CharPrediction]) -> float:
+        """What turns the product of the ``chars``' confidences into the plate
+        confidence (see :attr:`SegCNNConfig.plate_calibration`)."""
+        rel = self._length_logp(len(chars)) - max(self.config.length_logp.values()) if self.config.length_logp else 0.0
+        if self.config.plate_calibration is None:
+            return math.exp(rel)
+        a, d, b, c = self.config.plate_calibration
+        log_raw = sum(math.log(max(ch.confidence, 1e-12)) for ch in chars)
+        x = max(-log_raw, 1e-6)
+        z = a * math.log(x) + d * x + b * rel + c
+        p = 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+        return p / math.exp(log_raw) if log_raw > -700 else 0.0
+
     def read_hypothesis(self, probs: np.ndarray) -> tuple[list[int], float]:
         """Indices of the boxes kept as characters and the hypothesis score
         (sum of log confidences of kept boxes and of noise for dropped ones, plus
@@ -203,6 +225,10 @@ class SegCNNRecognizer:
         pending = list(range(len(works)))
         binarizers = seg_cfg.binarizers
         stages = [binarizers[:1], binarizers[1:]] if self.config.cascade_confidence is not None else [binarizers]
+        if self.config.search is not None:
+            # The cheap first binarization still serves the plates it reads
+            # confidently; the search takes the rest.
+            stages = stages[:1] if self.config.cascade_confidence is not None else []
         for stage in stages:
             if not pending or not stage:
                 continue
@@ -229,9 +255,65 @@ class SegCNNRecognizer:
                 if best is None or not self._confident(scored[i][best[1]][1], best[2]):
                     still.append(i)
             pending = still
+        searched = self._search(works, pending) if self.config.search is not None else {}
         if options is not None and options.active:  # a plate format or top-N (segocr.formats)
             return [self._formatted(works[i], scored[i], options) for i in range(len(works))]
-        return [self._prediction(works[i], scored[i]) for i in range(len(works))]
+        return [searched[i] if i in searched else self._prediction(works[i], scored[i]) for i in range(len(works))]
+
+    def _search(self, works: Sequence[WorkImage], which: Sequence[int]) -> dict[int, Prediction]:
+        """Read plates ``which`` of ``works`` by the segmentation search: a lattice per
+        binarization, every candidate box of every plate through the classifier in one
+        batch, then the best path (see :mod:`segocr.segment.search`)."""
+        cfg = self.config.search
+        assert cfg is not None
+        seg_cfg = self.config.segment
+        binarizers = cfg.binarizers or seg_cfg.binarizers
+        lats: dict[int, list[Lattice]] = {i: lattices(works[i], binarizers, segment=seg_cfg, config=cfg) for i in which}
+        index: dict[tuple[int, CharBox, str], int] = {}
+        crops: list[np.ndarray] = []
+        for i, ls in lats.items():
+            for lat in ls:
+                for b in lat.boxes:
+                    if (i, b, lat.polarity) not in index:
+                        index[(i, b, lat.polarity)] = len(crops)
+                        crops.append(crop_char(works[i].gray, b, size=self.config.input_size, margin=self.config.margin, invert=lat.polarity == "light"))
+        probs = self.classify(np.stack(crops) if crops else np.zeros((0, 1, 1), np.float32))
+        logp = np.log(np.maximum(probs, 1e-9))
+        out: dict[int, Prediction] = {}
+        for i, ls in lats.items():
+            per_lattice = []
+            for lat in ls:
+                table = {b: logp[index[(i, b, lat.polarity)]] for b in lat.boxes}
+                per_lattice.append(
+                    search_lattice(
+                        lat,
+                        table,
+                        noise_index=self.noise_index,
+                        length_logp=self.config.length_logp,
+                        unseen_length_logp=self.config.unseen_length_logp,
+                        config=cfg,
+                    )
+                )
+            ranked = merge_paths(per_lattice, cfg.n_best)
+            if not ranked:
+                out[i] = Prediction("", 0.0, (), NAME, {"n_segments": 0, "n_hypotheses": len(ls), "search": True})
+                continue
+            path, li = ranked[0]
+            sx, sy = works[i].scale
+            chars = [
+                CharPrediction(self.charset.chars[c], math.exp(lp), b.scaled(sx, sy))
+                for c, lp, b in zip(path.classes, path.logps, path.boxes, strict=True)
+            ]
+            n_best = [("".join(self.charset.chars[c] for c in p.classes), round(p.score, 4)) for p, _ in ranked]
+            pred = Prediction.from_chars(
+                chars, NAME, n_segments=len(chars), n_hypotheses=len(ls), method=ls[li].method,
+                polarity=ls[li].polarity, search=True, n_best=n_best,
+            )  # fmt: skip
+            if self.config.length_logp:
+                factor = self.length_factor(chars)
+                pred = replace(pred, confidence=pred.confidence * factor)
+            out[i] = pred
+        return out
 
     def _formatted(self, work: WorkImage, scored: list[tuple[Hypothesis, np.ndarray]], options: DecodeOptions) -> Prediction:
         """The reading under ``options`` (:mod:`segocr.formats.decoding`): hypotheses and
@@ -263,7 +345,7 @@ class SegCNNRecognizer:
         ]
         factor = 1.0
         if self.config.length_logp:
-            factor = math.exp(self._length_logp(len(chars)) - max(self.config.length_logp.values()))
+            factor = self.length_factor(chars)
         pred = Prediction.from_chars(
             chars, NAME, n_segments=len(chars), n_hypotheses=len(scored), method=hyp.method, polarity=hyp.polarity,
             **info_of(d, self.charset, fplan, fmt, scale=factor),
@@ -287,7 +369,7 @@ class SegCNNRecognizer:
         # P(plate right) also needs the length right: scale by how plausible the read
         # length is relative to the most common one (1 for the usual length).
         if self.config.length_logp:
-            factor = math.exp(self._length_logp(len(keep)) - max(self.config.length_logp.values()))
+            factor = self.length_factor(chars)
             pred = replace(pred, confidence=pred.confidence * factor)
         return pred
 
@@ -298,7 +380,7 @@ def load_segcnn(weights: str | Path | None = None, device: str = "auto", runtime
     on ``runtime`` (``auto``, ``onnx`` or ``torch``; see :mod:`segocr.runtime`)."""
     from segocr.runtime import load_network
 
-    path = Path(weights) if weights is not None else default_weights_path(NAME)
+    path = resolve_weights(weights, NAME)
 
     def build(card: dict[str, Any]) -> CharCNN:
         from segocr.models.charcnn import CharCNN
@@ -310,3 +392,10 @@ def load_segcnn(weights: str | Path | None = None, device: str = "auto", runtime
         charset = Charset(card["charset"])
         config = SegCNNConfig.model_validate(card["config"])
     return SegCNNRecognizer(net, charset, config, device=device, card=card)
+
+
+@register_recognizer(f"{NAME}-iwt4s")
+def load_segcnn_iwt4s(weights: str | Path | None = None, device: str = "auto", runtime: str = "auto") -> SegCNNRecognizer:
+    """The segcnn weights trained on IWT4S alone (``segcnn.pt``), beside the general default
+    (``segcnn-general.pt``): ``segocr benchmark`` shows both."""
+    return load_segcnn(weights if weights is not None else f"{NAME}-iwt4s", device=device, runtime=runtime)

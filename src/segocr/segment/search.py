@@ -1,0 +1,512 @@
+"""Segmentation search: over-segment the character row, let a classifier judge the cuts.
+
+The cascade of :mod:`segocr.segment.characters` proposes a few whole segmentations
+(one or two per binarization: *hypotheses*) and reads the best. This module turns
+each hypothesis into a lattice of smaller *pieces* and lets the character classifier
+choose how to group them, as classical OCR engines do (over-segmentation, then the
+best path of merges under a recognizer score):
+
+1. **Pieces** (:func:`box_cuts`, :func:`build_lattice`): every box of a hypothesis
+   is cut where two characters may touch: minima of its vertical ink projection,
+   concavities of its upper and lower ink profiles (the notch where two touching
+   characters meet) and equal divisions at the row's pitch (the median character
+   width) when it is wider than one character. The cuts are found on the box's own
+   ink mask, from every binarization of the plate (each hypothesis keeps the mask it
+   came from).
+2. **Lattice**: every span of up to ``max_pieces`` consecutive pieces (within one box
+   or across neighbouring boxes: a broken character) is a candidate character box
+   (the union of its pieces' tight ink boxes). Its row geometry decides whether it
+   can be a character: its height against the row's, its bottom against the
+   baseline fitted through the hypothesis's boxes, its width against the pitch.
+3. **Search** (:func:`search_lattice`): a dynamic programme over (piece boundary,
+   characters read so far) keeping the ``n_best`` best partial paths per state.
+   Each span on a path is a character (log P(char) from the classifier, plus a cost
+   for every cut or merge that departs from the hypothesis's own boxes and a
+   geometric hinge cost) or noise (log P(noise): a frame bar, a screw, a sticker).
+   The length prior ``log P(n)`` is added at the end; optional per-position masks (a
+   plate format: which characters each position allows) restrict the characters and
+   fix the length. The hypothesis itself is one path with exactly the cascade's
+   score, so the search can only find readings the classifier likes better.
+
+Everything here is a pure function of arrays; the classifier is the caller's (see
+:class:`segocr.recognizers.segcnn.SegCNNRecognizer`), so all candidate crops of a
+batch of plates go through the network at once.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from segocr.segment.binarize import BinarizeConfig, Polarity, binarize
+from segocr.segment.boxes import CharBox
+from segocr.segment.characters import SegmentConfig, WorkImage, _remove_lines, segment_mask
+
+
+class SearchConfig(BaseModel):
+    """Every choice of the segmentation search (stored in the segcnn weight card as
+    ``SegCNNConfig.search``). Lengths are fractions of the row's character height
+    ``hc`` unless said otherwise."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    #: Binarizations whose hypotheses become lattices; ``None``: the segmentation
+    #: config's.
+    binarizers: tuple[BinarizeConfig, ...] | None = None
+    #: Cut sources inside a box.
+    cut_minima: bool = True
+    cut_concavities: bool = True
+    cut_pitch: bool = True
+    #: Boxes narrower than this (fraction of hc) are not cut.
+    min_cut_width: float = Field(0.45, ge=0, le=5)
+    #: A projection minimum is a cut when at most this fraction of the box's median
+    #: column ink.
+    minima_depth: float = Field(0.5, gt=0, le=2)
+    #: A profile concavity is a cut when at least this deep (fraction of hc).
+    concavity_depth: float = Field(0.25, gt=0, le=1)
+    #: Pieces narrower than this (fraction of hc, at least 2 px) are not made.
+    min_piece_width: float = Field(0.1, ge=0, le=1)
+    #: Most pieces one candidate box may span.
+    max_pieces: int = Field(3, ge=1, le=16)
+    #: Merge pieces of neighbouring boxes (broken characters).
+    merge_boxes: bool = True
+    #: Offer the row's components the hypothesis dropped (outside its boxes, inside
+    #: the row) as optional pieces: a path may skip them for free or read them.
+    extra_pieces: bool = True
+    #: ... only those at least this tall (fraction of hc).
+    extra_min_height: float = Field(0.3, ge=0, le=2)
+    #: Character geometry of a new box (a cut or merged span): height limits against
+    #: the row's local height, width limit, largest bottom offset from the baseline.
+    min_char_height: float = Field(0.7, gt=0, le=2)
+    max_char_height: float = Field(1.3, gt=0, le=3)
+    max_char_width: float = Field(0.95, gt=0, le=3)
+    max_baseline_offset: float = Field(0.2, ge=0, le=2)
+    #: Log-cost of every cut inside a box and of every merge across boxes that a
+    #: path uses (the hypothesis's own boxes cost nothing).
+    cut_logp: float = Field(-1.0, le=0)
+    merge_logp: float = Field(-1.0, le=0)
+    #: Characters tried per candidate box (the classifier's best ones).
+    chars_per_box: int = Field(3, ge=1, le=64)
+    #: Best paths kept per lattice state and returned.
+    n_best: int = Field(5, ge=1, le=100)
+    #: Weight of the length prior against the classifier's log-probabilities.
+    length_weight: float = Field(1.0, ge=0)
+    #: Longest reading searched.
+    max_length: int = Field(12, ge=1, le=32)
+
+
+@dataclass(frozen=True)
+class Row:
+    """The row of a hypothesis: the line ``y = slope * x + intercept`` through its
+    boxes' bottoms (the baseline) and the character height ``hc + height_slope *
+    (x - x_ref)`` (perspective makes characters on one side taller), in pixels.
+
+    >>> r = Row.of_boxes([CharBox(0, 10, 6, 20), CharBox(10, 12, 6, 20), CharBox(20, 14, 6, 20)])
+    >>> round(r.slope, 2), round(r.baseline(13.0), 1), round(r.height(13.0), 1)
+    (0.2, 32.0, 20.0)
+    """
+
+    slope: float
+    intercept: float
+    hc: float
+    height_slope: float = 0.0
+    x_ref: float = 0.0
+
+    def baseline(self, x: float) -> float:
+        return self.slope * x + self.intercept
+
+    def height(self, x: float) -> float:
+        """The character height at ``x`` (at least half of ``hc``)."""
+        return max(self.hc + self.height_slope * (x - self.x_ref), 0.5 * self.hc)
+
+    @classmethod
+    def of_boxes(cls, boxes: Sequence[CharBox]) -> Row:
+        """Least-squares baseline and height lines through ``boxes`` (at least one)."""
+        cx = np.array([b.cx for b in boxes], np.float64)
+        bottom = np.array([b.y2 for b in boxes], np.float64)
+        hh = np.array([b.h for b in boxes], np.float64)
+        x_ref = float(np.median(cx))
+        if len(boxes) < 3 or np.ptp(cx) <= 0:
+            return cls(0.0, float(np.median(bottom)), float(np.median(hh)), 0.0, x_ref)
+        a, b = np.polyfit(cx, bottom, 1)
+        hs, h0 = np.polyfit(cx - x_ref, hh, 1)
+        # Perspective: the height may change by at most half along the row.
+        lim = 0.5 * float(np.median(hh)) / float(np.ptp(cx))
+        return cls(float(a), float(b), max(float(h0), 1.0), float(np.clip(hs, -lim, lim)), x_ref)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A lattice edge over pieces ``i .. j-1`` (``j > i``): the candidate ``box`` (the
+    union of the pieces' boxes), whether it may be read as a character (``char_ok``:
+    its geometry allows it) or as noise (``noise_ok``: a single piece or one of the
+    hypothesis's boxes), and its extra log-cost ``edit_logp`` (cuts and merges that
+    depart from the hypothesis's boxes)."""
+
+    i: int
+    j: int
+    box: CharBox
+    char_ok: bool = True
+    noise_ok: bool = True
+    edit_logp: float = 0.0
+    #: Cost of skipping the span without the classifier (None: not skippable).
+    skip_logp: float | None = None
+
+
+@dataclass(frozen=True)
+class Lattice:
+    """The over-segmentation of one hypothesis: ``pieces`` left to right, the
+    ``spans`` over them, the ``row``, and the binarization ``method`` and ``polarity``
+    it came from."""
+
+    pieces: tuple[CharBox, ...]
+    spans: tuple[Span, ...]
+    row: Row
+    method: str
+    polarity: Polarity
+
+    @property
+    def boxes(self) -> tuple[CharBox, ...]:
+        """The distinct candidate boxes, in span order."""
+        return tuple(dict.fromkeys(s.box for s in self.spans))
+
+
+@dataclass(frozen=True)
+class Path:
+    """One reading of a lattice: ``score`` (total log-score), the characters' class
+    indices, their boxes and log-probabilities."""
+
+    score: float
+    classes: tuple[int, ...]
+    boxes: tuple[CharBox, ...]
+    logps: tuple[float, ...]
+
+
+# --- over-segmentation ----------------------------------------------------------------
+
+
+def _local_extrema(v: np.ndarray, *, maxima: bool) -> np.ndarray:
+    """Indices of plateau-centred strict local minima (or maxima) of a 1-D array (N,).
+
+    >>> _local_extrema(np.array([3, 1, 1, 1, 4, 2, 5]), maxima=False).tolist()
+    [2, 5]
+    """
+    if len(v) < 3:
+        return np.zeros(0, np.int64)
+    s = -v if maxima else v
+    out = []
+    i, n = 1, len(s)
+    while i < n - 1:
+        j = i
+        while j + 1 < n - 1 and s[j + 1] == s[i]:
+            j += 1
+        if s[i - 1] > s[i] and s[j + 1] > s[i]:
+            out.append((i + j) // 2)
+        i = j + 1
+    return np.array(out, np.int64)
+
+
+def box_cuts(ink: np.ndarray, *, hc: float, pitch: float, config: SearchConfig) -> np.ndarray:
+    """Candidate cut columns (K,) int, sorted, strictly inside a box whose ink is
+    ``ink`` (h, w) bool: projection minima, profile concavities and pitch divisions
+    (see :class:`SearchConfig`); cuts leave pieces at least ``min_piece_width`` wide.
+
+    Two touching bars joined by a thin bridge are cut at the bridge:
+
+    >>> ink = np.zeros((20, 16), bool); ink[:, 1:5] = True; ink[:, 10:14] = True; ink[17:19, 5:10] = True
+    >>> box_cuts(ink, hc=20.0, pitch=8.0, config=SearchConfig()).tolist()
+    [6]
+    """
+    h, w = ink.shape
+    if w < config.min_cut_width * hc or w < 4:
+        return np.zeros(0, np.int64)
+    proj = ink.sum(axis=0).astype(np.float64)
+    cuts: list[int] = []
+    if config.cut_minima:
+        smooth = np.convolve(proj, np.ones(3) / 3, mode="same")
+        ref = float(np.median(proj))
+        cuts += [int(m) for m in _local_extrema(smooth, maxima=False) if smooth[m] <= config.minima_depth * ref]
+    if config.cut_concavities:
+        rows = np.arange(h)[:, None]
+        top = np.where(ink, rows, h).min(axis=0).astype(np.float64)
+        bottom = (h - 1 - np.where(ink, rows, -1).max(axis=0)).astype(np.float64)
+        for prof in (top, bottom):
+            for m in _local_extrema(prof, maxima=True):
+                if prof[m] - max(prof[: m + 1].min(), prof[m:].min()) >= config.concavity_depth * hc:
+                    cuts.append(int(m))
+    if config.cut_pitch and pitch > 0 and w > 1.3 * pitch:
+        n = max(2, round(w / pitch))
+        step = w / n
+        for k in range(1, n):
+            c0 = round(k * step)
+            a, b = max(1, c0 - int(0.3 * step)), min(w - 1, c0 + int(0.3 * step) + 1)
+            cuts.append(a + int(np.argmin(proj[a:b])) if b > a else c0)
+    min_w = max(2.0, config.min_piece_width * hc)
+    out: list[int] = []
+    for c in sorted(set(cuts)):
+        if c >= min_w and w - c >= min_w and (not out or c - out[-1] >= min_w):
+            out.append(c)
+    return np.array(out, np.int64)
+
+
+def _tight(mask: np.ndarray, x0: int, x1: int, y0: int, y1: int) -> CharBox | None:
+    """The tight box of the ink of ``mask[y0:y1, x0:x1]``, or None without ink."""
+    sub = mask[y0:y1, x0:x1]
+    rows = np.flatnonzero(sub.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(sub.any(axis=0))
+    return CharBox(x0 + int(cols[0]), y0 + int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
+
+
+def _union(boxes: Sequence[CharBox]) -> CharBox:
+    x0, y0 = min(b.x for b in boxes), min(b.y for b in boxes)
+    return CharBox(x0, y0, max(b.x2 for b in boxes) - x0, max(b.y2 for b in boxes) - y0)
+
+
+def char_geometry_ok(box: CharBox, row: Row, config: SearchConfig) -> bool:
+    """Whether a new candidate ``box`` has a character's size and position in ``row``.
+
+    >>> row = Row(0.0, 30.0, 20.0)
+    >>> char_geometry_ok(CharBox(0, 10, 12, 20), row, SearchConfig()), char_geometry_ok(CharBox(0, 22, 8, 8), row, SearchConfig())
+    (True, False)
+    """
+    hc = row.height(box.cx)
+    return (
+        config.min_char_height * hc <= box.h <= config.max_char_height * hc
+        and box.w <= config.max_char_width * hc
+        and abs(box.y2 - row.baseline(box.cx)) <= config.max_baseline_offset * hc
+    )
+
+
+def build_lattice(
+    boxes: Sequence[CharBox],
+    mask: np.ndarray,
+    *,
+    config: SearchConfig,
+    method: str = "",
+    polarity: Polarity = "dark",
+) -> Lattice | None:
+    """The lattice of one hypothesis: its ``boxes`` (left to right) cut into pieces on
+    the ink ``mask`` (H, W) bool they were found in. None without boxes.
+
+    A box holding two characters gives a lattice with both readings:
+
+    >>> mask = np.zeros((30, 40), bool); mask[5:25, 2:6] = True; mask[5:25, 12:16] = True
+    >>> mask[22:25, 6:12] = True; mask[5:25, 24:28] = True
+    >>> lat = build_lattice([CharBox(2, 5, 14, 20), CharBox(24, 5, 4, 20)], mask, config=SearchConfig())
+    >>> [(p.x, p.x2) for p in lat.pieces]
+    [(2, 7), (7, 16), (24, 28)]
+    >>> [(s.i, s.j, s.edit_logp) for s in lat.spans]
+    [(0, 1, -1.0), (0, 2, 0.0), (1, 2, -1.0), (2, 3, 0.0)]
+    """
+    if not boxes:
+        return None
+    boxes = sorted(boxes)
+    row = Row.of_boxes(boxes)
+    widths = [b.w for b in boxes if b.w <= 0.9 * row.height(b.cx)]
+    pitch = float(np.median(widths)) if widths else 0.55 * row.hc
+    extra: set[int] = set()
+    if config.extra_pieces:
+        found = extra_components(mask, boxes, row, config)
+        extra = set(range(len(boxes), len(boxes) + len(found)))
+        order = sorted(range(len(boxes) + len(found)), key=lambda k: ([*boxes, *found][k].x, k))
+        allb = [*boxes, *found]
+        boxes = [allb[k] for k in order]
+        extra = {i for i, k in enumerate(order) if k in extra}
+    pieces: list[CharBox] = []
+    owner: list[int] = []  # the hypothesis box of each piece
+    first: list[int] = []  # the first piece of each box
+    for k, b in enumerate(boxes):
+        first.append(len(pieces))
+        if k in extra:
+            pieces.append(b)
+            owner.append(k)
+            continue
+        ink = mask[b.y : b.y2, b.x : b.x2]
+        cuts = box_cuts(ink, hc=row.height(b.cx), pitch=pitch, config=config)
+        edges = [0, *cuts.tolist(), b.w]
+        made = [_tight(mask, b.x + x0, b.x + x1, b.y, b.y2) for x0, x1 in itertools.pairwise(edges)]
+        kept = [p for p in made if p is not None]
+        if len(kept) < 2:
+            kept = [b]
+        pieces += kept
+        owner += [k] * len(kept)
+    first.append(len(pieces))
+    spans: list[Span] = []
+    P = len(pieces)
+    for i in range(P):
+        for j in range(i + 1, min(P, i + config.max_pieces) + 1):
+            ks = owner[i], owner[j - 1]
+            if ks[0] != ks[1] and not config.merge_boxes:
+                break
+            whole = i == first[ks[0]] and j == first[ks[1] + 1]  # whole boxes only
+            if whole and ks[0] == ks[1]:
+                box, edit = boxes[ks[0]], 0.0
+            else:
+                box = _union(pieces[i:j])
+                n_cuts = (i != first[ks[0]]) + (j != first[ks[1] + 1])
+                edit = config.cut_logp * n_cuts + config.merge_logp * (ks[1] - ks[0])
+            if box.w > config.max_char_width * row.height(box.cx) and j > i + 1 and not (whole and ks[0] == ks[1]):
+                if ks[0] != ks[1]:
+                    break
+                continue
+            own = whole and ks[0] == ks[1] and ks[0] not in extra
+            char_ok = own or char_geometry_ok(box, row, config)
+            noise_ok = own or j == i + 1
+            skip = 0.0 if j == i + 1 and ks[0] in extra else None
+            if char_ok or noise_ok:
+                spans.append(Span(i, j, box, char_ok, noise_ok, edit, skip))
+    return Lattice(tuple(pieces), tuple(spans), row, method, polarity)
+
+
+def extra_components(mask: np.ndarray, boxes: Sequence[CharBox], row: Row, config: SearchConfig) -> list[CharBox]:
+    """Boxes of the components of ``mask`` (H, W) bool that lie in ``row`` (top and
+    bottom within the row's band), are at least ``extra_min_height`` x hc tall and
+    overlap none of ``boxes`` by more than half their width.
+
+    >>> mask = np.zeros((30, 40), bool); mask[5:25, 2:6] = True; mask[5:25, 20:24] = True
+    >>> extra_components(mask, [CharBox(2, 5, 4, 20)], Row(0.0, 25.0, 20.0), SearchConfig())
+    [CharBox(x=20, y=5, w=4, h=20)]
+    """
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    out = []
+    for x, y, w, h, _ in stats[1:n]:
+        cx = x + w / 2.0
+        hc, base = row.height(cx), row.baseline(cx)
+        tol = config.max_baseline_offset * hc
+        if h < config.extra_min_height * hc or y + h > base + tol or y < base - hc - tol:
+            continue
+        if any(min(b.x2, x + w) - max(b.x, x) > 0.5 * min(w, b.w) for b in boxes):
+            continue
+        out.append(CharBox(int(x), int(y), int(w), int(h)))
+    return out
+
+
+def lattices(
+    work: WorkImage, binarizers: Sequence[BinarizeConfig], *, segment: SegmentConfig, config: SearchConfig
+) -> list[Lattice]:
+    """One lattice per distinct hypothesis of every binarizer and polarity of ``work``
+    (the hypotheses of :func:`segocr.segment.characters.hypotheses`, each with the ink
+    mask it was found in)."""
+    out: list[Lattice] = []
+    seen: set[tuple[CharBox, ...]] = set()
+    for method in binarizers:
+        for polarity in work.polarities:
+            mask = binarize(work.gray, method=method, polarity=polarity)
+            if work.band_edge:
+                mask[:, : work.band_edge + 1] = False
+            clean = _remove_lines(mask, segment.frame_line_fraction)
+            for boxes, _ in segment_mask(mask, config=segment):
+                if boxes in seen:
+                    continue
+                seen.add(boxes)
+                lat = build_lattice(boxes, clean, config=config, method=method.method, polarity=polarity)
+                if lat is not None:
+                    out.append(lat)
+    return out
+
+
+# --- the search -----------------------------------------------------------------------
+
+
+def search_lattice(
+    lattice: Lattice,
+    box_logp: Mapping[CharBox, np.ndarray],
+    *,
+    noise_index: int,
+    length_logp: Mapping[int, float] | None = None,
+    unseen_length_logp: float = -8.0,
+    position_masks: np.ndarray | None = None,
+    config: SearchConfig,
+) -> list[Path]:
+    """The ``config.n_best`` best readings of ``lattice``, best first.
+
+    ``box_logp`` maps each candidate box to the classifier's log-probabilities (C+1,)
+    (characters, then noise at ``noise_index``). ``length_logp`` is log P(n) by
+    length (lengths not listed get ``unseen_length_logp``; None or empty: no prior).
+    ``position_masks`` (L, C) bool, when given, is a plate format: the reading has
+    exactly L characters and character k must be allowed by row k (the hook for
+    constrained decoding by plate format).
+    """
+    K = len(lattice.pieces) + 1
+    L = config.max_length if position_masks is None else len(position_masks)
+    nb = config.n_best
+    # beams[k][n]: up to nb best partial paths covering pieces 0..k-1 with n
+    # characters read, each (score, classes, boxes, logps).
+    Partial = tuple[float, tuple[int, ...], tuple[CharBox, ...], tuple[float, ...]]
+    beams: list[list[list[Partial]]] = [[[] for _ in range(L + 1)] for _ in range(K)]
+    beams[0][0] = [(0.0, (), (), ())]
+    outgoing: list[list[Span]] = [[] for _ in range(K)]
+    for s in lattice.spans:
+        outgoing[s.i].append(s)
+    for k in range(K - 1):
+        for n in range(L + 1):
+            here = beams[k][n]
+            if not here:
+                continue
+            for s in outgoing[k]:
+                lp_all = box_logp.get(s.box)
+                if lp_all is None:
+                    continue
+                if s.skip_logp is not None:
+                    _push(beams[s.j][n], [(sc + s.skip_logp, c, b, lp) for sc, c, b, lp in here], nb)
+                if s.noise_ok:
+                    cost = float(lp_all[noise_index]) + s.edit_logp
+                    _push(beams[s.j][n], [(sc + cost, c, b, lp) for sc, c, b, lp in here], nb)
+                if n >= L or not s.char_ok:
+                    continue
+                chars = lp_all[:noise_index]
+                if position_masks is not None:
+                    chars = np.where(position_masks[n], chars, -np.inf)
+                top = np.argsort(-chars)[: config.chars_per_box]
+                new = []
+                for c in top:
+                    v = float(chars[c])
+                    if not math.isfinite(v):
+                        continue
+                    step = v + s.edit_logp
+                    new += [(sc + step, cl + (int(c),), bx + (s.box,), lps + (v,)) for sc, cl, bx, lps in here]
+                _push(beams[s.j][n + 1], new, nb)
+    finals: list[Path] = []
+    lengths = range(L + 1) if position_masks is None else [L]
+    for n in lengths:
+        if n == 0:
+            continue
+        prior = 0.0
+        if length_logp:
+            prior = config.length_weight * length_logp.get(n, unseen_length_logp)
+        finals += [Path(sc + prior, c, b, lp) for sc, c, b, lp in beams[K - 1][n]]
+    finals.sort(key=lambda p: -p.score)
+    return finals[:nb]
+
+
+def _push(beam: list, items: list, nb: int) -> None:
+    """Merge ``items`` into ``beam`` keeping the ``nb`` highest scores (in place)."""
+    if not items:
+        return
+    beam.extend(items)
+    if len(beam) > nb:
+        beam[:] = heapq.nlargest(nb, beam, key=lambda t: t[0])
+
+
+def merge_paths(per_lattice: Sequence[Sequence[Path]], n_best: int) -> list[tuple[Path, int]]:
+    """The ``n_best`` best paths over several lattices as (path, lattice index), one per
+    distinct reading (its best-scoring path), best first.
+
+    >>> p = Path(-1.0, (1,), (), ()); q = Path(-0.5, (1,), (), ()); r = Path(-2.0, (2,), (), ())
+    >>> [(x.score, i) for x, i in merge_paths([[p, r], [q]], 5)]
+    [(-0.5, 1), (-2.0, 0)]
+    """
+    best: dict[tuple[int, ...], tuple[Path, int]] = {}
+    for li, paths in enumerate(per_lattice):
+        for p in paths:
+            if p.classes not in best or p.score > best[p.classes][0].score:
+                best[p.classes] = (p, li)
+    return sorted(best.values(), key=lambda t: -t[0].score)[:n_best]
