@@ -12,6 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from segocr.charset import CCPD_CHARSET, CCPD_PROVINCES, LATIN
@@ -134,6 +136,18 @@ def test_any_text_renders_in_any_style() -> None:
     assert len(p.boxes) == 7
     with pytest.raises(ValueError, match="alphabet"):
         render_plate("京A12345", rng=rng, style="us")
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    style=st.sampled_from(STYLES),
+    text=st.text(alphabet=LATIN, min_size=1, max_size=12),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_boxes_invariants_for_any_text_and_style(style: str, text: str, seed: int) -> None:
+    p = render_plate(text, rng=np.random.default_rng(seed), config=DRAWN, style=style)
+    assert p.text == text and p.style == style
+    _check_geometry(p)
 
 
 def test_fonts_load_from_the_package_with_licences() -> None:
