@@ -1,4 +1,4 @@
-"""`segocr ablate` and :mod:`segocr.evaluation.ablation`: grid parsing and validation,
+"""`segocr ablate` and :mod:`segocr.ablation`: grid parsing and validation,
 the paired statistics on hand-made cases, the shared work, and a tiny grid through
 the CLI on a few synthetic plates with an untrained tiny classifier."""
 
@@ -17,7 +17,7 @@ from segocr.cli import main
 from segocr.datasets.synthetic import open_synthetic
 from segocr.errors import ConfigError
 from segocr.evaluation import metrics as M
-from segocr.evaluation.ablation import (
+from segocr.ablation import (
     BASE,
     HYPOTHESIS_ONLY_FIELDS,
     RetrainSettings,
@@ -363,3 +363,14 @@ def test_cli_errors_are_clear(weights: Path, tmp_path: Path) -> None:
         main, [*base, "--weights", str(weights), "--retrain", "--split", "train"]
     )
     assert res.exit_code == 2 and "--retrain trains on the train split" in res.output
+
+
+def test_format_is_one_more_variant() -> None:
+    variants = _resolve({"cz": {"format": "cz"}, "plain": {"set": {"segment.work_height": 48}}})
+    assert [(v.name, v.format) for v in variants] == [("base", None), ("cz", "cz"), ("plain", None)]
+    assert variants[1].key != variants[0].key and "format=cz" in variants[1].changes
+    # a base format is inherited; "none" switches it off
+    variants = _resolve({"off": {"format": "none"}, "same": {}}, base={"format": "cz"})
+    assert [(v.name, v.format) for v in variants] == [("base", "cz"), ("off", None), ("same", "cz")]
+    with pytest.raises(ConfigError, match="unknown format 'atlantis'"):
+        _resolve({"x": {"format": "atlantis"}})

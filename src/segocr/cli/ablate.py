@@ -1,6 +1,6 @@
 """`segocr ablate`: which preprocessing step of segcnn earns its place?
 
-The work lives in :mod:`segocr.evaluation.ablation`; this module parses options and
+The work lives in :mod:`segocr.ablation`; this module parses options and
 prints.
 """
 
@@ -100,7 +100,7 @@ def ablate(
     one dataset split and compare each with the base, plate by plate. Writes
     ablation.md, ablation.json, ablation.png and predictions.csv."""
     from segocr.datasets.base import load_dataset
-    from segocr.evaluation.ablation import (
+    from segocr.ablation import (
         RetrainSettings,
         display_frame,
         load_base,
