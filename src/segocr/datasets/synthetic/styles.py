@@ -288,6 +288,9 @@ def _eu_drawing(text: str, rng: np.random.Generator, cfg: SyntheticConfig, hp: i
     _, ink_rgb, grounds = EU_COUNTRIES.get(code, ((), (22, 22, 24), ((246, 246, 242),)))
     ground = jitter(rng, grounds[int(rng.integers(len(grounds)))], 0.03)
     ink = jitter(rng, ink_rgb, 0.2)
+    dark_ink = rng.random() >= 0.06  # else an old black plate with white characters
+    if not dark_ink:
+        ground, ink, ink_rgb = jitter(rng, (22, 22, 24), 0.3), jitter(rng, (236, 236, 232), 0.05), (236, 236, 232)
     if two_row:
         wp = round(hp * rng.uniform(1.35, 1.5))
         band = round(hp * rng.uniform(0.16, 0.2))
@@ -315,10 +318,32 @@ def _eu_drawing(text: str, rng: np.random.Generator, cfg: SyntheticConfig, hp: i
         face = Face.make(font, weight, cap_h, u(rng, (0.5, 0.62)))
         mk = {k - len(top): (u(rng, (0.35, 0.7)), mark_kinds.get(m, "")) for k, m in marks.items() if k > len(top)}
         y0 = hp * rng.uniform(0.06, 0.1)
-        rows = [Row(top, y0, lo, hi, {}, 0.5), Row(bottom, hp - y0 - cap_h, lo, hi, mk, 0.5)]
+        top_hi = hi
+        if rng.random() < 0.5:  # a coat of arms or sticker right of the top row
+            r = cap_h * rng.uniform(0.3, 0.45)
+            cx, cy = hi - r, y0 + cap_h / 2
+            _emblem(img, rng, cx, cy, r)
+            top_hi = cx - r * 1.6
+        rows = [Row(top, y0, lo, top_hi, {}, rng.uniform(0.3, 0.6)), Row(bottom, hp - y0 - cap_h, lo, hi, mk, 0.5)]
     seal = jitter(rng, (40, 90, 160), 0.2)
     boxes, idx = _finish(img, rows, rng, cfg, lambda c: face, ink, gap=cap_h * u(rng, cfg.char_gap), mark_colour=seal)
-    return PlateDrawing(img, boxes, idx, True, screws=_side_screws(boxes, band, wp, hp) if not two_row else (), region="eu")
+    return PlateDrawing(img, boxes, idx, dark_ink, screws=_side_screws(boxes, band, wp, hp) if not two_row else (), region="eu")
+
+
+def _emblem(img: np.ndarray, rng: np.random.Generator, cx: float, cy: float, r: float) -> None:
+    """A small coat of arms (a two-colour shield) or a round sticker centred at (cx, cy)."""
+    import cv2
+
+    c1 = rgb(jitter(rng, [(200, 30, 30), (30, 110, 50), (30, 60, 160), (230, 190, 30)][int(rng.integers(4))], 0.1))
+    c2 = rgb(jitter(rng, [(240, 240, 240), (230, 190, 30), (20, 20, 20)][int(rng.integers(3))], 0.05))
+    if rng.random() < 0.6:
+        pts = np.array([(cx - r, cy - r), (cx + r, cy - r), (cx + r, cy + 0.2 * r), (cx, cy + r), (cx - r, cy + 0.2 * r)])
+        cv2.fillPoly(img, [np.round(pts).astype(np.int32)], c1, cv2.LINE_AA)
+        band = np.array([(cx - r, cy - 0.25 * r), (cx + r, cy - 0.25 * r), (cx + r, cy + 0.15 * r), (cx - r, cy + 0.15 * r)])
+        cv2.fillPoly(img, [np.round(band).astype(np.int32)], c2, cv2.LINE_AA)
+    else:
+        cv2.circle(img, (round(cx), round(cy)), max(1, round(r)), c1, -1, cv2.LINE_AA)
+        cv2.circle(img, (round(cx), round(cy)), max(1, round(r * 0.6)), c2, -1, cv2.LINE_AA)
 
 
 def _eu_scene(text: str, rng: np.random.Generator, cfg: SyntheticConfig, hp: int) -> Scene:
@@ -480,10 +505,12 @@ def _br_scene(text: str, rng: np.random.Generator, cfg: SyntheticConfig, hp: int
     img = plate_canvas(hp, wp, ground)
     rim(img, ink, max(1, round(hp * 0.02)), round(hp * rng.uniform(0.01, 0.04)))
     line_y = hp * rng.uniform(0.22, 0.26)
-    draw_text(img, (round(wp * 0.08), round(hp * 0.05), round(wp * 0.92), round(line_y)), choose(rng, BR_CITIES), ink, font="DejaVuSans-Bold.ttf", fill=0.8)
+    city, uf = choose(rng, BR_CITIES).split(" - ")
+    line = f"{uf} - {city}" if rng.random() < 0.5 else f"{city} - {uf}"
+    draw_text(img, (round(wp * 0.08), round(hp * 0.05), round(wp * 0.92), round(line_y)), line, ink, font="DejaVuSans-Bold.ttf", fill=0.8)
     cap_h = hp * rng.uniform(0.52, 0.62)
     face = _latin_face(rng, cfg, {"OSP-DIN.ttf": 0.4, "DejaVuSansCondensed-Bold-plates.ttf": 0.3, "RG2014C.ttf": 0.3}, cap_h, (0.5, 0.66))
-    marks = _marks(text, groups(text)[:1] or ([3] if len(text) > 4 else []), "--.", rng, (0.45, 0.8))
+    marks = _marks(text, groups(text)[:1] or ([3] if len(text) > 4 else []), "..-", rng, (0.45, 0.8))
     cap_top = line_y + (hp - line_y - cap_h) / 2 + hp * rng.uniform(-0.02, 0.02)
     row = Row(text, cap_top, wp * 0.05, wp * 0.95, marks, rng.uniform(0.45, 0.55))
     boxes, idx = _finish(img, [row], rng, cfg, lambda c: face, ink, gap=cap_h * u(rng, (0.06, 0.14)))
@@ -657,11 +684,11 @@ for _style in (
     PlateStyle("eu", "EU band with a country code; the country's pattern (D F I NL PL B P SK RO A LT FIN GB HR)", _eu_text, _eu_scene, rf"^{_ALL}{{4,9}}$"),
     PlateStyle("es", "Spain: EU band E, DIN face", _es_text, _es_scene, rf"^[0-9]{{4}}[{ES_LETTERS}]{{3}}$"),
     PlateStyle("us", "US: state name above, slogan below, pictured or drawn ground, highway gothic", _us_text, _us_scene, rf"^{_ALL}{{5,7}}$", height_scale=1.35),
-    PlateStyle("br", "Brazil before Mercosur: grey (or red) plate, city line, LLL-DDDD", _br_text, _br_scene, r"^[A-Z]{3}[0-9]{4}$"),
+    PlateStyle("br", "Brazil before Mercosur: grey (or red) plate, city line, LLL-DDDD", _br_text, _br_scene, r"^[A-Z]{3}[0-9]{4}$", margin_scale=0.5),
     PlateStyle("mercosur", "Brazil Mercosur: blue BRASIL band, flag, LLLDLDD", _mercosur_text, _mercosur_scene, r"^[A-Z]{3}[0-9][A-Z][0-9]{2}$"),
     PlateStyle("co", "Colombia: yellow, black rim, city below, LLL DDD", _co_text, _co_scene, r"^[A-Z]{3}[0-9]{3}$", height_scale=1.2),
     PlateStyle("cn", "China: blue (white ink) or new-energy green, province + letter + 5 (6)", _cn_text, _cn_scene, _CN_PATTERN, _CN_ALPHABET, margin_scale=0.35),
-    PlateStyle("eu-2row", "EU square plate, two rows", _eu_text, _eu2_scene, rf"^{_ALL}{{4,9}}$", rows=2, height_scale=1.7),
+    PlateStyle("eu-2row", "EU square plate, two rows, a coat of arms sometimes", _eu_text, _eu2_scene, rf"^{_ALL}{{4,9}}$", rows=2, height_scale=1.7, margin_scale=0.6),
     PlateStyle("br-2row", "Mercosur motorcycle plate: LLL over DLDD", _mercosur_text, _br2_scene, r"^[A-Z]{3}[0-9][A-Z][0-9]{2}$", rows=2, height_scale=1.9),
     PlateStyle("cn-2row", "Chinese yellow two-row plate: province + letter over 5", _cn2_text, _cn2_scene, rf"^[{CN_PROVINCES}][{CN_ALNUM[10:]}][{CN_ALNUM}]{{5}}$", _CN_ALPHABET, rows=2, height_scale=1.6, margin_scale=0.5),
 ):
