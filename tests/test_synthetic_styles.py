@@ -65,7 +65,7 @@ def _check_geometry(p: RenderedPlate) -> None:
 def test_registry_lists_every_style() -> None:
     assert set(NEW) | {"cz", "generic"} == set(STYLES)
     assert {get_style(s).rows for s in ("eu-2row", "br-2row", "cn-2row")} == {2}
-    with pytest.raises(ValueError, match="unknown plate style 'xx'; choose one of: cz, generic"):
+    with pytest.raises(ValueError, match="unknown plate style 'xx'; choose one of: br, br-2row, cn,"):
         get_style("xx")
 
 

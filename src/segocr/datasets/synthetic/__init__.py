@@ -44,19 +44,20 @@ from segocr.datasets.synthetic.dataset import (
 from segocr.datasets.synthetic.fonts import font_names, font_path
 from segocr.datasets.synthetic.legacy import CZ_LETTER_WEIGHTS, CZ_LETTERS, FONTS
 from segocr.datasets.synthetic.render import RenderedPlate, render_plate
-from segocr.datasets.synthetic.styles import STYLES as STYLE_REGISTRY
 from segocr.datasets.synthetic.styles import (
+    STYLE_REGISTRY,
     PlateStyle,
     get_style,
     matches_pattern,
     register_style,
     style_names,
 )
+from segocr.datasets.synthetic.styles import STYLES as _ORDERED
 
-#: A style name (any key of :data:`STYLE_REGISTRY`).
+#: A style name (registered in :data:`STYLE_REGISTRY`).
 Style = str
 #: The registered style names, in registration order.
-STYLES: tuple[str, ...] = tuple(STYLE_REGISTRY)
+STYLES: tuple[str, ...] = tuple(_ORDERED)
 
 __all__ = [
     "CZ_LETTERS",

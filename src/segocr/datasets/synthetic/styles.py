@@ -57,6 +57,7 @@ from segocr.datasets.synthetic.scene import (
     u,
 )
 from segocr.errors import DatasetError
+from segocr.registry import Registry
 
 SceneFn = Callable[[str, np.random.Generator, SyntheticConfig, int], Scene]
 
@@ -88,15 +89,16 @@ class PlateStyle:
     margin_scale: float = 1.0
 
 
-#: The style registry, in registration order.
+#: The style registry (:class:`segocr.registry.Registry`; an unknown name is a
+#: ``ValueError`` listing the valid ones).
+STYLE_REGISTRY: Registry[PlateStyle] = Registry("plate style", builtin=(), error=ValueError)
+#: The registered styles in registration order (the order of pictures and tables).
 STYLES: dict[str, PlateStyle] = {}
 
 
 def register_style(style: PlateStyle) -> PlateStyle:
-    """Add ``style`` to :data:`STYLES` (a second style under a taken name is an error)."""
-    old = STYLES.get(style.name)
-    if old is not None and old != style:
-        raise ValueError(f"plate style {style.name!r} registered twice")
+    """Register ``style`` under its name (another style under a taken name is an error)."""
+    STYLE_REGISTRY.add(style.name, style)
     STYLES[style.name] = style
     return style
 
@@ -110,11 +112,9 @@ def get_style(name: str) -> PlateStyle:
     >>> get_style("xx")
     Traceback (most recent call last):
     ...
-    ValueError: unknown plate style 'xx'; choose one of: cz, generic, eu, es, us, br, mercosur, co, cn, eu-2row, br-2row, cn-2row
+    ValueError: unknown plate style 'xx'; choose one of: br, br-2row, cn, cn-2row, co, cz, es, eu, eu-2row, generic, mercosur, us
     """
-    if name not in STYLES:
-        raise ValueError(f"unknown plate style {name!r}; choose one of: {', '.join(STYLES)}")
-    return STYLES[name]
+    return STYLE_REGISTRY.get(name)
 
 
 def style_names() -> list[str]:
