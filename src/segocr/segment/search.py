@@ -231,14 +231,21 @@ def box_cuts(ink: np.ndarray, *, hc: float, pitch: float, config: SearchConfig) 
     if config.cut_minima:
         smooth = np.convolve(proj, np.ones(3) / 3, mode="same")
         ref = float(np.median(proj))
-        cuts += [int(m) for m in _local_extrema(smooth, maxima=False) if smooth[m] <= config.minima_depth * ref]
+        cuts += [
+            int(m)
+            for m in _local_extrema(smooth, maxima=False)
+            if smooth[m] <= config.minima_depth * ref
+        ]
     if config.cut_concavities:
         rows = np.arange(h)[:, None]
         top = np.where(ink, rows, h).min(axis=0).astype(np.float64)
         bottom = (h - 1 - np.where(ink, rows, -1).max(axis=0)).astype(np.float64)
         for prof in (top, bottom):
             for m in _local_extrema(prof, maxima=True):
-                if prof[m] - max(prof[: m + 1].min(), prof[m:].min()) >= config.concavity_depth * hc:
+                if (
+                    prof[m] - max(prof[: m + 1].min(), prof[m:].min())
+                    >= config.concavity_depth * hc
+                ):
                     cuts.append(int(m))
     if config.cut_pitch and pitch > 0 and w > 1.3 * pitch:
         n = max(2, round(w / pitch))
@@ -246,7 +253,10 @@ def box_cuts(ink: np.ndarray, *, hc: float, pitch: float, config: SearchConfig) 
         for k in range(1, n):
             c0 = round(k * step)
             a, b = max(1, c0 - int(0.3 * step)), min(w - 1, c0 + int(0.3 * step) + 1)
-            cuts.append(a + int(np.argmin(proj[a:b])) if b > a else c0)
+            if b > a:
+                lows = a + np.flatnonzero(proj[a:b] == proj[a:b].min())
+                c0 = int(lows[np.argmin(np.abs(lows - c0))])  # the lowest column nearest the pitch
+            cuts.append(c0)
     min_w = max(2.0, config.min_piece_width * hc)
     out: list[int] = []
     for c in sorted(set(cuts)):
@@ -262,7 +272,12 @@ def _tight(mask: np.ndarray, x0: int, x1: int, y0: int, y1: int) -> CharBox | No
     if rows.size == 0:
         return None
     cols = np.flatnonzero(sub.any(axis=0))
-    return CharBox(x0 + int(cols[0]), y0 + int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
+    return CharBox(
+        x0 + int(cols[0]),
+        y0 + int(rows[0]),
+        int(cols[-1] - cols[0] + 1),
+        int(rows[-1] - rows[0] + 1),
+    )
 
 
 def _union(boxes: Sequence[CharBox]) -> CharBox:
@@ -304,7 +319,7 @@ def build_lattice(
     >>> [(p.x, p.x2) for p in lat.pieces]
     [(2, 7), (7, 16), (24, 28)]
     >>> [(s.i, s.j, s.edit_logp) for s in lat.spans]
-    [(0, 1, -1.0), (0, 2, 0.0), (1, 2, -1.0), (2, 3, 0.0)]
+    [(0, 1, -1.0), (0, 2, 0.0), (1, 2, 0.0), (2, 3, 0.0)]
     """
     if not boxes:
         return None
@@ -351,9 +366,13 @@ def build_lattice(
                 box, edit = boxes[ks[0]], 0.0
             else:
                 box = _union(pieces[i:j])
-                n_cuts = (i != first[ks[0]]) + (j != first[ks[1] + 1])
+                n_cuts = int(j != first[ks[1] + 1])  # each cut is charged once, left of it
                 edit = config.cut_logp * n_cuts + config.merge_logp * (ks[1] - ks[0])
-            if box.w > config.max_char_width * row.height(box.cx) and j > i + 1 and not (whole and ks[0] == ks[1]):
+            if (
+                box.w > config.max_char_width * row.height(box.cx)
+                and j > i + 1
+                and not (whole and ks[0] == ks[1])
+            ):
                 if ks[0] != ks[1]:
                     break
                 continue
@@ -366,7 +385,9 @@ def build_lattice(
     return Lattice(tuple(pieces), tuple(spans), row, method, polarity)
 
 
-def extra_components(mask: np.ndarray, boxes: Sequence[CharBox], row: Row, config: SearchConfig) -> list[CharBox]:
+def extra_components(
+    mask: np.ndarray, boxes: Sequence[CharBox], row: Row, config: SearchConfig
+) -> list[CharBox]:
     """Boxes of the components of ``mask`` (H, W) bool that lie in ``row`` (top and
     bottom within the row's band), are at least ``extra_min_height`` x hc tall and
     overlap none of ``boxes`` by more than half their width.
@@ -390,7 +411,11 @@ def extra_components(mask: np.ndarray, boxes: Sequence[CharBox], row: Row, confi
 
 
 def lattices(
-    work: WorkImage, binarizers: Sequence[BinarizeConfig], *, segment: SegmentConfig, config: SearchConfig
+    work: WorkImage,
+    binarizers: Sequence[BinarizeConfig],
+    *,
+    segment: SegmentConfig,
+    config: SearchConfig,
 ) -> list[Lattice]:
     """One lattice per distinct hypothesis of every binarizer and polarity of ``work``
     (the hypotheses of :func:`segocr.segment.characters.hypotheses`, each with the ink
@@ -407,7 +432,9 @@ def lattices(
                 if boxes in seen:
                     continue
                 seen.add(boxes)
-                lat = build_lattice(boxes, clean, config=config, method=method.method, polarity=polarity)
+                lat = build_lattice(
+                    boxes, clean, config=config, method=method.method, polarity=polarity
+                )
                 if lat is not None:
                     out.append(lat)
     return out
@@ -456,7 +483,9 @@ def search_lattice(
                 if lp_all is None:
                     continue
                 if s.skip_logp is not None:
-                    _push(beams[s.j][n], [(sc + s.skip_logp, c, b, lp) for sc, c, b, lp in here], nb)
+                    _push(
+                        beams[s.j][n], [(sc + s.skip_logp, c, b, lp) for sc, c, b, lp in here], nb
+                    )
                 if s.noise_ok:
                     cost = float(lp_all[noise_index]) + s.edit_logp
                     _push(beams[s.j][n], [(sc + cost, c, b, lp) for sc, c, b, lp in here], nb)
@@ -472,7 +501,10 @@ def search_lattice(
                     if not math.isfinite(v):
                         continue
                     step = v + s.edit_logp
-                    new += [(sc + step, cl + (int(c),), bx + (s.box,), lps + (v,)) for sc, cl, bx, lps in here]
+                    new += [
+                        (sc + step, cl + (int(c),), bx + (s.box,), lps + (v,))
+                        for sc, cl, bx, lps in here
+                    ]
                 _push(beams[s.j][n + 1], new, nb)
     finals: list[Path] = []
     lengths = range(L + 1) if position_masks is None else [L]

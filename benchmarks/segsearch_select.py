@@ -1,0 +1,104 @@
+"""Choose the segcnn segmentation search's settings on the train split only (issue 13).
+
+    python benchmarks/segsearch_select.py [--data-dir ../shared/data/iwt4s/2017-IWT4S-HDR_LP-dataset]
+
+Reads the IWT4S *train* split (never the test split) with the shipped segcnn
+classifier under the old cascade (the base) and under search variants, through the
+ablation runner (:func:`segocr.ablation.run_ablation`: same plates, paired bootstrap
+interval of the difference and exact McNemar p-value). Figures are given for
+
+* ``val``: the segcnn trainer's own validation part (15 % of the training plates,
+  by plate text, ``group_split(train, test_fraction=0.15, seed=1)``; its characters
+  never trained the classifier), and
+* ``train``: the whole train split (the classifier saw the character crops of the
+  other 85 %, which flatters the classifier alike in every variant).
+
+Rule, fixed before looking: the variant with the most plates right on the whole train
+split is chosen; the base is kept unless a search variant beats it there and is not
+worse on the validation part. Writes ``benchmarks/results/segsearch_select.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from segocr.ablation import parse_grid, resolve_grid, run_ablation
+from segocr.datasets.base import load_dataset
+from segocr.datasets.splits import group_split
+from segocr.models.weights import default_weights_path
+from segocr.recognizers.segcnn import load_segcnn
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: The variants compared with the old cascade (overrides of the shipped card's config).
+VARIANTS: dict[str, dict[str, Any]] = {
+    "search": {"set": {"search": {}}},
+    "search_max_pieces_4": {"set": {"search": {"max_pieces": 4}}},
+    "search_no_extra_pieces": {"set": {"search": {"extra_pieces": False}}},
+    "search_no_merge": {"set": {"search": {"merge_boxes": False}}},
+    "search_cut_cost_0.5": {"set": {"search": {"cut_logp": -0.5, "merge_logp": -0.5}}},
+    "search_cut_cost_2": {"set": {"search": {"cut_logp": -2.0, "merge_logp": -2.0}}},
+    "search_length_weight_0.5": {"set": {"search": {"length_weight": 0.5}}},
+    "search_every_plate": {"set": {"search": {}, "cascade_confidence": None}},
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--data-dir", type=Path, default=ROOT.parent / "shared/data/iwt4s/2017-IWT4S-HDR_LP-dataset"
+    )
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/segsearch_select.json")
+    args = ap.parse_args()
+    weights = default_weights_path("segcnn")
+    base = load_segcnn(weights, device="cpu", runtime="torch").config
+    variants = resolve_grid(parse_grid({"variants": VARIANTS}), base)
+    train = load_dataset("iwt4s", args.data_dir).samples("train")
+    _, val = group_split(list(train), test_fraction=0.15, seed=1)
+    val_ids = {s.id for s in val}
+    result = run_ablation(variants, train, weights=weights, progress=print)
+    truths = [s.text for s in result.samples]
+    in_val = [s.id in val_ids for s in result.samples]
+    rows = []
+    for vr in result.variants:
+        ok = [p.text == t for p, t in zip(vr.predictions, truths, strict=True)]
+        seg = vr.metrics.segmentation
+        rows.append({
+            "variant": vr.variant.name,
+            "train_correct": sum(ok),
+            "train_n": len(ok),
+            "val_correct": sum(o for o, v in zip(ok, in_val, strict=True) if v),
+            "val_n": sum(in_val),
+            "train_diff_ci95": None if vr.comparison is None else [round(vr.comparison.low, 4), round(vr.comparison.high, 4)],
+            "mcnemar_p": None if vr.comparison is None else round(vr.comparison.p_value, 4),
+            "lost_to_segmentation": None if seg is None else seg.wrong_count,
+            "lost_to_classifier": None if seg is None else seg.misread,
+            "plates_per_s": round(len(ok) / vr.seconds, 1) if vr.seconds else None,
+        })  # fmt: skip
+    base_row = rows[0]
+    best = max(rows, key=lambda r: (r["train_correct"], r["val_correct"]))
+    chosen = (
+        best
+        if best["train_correct"] > base_row["train_correct"]
+        and best["val_correct"] >= base_row["val_correct"]
+        else base_row
+    )
+    for r in rows:
+        print(f"{r['variant']:28s} train {r['train_correct']}/{r['train_n']}  val {r['val_correct']}/{r['val_n']}  "
+              f"diff CI {r['train_diff_ci95']}  p {r['mcnemar_p']}  seg/cls lost {r['lost_to_segmentation']}/{r['lost_to_classifier']}  "
+              f"{r['plates_per_s']} plates/s")  # fmt: skip
+    print(f"\nchosen on the train split: {chosen['variant']}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps({"rows": rows, "chosen": chosen["variant"], "variants": VARIANTS}, indent=2)
+        + "\n"
+    )
+
+
+if __name__ == "__main__":
+    main()
