@@ -221,7 +221,7 @@ def box_cuts(ink: np.ndarray, *, hc: float, pitch: float, config: SearchConfig) 
 
     >>> ink = np.zeros((20, 16), bool); ink[:, 1:5] = True; ink[:, 10:14] = True; ink[17:19, 5:10] = True
     >>> box_cuts(ink, hc=20.0, pitch=8.0, config=SearchConfig()).tolist()
-    [6]
+    [7]
     """
     h, w = ink.shape
     if w < config.min_cut_width * hc or w < 4:
@@ -317,7 +317,7 @@ def build_lattice(
     >>> mask[22:25, 6:12] = True; mask[5:25, 24:28] = True
     >>> lat = build_lattice([CharBox(2, 5, 14, 20), CharBox(24, 5, 4, 20)], mask, config=SearchConfig())
     >>> [(p.x, p.x2) for p in lat.pieces]
-    [(2, 7), (7, 16), (24, 28)]
+    [(2, 8), (8, 16), (24, 28)]
     >>> [(s.i, s.j, s.edit_logp) for s in lat.spans]
     [(0, 1, -1.0), (0, 2, 0.0), (1, 2, 0.0), (2, 3, 0.0)]
     """
