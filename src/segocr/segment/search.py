@@ -367,7 +367,7 @@ def build_lattice(
             else:
                 box = _union(pieces[i:j])
                 n_cuts = int(j != first[ks[1] + 1])  # each cut is charged once, left of it
-                edit = config.cut_logp * n_cuts + config.merge_logp * (ks[1] - ks[0])
+                edit = config.cut_logp * n_cuts + config.merge_logp * (ks[1] - ks[0]) + 0.0
             if (
                 box.w > config.max_char_width * row.height(box.cx)
                 and j > i + 1
