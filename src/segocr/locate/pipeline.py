@@ -1,0 +1,189 @@
+"""Crop or scene? Reading a photo's plates with any recognizer.
+
+:class:`LocatingReader` decides per image (``mode``):
+
+* ``never``: the image is a plate crop, read as it is (the old way);
+* ``always``: the image is a scene: plates are located (:func:`segocr.locate.locate`)
+  and each one, warped upright, is read by the recognizer;
+* ``auto`` (:func:`decide`): a crop when (1) the segmentation reader finds a row of at
+  least 4 characters filling the image's height (median character height >= 20% of
+  it) with mean confidence >= 0.5, or (2) the image is crop-shaped (width / height in
+  [1.5, 6] and long side <= 1100 px), or (3) the plate located in it spans at least
+  half its width; otherwise a scene. Plate crops (IWT4S: 75x26 up to 1062x548, car
+  body included) take (1) or (2), so they are never re-located; photos (CCPD's
+  720x1160 frames, 320x240 and 1280x720 scenes) are not crop-shaped.
+
+A located plate's :class:`~segocr.recognizers.base.Prediction` has its character
+boxes mapped back into the input image and ``info["quad"]``, the plate's four corners
+``[[x, y], ...]`` in input pixels (top-left, top-right, bottom-right, bottom-left), and
+``info["plate_score"]``. A scene where nothing reads as a plate gives no prediction;
+:data:`NO_PLATE` is the message callers report for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from segocr.errors import SegocrError
+from segocr.locate.geometry import Quad, box_quad, quad_size
+from segocr.locate.locator import LocateConfig, Plate, crop_plate, locate
+from segocr.recognizers.base import CharPrediction, Prediction, Recognizer
+from segocr.segment.boxes import CharBox
+
+LocateMode = Literal["auto", "always", "never"]
+#: The modes :class:`LocatingReader` accepts.
+LOCATE_MODES: tuple[LocateMode, ...] = ("auto", "always", "never")
+#: What is reported for a scene in which no plate was found.
+NO_PLATE = "no licence plate found in the photo (try --locate never if it is a plate crop)"
+
+
+class NoPlateFoundError(SegocrError):
+    """A photo read as a scene holds nothing that reads as a plate."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """How an image was taken: ``kind`` is ``crop`` or ``scene``; ``reason`` says why."""
+
+    kind: Literal["crop", "scene"]
+    reason: str
+
+
+def crop_shaped(shape: tuple[int, ...]) -> bool:
+    """True for the shape of a plate crop: width / height in [1.5, 6] and a long side
+    of at most 1100 px.
+
+    >>> crop_shaped((548, 1062, 3)), crop_shaped((720, 1280, 3)), crop_shaped((240, 320, 3))
+    (True, False, False)
+    """
+    h, w = shape[:2]
+    return 1.5 <= w / max(h, 1) <= 6.0 and max(h, w) <= 1100
+
+
+def row_fills_image(reading: Prediction, height: int) -> bool:
+    """True when ``reading`` (of the whole image) is a row of at least 4 characters,
+    median height >= 20% of ``height``, mean confidence >= 0.5."""
+    boxes = [c.box for c in reading.chars if c.box is not None]
+    if len(boxes) < 4 or len(boxes) != len(reading.chars):
+        return False
+    mean_conf = float(np.mean([c.confidence for c in reading.chars]))
+    return mean_conf >= 0.5 and float(np.median([b.h for b in boxes])) >= 0.2 * height
+
+
+def decide(image: np.ndarray, crop_reading: Prediction, plates: Sequence[Plate] | None = None) -> Decision | None:
+    """``auto``'s choice for ``image`` given the segmentation reader's reading of the
+    whole image and, once known, the plates located in it; None when the plates are
+    needed to decide (see the module docstring)."""
+    h, w = image.shape[:2]
+    if row_fills_image(crop_reading, h):
+        return Decision("crop", "a character row fills the image")
+    if crop_shaped(image.shape):
+        return Decision("crop", "crop-shaped image")
+    if plates is None:
+        return None
+    if plates and quad_size(plates[0].quad)[0] >= 0.5 * w:
+        return Decision("crop", "the plate spans the image")
+    return Decision("scene", "photo-shaped image")
+
+
+def _map_box(box: CharBox, matrix: np.ndarray) -> CharBox:
+    pts = box_quad(box.x, box.y, box.x2, box.y2).reshape(1, 4, 2)
+    q = cv2.perspectiveTransform(pts, matrix).reshape(4, 2)
+    x1, y1 = np.floor(q.min(axis=0))
+    x2, y2 = np.ceil(q.max(axis=0))
+    return CharBox(int(x1), int(y1), max(1, int(x2 - x1)), max(1, int(y2 - y1)))
+
+
+def plate_prediction(reading: Prediction, plate: Plate, crop_shape: tuple[int, int]) -> Prediction:
+    """``reading`` of the upright crop of ``plate`` (shape ``crop_shape`` = (H, W)) with
+    its character boxes mapped back into the input image and the plate's quad and
+    score in ``info``."""
+    ch, cw = crop_shape
+    matrix = cv2.getPerspectiveTransform(box_quad(0, 0, cw - 1, ch - 1), np.asarray(plate.quad, np.float32))
+    chars = tuple(
+        CharPrediction(c.char, c.confidence, _map_box(c.box, matrix) if c.box is not None else None)
+        for c in reading.chars
+    )
+    info = {**reading.info, "quad": plate.quad_list(), "plate_score": round(plate.score, 4)}
+    return replace(reading, chars=chars, info=info)
+
+
+class LocatingReader:
+    """Reads the plates of crops and scenes alike (see the module docstring).
+
+    ``recognizer`` reads the plates (crops as they are, located plates warped upright);
+    ``verifier`` is the segmentation reader (segcnn) that checks candidates and makes
+    ``auto``'s decision. :meth:`read` returns, per image, the list of its plates'
+    predictions: one for a crop, one per plate for a scene, none when no plate is found.
+    """
+
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        verifier: Recognizer,
+        *,
+        mode: LocateMode = "auto",
+        config: LocateConfig | None = None,
+        crop_height: int = 64,
+    ) -> None:
+        if mode not in LOCATE_MODES:
+            raise ValueError(f"unknown locate mode {mode!r}; choose one of: {', '.join(LOCATE_MODES)}")
+        self.recognizer = recognizer
+        self.verifier = verifier
+        self.mode: LocateMode = mode
+        self.config = config or LocateConfig()
+        self.crop_height = crop_height
+        self.name = recognizer.name
+
+    def read(self, images: Sequence[np.ndarray]) -> list[list[Prediction]]:
+        """One list of plate predictions per image of ``images`` (uint8 RGB (H, W, 3))."""
+        if self.mode == "never":
+            return [[p] for p in self.recognizer.predict(images)]
+        out: list[list[Prediction] | None] = [None] * len(images)
+        as_crop: list[int] = []
+        if self.mode == "auto":
+            direct = self.verifier.predict(images)
+            for i, (img, reading) in enumerate(zip(images, direct, strict=True)):
+                d = decide(img, reading)
+                if d is not None and d.kind == "crop":
+                    as_crop.append(i)
+        for i, img in enumerate(images):
+            if i in as_crop:
+                continue
+            plates = locate(img, verifier=self.verifier, config=self.config)
+            if self.mode == "auto":
+                d = decide(img, Prediction("", 0.0), plates)
+                if d is not None and d.kind == "crop":
+                    as_crop.append(i)
+                    continue
+            out[i] = self.read_plates(img, plates)
+        if as_crop:
+            as_crop.sort()
+            if self.recognizer is self.verifier and self.mode == "auto":
+                crops_read = [direct[i] for i in as_crop]  # already read whole
+            else:
+                crops_read = self.recognizer.predict([images[i] for i in as_crop])
+            for i, p in zip(as_crop, crops_read, strict=True):
+                out[i] = [p]
+        return [o if o is not None else [] for o in out]
+
+    def read_plates(self, image: np.ndarray, plates: Sequence[Plate]) -> list[Prediction]:
+        """The recognizer's reading of each located plate of ``image``, best plate first."""
+        if not plates:
+            return []
+        crops = [crop_plate(image, p.quad, height=self.crop_height) for p in plates]
+        readings = self.recognizer.predict(crops)
+        return [
+            plate_prediction(r, p, c.shape[:2]) for r, p, c in zip(readings, plates, crops, strict=True)
+        ]
+
+
+def quad_of(prediction: Prediction) -> Quad | None:
+    """The plate quad (4, 2) of a located plate's prediction, else None."""
+    quad = prediction.info.get("quad")
+    return None if quad is None else np.asarray(quad, np.float32)
