@@ -113,6 +113,9 @@ class RecognizerSpec:
     runtime: str = "auto"
     #: Decoding options (plate format, top-N; :class:`segocr.formats.decoding.DecodeOptions`).
     options: Any = None
+    #: Plates in whole photos: ``never`` (every image is a crop), ``auto`` or
+    #: ``always`` (see :mod:`segocr.locate.pipeline`).
+    locate: str = "never"
 
     def load(self) -> Recognizer:
         """The recognizer (cached per process by :func:`segocr.api.load_recognizer`).
@@ -126,6 +129,15 @@ class RecognizerSpec:
 
             return FormattedRecognizer(rec, self.options)  # type: ignore[return-value]
         return rec
+
+    def locating_reader(self) -> Any:
+        """The :class:`segocr.locate.LocatingReader` of this spec (its verifier is the
+        segcnn reader on the same device and runtime)."""
+        from segocr.api import load_recognizer
+        from segocr.locate import LocatingReader
+
+        verifier = load_recognizer("segcnn", device=self.device, runtime=self.runtime)
+        return LocatingReader(self.load(), verifier, mode=self.locate)  # type: ignore[arg-type]
 
 
 def _source_name(source: Source) -> str:
@@ -174,6 +186,8 @@ def read_chunk(sources: Sequence[Source], spec: RecognizerSpec) -> list[ReadResu
             where.append(i)
         except ImageReadError as exc:
             results[i] = ReadResult(_source_name(source), error=str(exc))
+    if images and spec.locate != "never":
+        return _read_located(sources, results, images, where, spec)
     if images:
         recognizer = spec.load()
         try:
@@ -190,6 +204,34 @@ def read_chunk(sources: Sequence[Source], spec: RecognizerSpec) -> list[ReadResu
             except Exception as exc:  # noqa: BLE001 - one image must not stop the batch
                 results[i] = ReadResult(name, error=f"{name}: recognizer failed ({_failure(exc)})")
     return [r for r in results if r is not None]
+
+
+def _read_located(
+    sources: Sequence[Source],
+    results: list[ReadResult | None],
+    images: list[np.ndarray],
+    where: list[int],
+    spec: RecognizerSpec,
+) -> list[ReadResult]:
+    """:func:`read_chunk` with plates located in photos: one result per plate found
+    (a crop is one plate), a failed result saying so when a photo holds none."""
+    from segocr.locate import NO_PLATE
+
+    reader = spec.locating_reader()
+    try:
+        found = reader.read(images)
+    except Exception:  # noqa: BLE001 - retried image by image below, to isolate the bad one
+        found = None
+    out: list[list[ReadResult]] = [[r] if r is not None else [] for r in results]
+    for k, i in enumerate(where):
+        name = _source_name(sources[i])
+        try:
+            plates = found[k] if found is not None else reader.read(images[k : k + 1])[0]
+        except Exception as exc:  # noqa: BLE001 - one image must not stop the batch
+            out[i] = [ReadResult(name, error=f"{name}: recognizer failed ({_failure(exc)})")]
+            continue
+        out[i] = [ReadResult(name, prediction=p) for p in plates] or [ReadResult(name, error=f"{name}: {NO_PLATE}")]
+    return [r for rs in out for r in rs]
 
 
 def _predict(recognizer: Recognizer, images: list[np.ndarray]) -> list[Prediction]:

@@ -35,6 +35,7 @@ from segocr.batch import (
 )
 from segocr.cli.options import DEVICE_HELP, check_device
 from segocr.errors import ImageReadError, SegocrError
+from segocr.locate.pipeline import LOCATE_MODES
 from segocr.names import one_line, printable
 from segocr.recognizers.base import Prediction, get_recognizer_factory, recognizer_names
 from segocr.runtime import RUNTIMES
@@ -104,7 +105,7 @@ def _annotation(result: ReadResult, out_dir: Path, used: set[str], stdin_bytes: 
         k += 1
         name = f"{stem}-{k}.png"
     used.add(name)
-    write_image(out_dir / name, annotate(image, result.prediction))
+    write_image(out_dir / name, annotate(image, result.prediction, quadrilateral=result.prediction.info.get("quad")))
 
 
 def _close(results: Iterator[ReadResult]) -> None:
@@ -139,7 +140,7 @@ def _line(result: ReadResult, as_json: bool) -> str | None:
         )
     pred = result.prediction
     if as_json:
-        return json.dumps({"path": source, **pred.to_dict(), **_decoding_json(pred), "error": None}, ensure_ascii=False)
+        return json.dumps({"path": source, **pred.to_dict(), **_decoding_json(pred), **_located_json(pred), "error": None}, ensure_ascii=False)
     alternatives = "".join(f"\t{t}={q:.3g}" for t, q in pred.info.get("topn") or ())
     return f"{source}\t{pred.text}\t{pred.confidence:.3f}{alternatives}"
 
@@ -156,6 +157,14 @@ def _decoding_json(pred: Prediction) -> dict[str, object]:
         out["paths"] = [printable(p) for p in pred.info["paths"]]
         out["fusion"] = pred.info.get("fusion")
     return out
+
+
+def _located_json(pred: Prediction) -> dict[str, object]:
+    """JSON entries of a plate located in a photo: its quad (four [x, y] corners in the
+    input image: top-left, top-right, bottom-right, bottom-left) and locator score."""
+    if "quad" not in pred.info:
+        return {}
+    return {"quad": pred.info["quad"], "plate_score": pred.info.get("plate_score")}
 
 
 def _stdout_gone() -> NoReturn:
@@ -267,6 +276,15 @@ def _stdout_gone() -> NoReturn:
     "folder (dir), or those whose path gives the same first group of PATTERN.",
 )
 @click.option(
+    "--locate",
+    type=click.Choice(LOCATE_MODES),
+    default="auto",
+    show_default=True,
+    help="Plates in whole photos: auto locates them in images that are not plate-crop "
+    "shaped (one result per plate, with its quad in --json; a photo without a plate is an "
+    "error line), always locates, never reads every image as a crop.",
+)
+@click.option(
     "--progress/--no-progress",
     default=None,
     help="Progress bar on stderr.  [default: when stderr is a terminal]",
@@ -286,6 +304,7 @@ def read(
     format_spec: str | None,
     topn: int,
     group_by: str | None,
+    locate: str,
     progress: bool | None,
 ) -> None:
     """Read the plate text of each IMAGE (files, directories of images, or - for
@@ -329,7 +348,9 @@ def read(
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--group-by") from None
     options = DecodeOptions(format=format_spec, topn=max(topn, DEFAULT_TOPN) if group_by else topn)
-    spec = RecognizerSpec(model, str(weights) if weights else None, device, runtime, options if options.active else None)
+    spec = RecognizerSpec(
+        model, str(weights) if weights else None, device, runtime, options if options.active else None, locate=locate
+    )
     try:
         charset = getattr(spec.load(), "charset", None)  # unusable weights, device or format: one clear error first
         if charset is not None:
@@ -346,7 +367,7 @@ def read(
         backend="dask" if backend == "dask" else "loky", scheduler=scheduler,
     )  # fmt: skip
     if group_by is not None and charset is not None:
-        results = fuse_results(results, group_by, charset, options.model_copy(update={"topn": topn}))  # type: ignore[assignment]
+        results = fuse_results(results, group_by, charset, options.model_copy(update={"topn": topn}))
     failed = done = 0
     drawn: set[str] = set()
     previous = signal.signal(signal.SIGTERM, _raise_terminated)

@@ -30,8 +30,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from segocr.locate.geometry import Quad, bbox_of, grow_quad, order_quad, quad_iou, scale_quad
 
@@ -198,8 +196,7 @@ def row_candidates(work: np.ndarray, *, config: CandidateConfig) -> list[Candida
     link &= gap <= config.link_gap * hmax
     link &= np.abs(cx[:, None] - cx[None, :]) >= 0.3 * np.minimum(w[:, None], w[None, :])
     i, j = np.nonzero(np.triu(link, 1))
-    graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
+    labels = _components(n, i, j)
     out: list[tuple[int, Candidate]] = []
     for label in np.unique(labels):
         idx = np.flatnonzero(labels == label)
@@ -224,6 +221,28 @@ def row_candidates(work: np.ndarray, *, config: CandidateConfig) -> list[Candida
         out.append((distinct, Candidate(quad, float(distinct), "row")))
     out.sort(key=lambda t: -t[0])
     return [c for _, c in out]
+
+
+def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Connected-component label of each of ``n`` nodes linked by edges ``i[k]-j[k]``
+    (union-find; core installs have no scipy).
+
+    >>> _components(4, np.array([0, 2]), np.array([1, 3])).tolist()
+    [0, 0, 2, 2]
+    """
+    parent = list(range(n))
+
+    def root(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for a, b in zip(i.tolist(), j.tolist(), strict=True):
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return np.array([root(a) for a in range(n)])
 
 
 def edge_candidates(work: np.ndarray, *, config: CandidateConfig) -> list[Candidate]:
