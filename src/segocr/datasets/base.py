@@ -71,6 +71,7 @@ DATASETS: Registry[DatasetFactory] = Registry(
         "segocr.datasets.cparking",
         "segocr.datasets.folder",
         "segocr.datasets.iwt4s",
+        "segocr.datasets.mix",
         "segocr.datasets.openalpr",
         "segocr.datasets.synthetic",
         "segocr.datasets.uc3m",

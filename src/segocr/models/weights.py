@@ -65,6 +65,33 @@ def default_weights_path(name: str) -> Path:
     return SHIPPED_DIR / f"{name}.pt"
 
 
+#: Suffix of the shipped weights trained on the general mix (``segcnn-general.pt``):
+#: a recognizer's default when they exist.
+GENERAL = "-general"
+
+
+def resolve_weights(weights: str | Path | None, name: str) -> Path:
+    """The weight file recognizer ``name`` loads for ``weights``:
+
+    - None: the general weights ``NAME-general.pt`` when shipped, else ``NAME.pt``;
+    - a shipped name (a file stem in the weights folder: ``segcnn-general``, ``crnn-ccpd``,
+      ``segcnn``), or ``NAME-iwt4s`` for the IWT4S-only weights ``NAME.pt``;
+    - anything else: a path.
+
+    >>> resolve_weights("segcnn-iwt4s", "segcnn").name, resolve_weights("my/w.pt", "segcnn").as_posix()
+    ('segcnn.pt', 'my/w.pt')
+    """
+    if weights is None:
+        general = SHIPPED_DIR / f"{name}{GENERAL}.pt"
+        return general if general.is_file() else default_weights_path(name)
+    text = str(weights)
+    if "/" not in text and os.sep not in text and not text.endswith(".pt"):
+        stem = name if text == f"{name}-iwt4s" else text
+        if (SHIPPED_DIR / f"{stem}.pt").is_file():
+            return SHIPPED_DIR / f"{stem}.pt"
+    return Path(weights)
+
+
 def card_model_kwargs(card: dict[str, Any]) -> dict[str, Any]:
     """The card's ``model_kwargs`` for the model's constructor: JSON lists become
     tuples (the constructors type their channel lists as tuples).

@@ -13,7 +13,7 @@ from segocr.charset import Charset
 from segocr.models.weights import (
     card_errors,
     card_model_kwargs,
-    default_weights_path,
+    resolve_weights,
 )
 from segocr.recognizers.base import register_recognizer
 from segocr.recognizers.decode import Decoded, ctc_beam_decode, ctc_greedy_decode
@@ -70,7 +70,7 @@ def load_crnn(weights: str | Path | None = None, device: str = "auto", runtime: 
     :class:`segocr.errors.WeightsError` when they are missing or do not fit."""
     from segocr.runtime import load_network
 
-    path = Path(weights) if weights is not None else default_weights_path(NAME)
+    path = resolve_weights(weights, NAME)
 
     def build(card: dict[str, Any]) -> CRNN:
         from segocr.models.crnn import CRNN
@@ -83,3 +83,10 @@ def load_crnn(weights: str | Path | None = None, device: str = "auto", runtime: 
         charset = Charset(card["charset"])
         config = CRNNConfig.model_validate(card["config"])
     return CRNNRecognizer(net, charset, config, device=device, card=card)
+
+
+@register_recognizer(f"{NAME}-iwt4s")
+def load_crnn_iwt4s(weights: str | Path | None = None, device: str = "auto", runtime: str = "auto") -> CRNNRecognizer:
+    """The crnn weights trained on IWT4S alone (``crnn.pt``), beside the general default
+    (``crnn-general.pt``): ``segocr benchmark`` shows both."""
+    return load_crnn(weights if weights is not None else f"{NAME}-iwt4s", device=device, runtime=runtime)

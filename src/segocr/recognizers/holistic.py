@@ -14,7 +14,7 @@ from segocr.charset import Charset
 from segocr.models.weights import (
     card_errors,
     card_model_kwargs,
-    default_weights_path,
+    resolve_weights,
 )
 from segocr.recognizers.base import register_recognizer
 from segocr.recognizers.decode import Decoded, slot_decode
@@ -65,7 +65,7 @@ def load_holistic(weights: str | Path | None = None, device: str = "auto", runti
     :class:`segocr.errors.WeightsError` when they are missing or do not fit."""
     from segocr.runtime import load_network
 
-    path = Path(weights) if weights is not None else default_weights_path(NAME)
+    path = resolve_weights(weights, NAME)
 
     def build(card: dict[str, Any]) -> HolisticCNN:
         from segocr.models.holistic import HolisticCNN

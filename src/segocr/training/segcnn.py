@@ -27,6 +27,8 @@ from torch import nn
 
 from segocr.charset import Charset
 from segocr.datasets.base import Dataset, PlateSample
+from segocr.datasets.masked import visible_correct
+from segocr.datasets.mix import Mix
 from segocr.datasets.splits import group_split
 from segocr.models.charcnn import CharCNN
 from segocr.models.weights import resolve_device
@@ -43,6 +45,14 @@ from segocr.training.checkpoint import (
     write_log,
 )
 from segocr.training.harvest import CropSet, crops_from_boxes, harvest_real
+from segocr.training.mixdata import (
+    box_crops,
+    fit_plate_calibration,
+    mix_licence,
+    mixed_crops,
+    per_source_test,
+    plate_features,
+)
 from segocr.training.registry import Trainer, register_trainer
 
 
@@ -186,8 +196,10 @@ def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
 def plate_accuracy(
     recognizer: SegCNNRecognizer, images: Sequence[np.ndarray], texts: Sequence[str]
 ) -> float:
+    """Share of ``images`` read as ``texts`` (a hidden character, ``?``, matches one
+    character or none: :func:`segocr.datasets.masked.visible_correct`)."""
     preds = recognizer.predict(images)
-    return float(np.mean([p.text == t for p, t in zip(preds, texts)])) if texts else 0.0
+    return float(np.mean([visible_correct(t, p.text) for p, t in zip(preds, texts)])) if texts else 0.0
 
 
 def train_segcnn(
@@ -200,9 +212,19 @@ def train_segcnn(
     checkpoint: Path | None = None,
     resume: dict[str, Any] | None = None,
     extra_state: dict[str, Any] | None = None,
+    char_samples: Sequence[PlateSample] = (),
+    synthetic: Sequence[PlateSample] | None = None,
 ) -> tuple[SegCNNRecognizer, dict[str, Any]]:
     """Train a segcnn recognizer on ``train_samples`` (the dataset's train split).
     Returns the recognizer and a dict of training facts for its card.
+
+    A training mix (:mod:`segocr.datasets.mix`) adds single-character samples
+    (``char_samples``) and its own synthetic plates (``synthetic``, with known boxes,
+    instead of ``cfg.synthetic_plates`` first-generation ones); its plates carry their
+    source's weight (``meta["weight"]``) and plates with hidden characters give crops of
+    their visible boxes only (:func:`segocr.training.mixdata.mixed_crops`). With a mix
+    the plate confidence is also calibrated on the validation plates of every source
+    (``plate_calibration``).
 
     With ``checkpoint`` the run's state is written there (atomically) after every
     epoch; ``resume`` is such a state (:func:`segocr.training.checkpoint.load_checkpoint`)
@@ -241,12 +263,17 @@ def train_segcnn(
     if resume is not None:
         log(f"resuming after stage {ck['stage']} epoch {ck['epoch']}")
     t0 = time.perf_counter()
-    chars, _ = harvest_real(fit, charset, rcfg)
-    synth = (
-        synthetic_crops(cfg.synthetic_plates, charset, rcfg, seed=cfg.seed + 7)
-        if cfg.synthetic_plates
-        else CropSet.concat([], rcfg.input_size)
-    )
+    is_mix = bool(char_samples) or synthetic is not None or any("source" in s.meta for s in fit)
+    if is_mix:
+        chars = mixed_crops(fit, char_samples, charset, rcfg, rng=np.random.default_rng(cfg.seed + 3), log=log)
+    else:
+        chars, _ = harvest_real(fit, charset, rcfg)
+    if synthetic is not None:
+        synth = box_crops(synthetic, charset, rcfg)
+    elif cfg.synthetic_plates:
+        synth = synthetic_crops(cfg.synthetic_plates, charset, rcfg, seed=cfg.seed + 7)
+    else:
+        synth = CropSet.concat([], rcfg.input_size)
     log(
         f"harvested {len(chars.y)} real and {len(synth.y)} synthetic character crops ({time.perf_counter() - t0:.0f}s)"
     )
@@ -281,6 +308,10 @@ def train_segcnn(
     temperature = fit_temperature(rec.logits(calib.x), calib.y)
     rec.config = rec.config.model_copy(update={"temperature": temperature})
     log(f"temperature {temperature:.2f} (fitted on {len(calib.y)} validation crops)")
+    calibration = None
+    if is_mix:
+        calibration = _calibrate_plates(rec, val_images, val_texts)
+        log(f"plate confidence calibration (a, d, b, c) = {calibration} (fitted on {len(val)} validation plates)")
     ck["done"] = True
     save()
     facts = {
@@ -290,10 +321,25 @@ def train_segcnn(
         "synthetic_char_crops": len(synth.y),
         "noise_crops": len(noise.y),
         "val_plate_accuracy": evaluate(),
+        "plate_calibration_fitted_on": f"{len(val)} validation plates" if calibration else None,
         "train_seconds": round(float(ck["elapsed"]), 1),
         "device": str(dev),
     }
     return rec, facts
+
+
+def _calibrate_plates(
+    rec: SegCNNRecognizer, images: Sequence[np.ndarray], texts: Sequence[str]
+) -> tuple[float, float, float, float] | None:
+    """Fit and set ``rec.config.plate_calibration`` on validation plates (all sources)."""
+    preds = rec.predict(images)
+    cfg = rec.config
+    feats = np.array([plate_features(p, cfg.length_logp, cfg.unseen_length_logp) for p in preds])
+    ok = np.array([visible_correct(t, p.text) for p, t in zip(preds, texts)])
+    calibration = fit_plate_calibration(feats, ok) if len(preds) else None
+    if calibration is not None:
+        rec.config = cfg.model_copy(update={"plate_calibration": calibration})
+    return calibration
 
 
 LICENCE_NOTE = {
@@ -330,12 +376,20 @@ def run_segcnn_training(
     train = dataset.samples("train")
     data_fp = {"dataset": dataset.name, "train": fingerprint(train)}
     check_same_data(ck, data_fp, out_dir)
+    mix: dict[str, Any] = {}
+    if isinstance(dataset, Mix):
+        mix = {"char_samples": dataset.char_samples("train"), "synthetic": dataset.synthetic_samples()}
+        log(f"mix {dataset.config.name}: {len(train)} plates, {len(mix['char_samples'])} single characters, "
+            f"{len(mix['synthetic'])} synthetic plates")  # fmt: skip
     rec, facts = train_segcnn(
         train, dataset.charset, cfg, log=log, device=device, checkpoint=out_dir / CHECKPOINT, resume=ck,
-        extra_state={"config": resolved, "data": data_fp},
+        extra_state={"config": resolved, "data": data_fp}, **mix,
     )  # fmt: skip
     metrics: dict[str, Any] = {}
-    if evaluate_test:
+    if evaluate_test and isinstance(dataset, Mix):
+        metrics = {"split": "test (each source's)", "per_source": per_source_test(rec, NAME, dataset.samples("test"))}
+        log(f"test splits: {metrics['per_source']}")
+    elif evaluate_test:
         test = dataset.samples("test")
         result = evaluate({NAME: rec}, test, progress=False)
         m = result.models[NAME].overall
@@ -353,7 +407,7 @@ def run_segcnn_training(
             },
         }
         log(f"test split: plate accuracy {m.plate_accuracy:.3f}, CER {m.cer:.4f} on {m.n} plates")
-    card = {
+    card: dict[str, Any] = {
         "model": NAME,
         "architecture": "CharCNN",
         "model_kwargs": {"width": cfg.width},
@@ -372,9 +426,11 @@ def run_segcnn_training(
         },
         "command": command,
         "metrics": metrics,
-        "licence": LICENCE_NOTE.get(dataset.name, "inherits the licence of the training data"),
+        "licence": mix_licence(dataset) or LICENCE_NOTE.get(dataset.name, "inherits the licence of the training data"),
         "torch": torch.__version__,
     }
+    if isinstance(dataset, Mix):
+        card["training"]["sources"] = dataset.card_sources()
     return save_weights(rec.model, out_dir / f"{NAME}.pt", card)
 
 

@@ -28,7 +28,7 @@ import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
@@ -40,6 +40,7 @@ from tqdm import tqdm
 
 from segocr.charset import Charset
 from segocr.datasets.base import Dataset, PlateSample
+from segocr.datasets.mix import Mix
 from segocr.datasets.splits import group_split
 from segocr.errors import DatasetError
 from segocr.evaluation import metrics as M
@@ -60,6 +61,7 @@ from segocr.training.checkpoint import (
     write_log,
 )
 from segocr.training.line_augment import AugmentConfig, augment_line
+from segocr.training.mixdata import mix_licence, per_source_test
 from segocr.training.registry import Trainer, register_trainer
 from segocr.training.selection import validation_key
 
@@ -308,11 +310,13 @@ class SlotHead(Head[HolisticTrainConfig]):
 @dataclass
 class Lines:
     """Text lines and their labels: ``lines[i]`` uint8 (h, w_i), ``labels[i]`` charset
-    indices, ``texts[i]`` the text."""
+    indices, ``texts[i]`` the text; ``weights[i]`` the weight of the line's source in a
+    training mix (empty: all 1)."""
 
     lines: list[np.ndarray]
     labels: list[list[int]]
     texts: list[str]
+    weights: list[float] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -323,7 +327,8 @@ def make_lines(
     progress: bool = False, desc: str = "lines",
 ) -> tuple[Lines, int]:
     """Gray lines of ``samples`` at ``height`` rows; samples with characters outside
-    ``charset`` or whose length ``keep`` rejects are left out (their count is returned)."""
+    ``charset`` (hidden characters, ``?``, too: never trained on a guess) or whose length
+    ``keep`` rejects are left out (their count is returned)."""
     out = Lines([], [], [])
     dropped = 0
     for s in tqdm(samples, desc=desc, unit="plate", disable=not progress, leave=False):
@@ -333,6 +338,7 @@ def make_lines(
         out.lines.append(line_gray(s.load(), height=height, max_width=max_width))
         out.labels.append(charset.encode(s.text))
         out.texts.append(s.text)
+        out.weights.append(float(s.meta.get("weight", 1.0)))
     return out, dropped
 
 
@@ -363,6 +369,34 @@ def synthetic_lines(
         out.lines.append(line_gray(s.load(), height=height, max_width=max_width))
         out.labels.append(charset.encode(s.text))
         out.texts.append(s.text)
+    if cache is not None:
+        pix = np.zeros((len(out), height, max_width), np.uint8)
+        for i, ln in enumerate(out.lines):
+            pix[i, :, : ln.shape[1]] = ln
+        buf = io.BytesIO()
+        np.savez(buf, key=np.array(key), widths=np.array([ln.shape[1] for ln in out.lines], np.int64),
+                 pixels=pix, texts=np.array(out.texts))  # fmt: skip
+        atomic_write_bytes(cache, buf.getvalue())
+    return out
+
+
+def mix_synthetic_lines(
+    mix: Mix, cfg: PretrainConfig, charset: Charset, *, height: int, max_width: int, keep: Callable[[int], bool],
+    cache: Path | None = None,
+) -> Lines:
+    """``cfg.plates`` synthetic plates of the mix's styles (seed ``cfg.seed``) as lines,
+    cached in ``cache`` like :func:`synthetic_lines`."""
+    styles = ",".join(f"{k}={v:g}" for k, v in sorted(mix.config.synthetic.styles.items()))
+    key = f"mix:{cfg.plates}:{styles}:{cfg.seed}:{height}:{max_width}:{charset.chars}"
+    if cache is not None and cache.is_file():
+        with np.load(cache, allow_pickle=False) as z:
+            if str(z["key"]) == key:
+                widths = z["widths"].tolist()
+                pix = z["pixels"]
+                texts = [str(t) for t in z["texts"].tolist()]
+                return Lines([pix[i, :, :w].copy() for i, w in enumerate(widths)], [charset.encode(t) for t in texts], texts)
+    out, _ = make_lines(mix.synthetic_samples(cfg.plates, seed=cfg.seed), charset, height=height, max_width=max_width, keep=keep)
+    out.weights.clear()
     if cache is not None:
         pix = np.zeros((len(out), height, max_width), np.uint8)
         for i, ln in enumerate(out.lines):
@@ -493,6 +527,9 @@ def train_sequence(
         )
     )
     fit_p = rarity_weights(fit.labels, power=cfg.finetune.balance, cap=cfg.finetune.balance_cap)
+    if fit.weights and any(w != 1.0 for w in fit.weights):  # a training mix: sources weigh
+        fit_p = fit_p * np.asarray(fit.weights)
+        fit_p = fit_p / fit_p.sum()
 
     ck: dict[str, Any] = resume or {
         "format": FORMAT, "stage": 0, "epoch": 0, "stage_done": False, "model": None, "optimizer": None,
@@ -652,7 +689,11 @@ def run_sequence_training(
     if not len(fit) or not len(val):
         raise DatasetError(f"{dataset.name}: no usable plates left to fit or validate on (charset or length)")
     synth = Lines([], [], [])
-    if cfg.pretrain.plates and (cfg.pretrain.epochs or cfg.finetune.synthetic_fraction):
+    if cfg.pretrain.plates and (cfg.pretrain.epochs or cfg.finetune.synthetic_fraction) and isinstance(dataset, Mix):
+        t0 = time.perf_counter()
+        synth = mix_synthetic_lines(dataset, cfg.pretrain, charset, height=O * H, max_width=O * W, keep=keep, cache=out_dir / SYNTHETIC_CACHE)
+        log(f"{len(synth)} synthetic plates of the mix's styles ready ({time.perf_counter() - t0:.0f}s)")
+    elif cfg.pretrain.plates and (cfg.pretrain.epochs or cfg.finetune.synthetic_fraction):
         t0 = time.perf_counter()
         synth = synthetic_lines(cfg.pretrain, charset, height=O * H, max_width=O * W, keep=keep, cache=out_dir / SYNTHETIC_CACHE, progress=progress)
         log(f"{len(synth)} synthetic plates ready ({time.perf_counter() - t0:.0f}s)")
@@ -667,7 +708,10 @@ def run_sequence_training(
         log(f"temperature {temperature:.2f} (fitted on the {len(val)} validation plates)")
     best = ck["best"]
     metrics: dict[str, Any] = {}
-    if evaluate_test:
+    if evaluate_test and isinstance(dataset, Mix):
+        metrics = {"split": "test (each source's)", "per_source": per_source_test(rec, head.name, dataset.samples("test"))}
+        log(f"test splits: {metrics['per_source']}")
+    elif evaluate_test:
         metrics = measure_test_split(rec, head.name, dataset.samples("test"))
         log(f"test split: plate accuracy {metrics['plate_accuracy']:.3f}, CER {metrics['cer']:.4f} on {metrics['n']} plates")
     n_params = sum(p.numel() for p in model.parameters())
@@ -701,9 +745,11 @@ def run_sequence_training(
         },
         "command": command,
         "metrics": metrics,
-        "licence": LICENCE_NOTE.get(dataset.name, "inherits the licence of the training data"),
+        "licence": mix_licence(dataset) or LICENCE_NOTE.get(dataset.name, "inherits the licence of the training data"),
         "torch": torch.__version__,
     }
+    if isinstance(dataset, Mix):
+        card["training"]["sources"] = dataset.card_sources()
     return save_weights(model, out_dir / f"{head.name}.pt", card)
 
 
