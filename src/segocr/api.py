@@ -1,4 +1,4 @@
-"""The public entry points :func:`read` and :func:`load_recognizer`."""
+"""The public entry points :func:`read`, :func:`read_plates` and :func:`load_recognizer`."""
 
 from __future__ import annotations
 
@@ -33,9 +33,17 @@ def read(
     runtime: str = "auto",
     format: str | Path | None = None,
     topn: int = 1,
+    locate: str = "auto",
 ) -> Prediction:
     """Read one plate from a path, encoded bytes or an array (see
     :func:`segocr.io.read_image`); ``runtime`` as in :func:`load_recognizer`.
+
+    ``locate``: ``auto`` reads a plate crop as it is and finds the plate in a whole
+    photo first (the best one is returned, its corners in ``info["quad"]``; see
+    :mod:`segocr.locate.pipeline` for how a crop is told from a photo), ``always``
+    locates, ``never`` reads every image as a crop. :func:`read_plates` gives every
+    plate of a photo. Raises :class:`segocr.locate.NoPlateFoundError` for a photo
+    in which no plate is found.
 
     ``format``: a plate format (a registered name such as ``cz``, ``auto``, or a path
     to a YAML file; see :mod:`segocr.formats`); the reading follows it and
@@ -46,6 +54,13 @@ def read(
     """
     from segocr.io import read_image
 
+    if locate != "never":
+        from segocr.locate import NO_PLATE, NoPlateFoundError
+
+        plates = read_plates(image, model=model, device=device, runtime=runtime, format=format, topn=topn, locate=locate)
+        if not plates:
+            raise NoPlateFoundError(NO_PLATE)
+        return plates[0]
     rec = load_recognizer(model, device=device, runtime=runtime)
     if format is not None or topn > 1:
         from segocr.formats.decoding import DecodeOptions
@@ -53,3 +68,35 @@ def read(
         options = DecodeOptions(format=format, topn=topn)
         return rec.predict([read_image(image)], options=options)[0]  # type: ignore[call-arg]
     return rec.predict([read_image(image)])[0]
+
+
+def read_plates(
+    image: str | Path | bytes | np.ndarray,
+    *,
+    model: str = "segcnn",
+    device: str = "auto",
+    runtime: str = "auto",
+    format: str | Path | None = None,
+    topn: int = 1,
+    locate: str = "auto",
+) -> list[Prediction]:
+    """Every plate of one image, best first: one prediction for a plate crop, one per
+    plate located in a photo (``info["quad"]``: its four corners in the input image,
+    top-left first, clockwise; ``info["plate_score"]``), none when a photo holds no
+    plate. Arguments as in :func:`read`.
+
+    >>> import numpy as np
+    >>> read_plates(np.full((720, 1280, 3), 128, np.uint8))
+    []
+    """
+    from segocr.io import read_image
+    from segocr.locate import LocatingReader
+
+    rec: Recognizer = load_recognizer(model, device=device, runtime=runtime)
+    if format is not None or topn > 1:
+        from segocr.formats.decoding import DecodeOptions, FormattedRecognizer
+
+        rec = FormattedRecognizer(rec, DecodeOptions(format=format, topn=topn))  # type: ignore[assignment]
+    verifier = load_recognizer("segcnn", device=device, runtime=runtime)
+    reader = LocatingReader(rec, verifier, mode=locate)  # type: ignore[arg-type]
+    return reader.read([read_image(image)])[0]

@@ -5,13 +5,14 @@
 * ``never``: the image is a plate crop, read as it is (the old way);
 * ``always``: the image is a scene: plates are located (:func:`segocr.locate.locate`)
   and each one, warped upright, is read by the recognizer;
-* ``auto`` (:func:`decide`): a crop when (1) the segmentation reader finds a row of at
-  least 4 characters filling the image's height (median character height >= 20% of
-  it) with mean confidence >= 0.5, or (2) the image is crop-shaped (width / height in
-  [1.5, 6] and long side <= 1100 px), or (3) the plate located in it spans at least
-  half its width; otherwise a scene. Plate crops (IWT4S: 75x26 up to 1062x548, car
-  body included) take (1) or (2), so they are never re-located; photos (CCPD's
-  720x1160 frames, 320x240 and 1280x720 scenes) are not crop-shaped.
+* ``auto`` (:func:`decide`): a crop when (1) the segmentation reader finds a row of
+  at least 4 characters filling the image's height (median character height >= 20% of
+  it, mean confidence >= 0.5); else plates are located and the image is a crop when
+  (2) the best plate spans at least half its width, or (3) none is found and the image
+  is crop-shaped (width / height in [1.5, 6], long side <= 1100 px). Otherwise it is
+  a scene: its plates, or "no plate found" for a photo-shaped image. Plate crops
+  (IWT4S: 75x26 up to 1062x548, car body included) take (1), or (2)/(3) when their row
+  reads poorly: they are read as they are, never re-cut.
 
 A located plate's :class:`~segocr.recognizers.base.Prediction` has its character
 boxes mapped back into the input image and ``info["quad"]``, the plate's four corners
@@ -82,13 +83,15 @@ def decide(image: np.ndarray, crop_reading: Prediction, plates: Sequence[Plate] 
     h, w = image.shape[:2]
     if row_fills_image(crop_reading, h):
         return Decision("crop", "a character row fills the image")
-    if crop_shaped(image.shape):
-        return Decision("crop", "crop-shaped image")
     if plates is None:
         return None
-    if plates and quad_size(plates[0].quad)[0] >= 0.5 * w:
-        return Decision("crop", "the plate spans the image")
-    return Decision("scene", "photo-shaped image")
+    if plates:
+        if quad_size(plates[0].quad)[0] >= 0.5 * w:
+            return Decision("crop", "the plate found spans the image")
+        return Decision("scene", "plates found inside the image")
+    if crop_shaped(image.shape):
+        return Decision("crop", "no plate found inside a crop-shaped image")
+    return Decision("scene", "no plate found in a photo-shaped image")
 
 
 def _map_box(box: CharBox, matrix: np.ndarray) -> CharBox:
@@ -145,31 +148,28 @@ class LocatingReader:
         if self.mode == "never":
             return [[p] for p in self.recognizer.predict(images)]
         out: list[list[Prediction] | None] = [None] * len(images)
+        direct: dict[int, Prediction] = {}
         as_crop: list[int] = []
+        rest = list(range(len(images)))
         if self.mode == "auto":
-            direct = self.verifier.predict(images)
-            for i, (img, reading) in enumerate(zip(images, direct, strict=True)):
-                d = decide(img, reading)
-                if d is not None and d.kind == "crop":
-                    as_crop.append(i)
-        for i, img in enumerate(images):
-            if i in as_crop:
-                continue
-            plates = locate(img, verifier=self.verifier, config=self.config)
+            readings = self.verifier.predict(images)
+            direct = dict(enumerate(readings))
+            as_crop = [i for i in rest if row_fills_image(direct[i], images[i].shape[0])]
+            rest = [i for i in rest if i not in as_crop]
+        for i in rest:
+            plates = locate(images[i], verifier=self.verifier, config=self.config)
             if self.mode == "auto":
-                d = decide(img, Prediction("", 0.0), plates)
-                if d is not None and d.kind == "crop":
+                decision = decide(images[i], direct[i], plates)
+                if decision is not None and decision.kind == "crop":
                     as_crop.append(i)
                     continue
-            out[i] = self.read_plates(img, plates)
-        if as_crop:
-            as_crop.sort()
-            if self.recognizer is self.verifier and self.mode == "auto":
-                crops_read = [direct[i] for i in as_crop]  # already read whole
-            else:
-                crops_read = self.recognizer.predict([images[i] for i in as_crop])
-            for i, p in zip(as_crop, crops_read, strict=True):
-                out[i] = [p]
+            out[i] = self.read_plates(images[i], plates)
+        as_crop.sort()
+        todo = [i for i in as_crop if not (self.recognizer is self.verifier and i in direct)]
+        readings = self.recognizer.predict([images[i] for i in todo]) if todo else []
+        read_now = dict(zip(todo, readings, strict=True))
+        for i in as_crop:
+            out[i] = [read_now[i] if i in read_now else direct[i]]
         return [o if o is not None else [] for o in out]
 
     def read_plates(self, image: np.ndarray, plates: Sequence[Plate]) -> list[Prediction]:
