@@ -31,7 +31,7 @@ import segocr.recognizers.base as recbase
 from segocr.api import load_recognizer
 from segocr.cli import main
 from segocr.datasets.synthetic import render_plate
-from segocr.models.weights import sha256_bytes
+from segocr.models.weights import seal_card, sha256_bytes
 from segocr.recognizers.segcnn import load_segcnn
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -337,9 +337,12 @@ def _tampered(
     data: bytes | None = None,
     card: dict[str, object] | None = None,
     resign: bool = False,
+    reseal: bool = True,
 ) -> Path:
     """A copy of the test weights as ``name.pt`` with its bytes and/or card changed;
-    ``resign`` writes the new bytes' sha256 into the card (a consistent forgery)."""
+    ``resign`` writes the new bytes' sha256 into the card (a consistent forgery) and
+    ``reseal`` the card's new content hash (``card_sha256``), so that the checks
+    behind the seal are what is tested; without it the seal refuses the card."""
     pt = tmp_path / f"{name}.pt"
     body = weights.read_bytes() if data is None else data
     meta = json.loads(weights.with_suffix(".json").read_text(encoding="utf-8"))
@@ -350,6 +353,8 @@ def _tampered(
             meta[key] = value
     if resign:
         meta["sha256"] = sha256_bytes(body)
+    if reseal and (card or resign):
+        meta = seal_card(meta)
     pt.write_bytes(body)
     pt.with_suffix(".json").write_text(json.dumps(meta), encoding="utf-8")
     return pt
@@ -383,7 +388,7 @@ WEIGHT_CASES: dict[
     "empty-resigned": (lambda d: b"", None, True, "not a loadable state dict"),
     "text-resigned": (lambda d: b"hello", None, True, "not a loadable state dict"),
     "card-without-charset": (None, {"charset": DROP}, False, "the card has no 'charset' entry"),
-    "card-empty-charset": (None, {"charset": ""}, False, "invalid card (ValueError"),
+    "card-empty-charset": (None, {"charset": ""}, False, "invalid card (charset: String should have at least 1 character"),
     "card-bad-config": (
         None,
         {"config": {"segment": {"work_height": "tall"}}},
@@ -396,14 +401,27 @@ WEIGHT_CASES: dict[
         False,
         "weights do not fit the model",
     ),
+    "card-nan": (None, {"metrics": {"ece": float("nan")}}, False, "metrics.ece is NaN or infinite"),
+    "card-charset-type": (None, {"charset": 36}, False, "invalid card (charset: Input should be a valid string"),
+    "card-input-size": (None, {"input_size": [32, 0]}, False, "invalid card (input_size.1: Input should be greater than 0"),
+    "card-wrong-input-size": (None, {"input_size": [8, 8]}, False, "invalid card (input_size [8, 8] but config.input_size is 32)"),
+    "card-longer-charset": (
+        None,
+        {"charset": "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-"},
+        False,
+        "weights do not fit the model",
+    ),
+    "card-edited": (None, {"command": "edited by hand"}, False, "does not match its card_sha256"),
 }
+#: Cases whose changed card is left unsealed (the seal itself is what refuses them).
+UNSEALED = {"card-edited", "card-nan"}
 
 
 @pytest.mark.parametrize("case", sorted(WEIGHT_CASES))
 def test_tampered_weights_refused_in_one_line(case: str, weights: Path, tmp_path: Path) -> None:
     change, card, resign, needle = WEIGHT_CASES[case]
     data = change(weights.read_bytes()) if change is not None else None
-    bad = _tampered(tmp_path, weights, case, data=data, card=card, resign=resign)
+    bad = _tampered(tmp_path, weights, case, data=data, card=card, resign=resign, reseal=case not in UNSEALED)
     image = tmp_path / "plate.png"
     image.write_bytes(_encode(".png", _plate(0)))
     load_recognizer.cache_clear()

@@ -3,9 +3,22 @@
 A weight file ``NAME.pt`` (a torch state dict) always travels with ``NAME.json``, its
 card: model name and hyper-parameters, charset, input size, preprocessing and
 segmentation config, training data and split, seed, the command that made it, its
-measured metrics, and the sha256 of the ``.pt`` file. Loading is strict: a missing
-card, a hash mismatch (corrupt or swapped file) or a state dict that does not fit the
-model raises :class:`segocr.errors.WeightsError`.
+measured metrics, the sha256 of the ``.pt`` file and ``card_sha256``, the sha256 of
+the card's own content (:func:`card_digest`: everything but ``card_sha256``, the
+``.pt``'s sha256 included), so that one hash covers both. Loading is strict, and the
+card is checked, not trusted (:class:`segocr.errors.WeightsError` for each):
+
+- a missing card, a card that is not JSON, a number in it that is NaN or infinite,
+  an entry of the wrong type (:class:`WeightCard`);
+- a ``.pt`` whose sha256 differs from the card's (corrupt or swapped file), a state
+  dict that does not fit the model the card describes;
+- a network whose output size is not the card's charset plus its extra class, or that
+  does not take the card's input size (:func:`check_network`, run on the loaded
+  network whatever its runtime);
+- a card whose content no longer matches its ``card_sha256`` (edited or corrupted
+  since it was written; checked last, so a card that is wrong in a specific way
+  says how). Cards written before ``card_sha256`` existed have none and load as
+  before; :func:`seal_card` adds it.
 """
 
 from __future__ import annotations
@@ -13,15 +26,17 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import ValidationError
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from segocr.errors import WeightsError
 
@@ -123,6 +138,168 @@ def card_path(weights: Path) -> Path:
     return weights.with_suffix(".json")
 
 
+_SHA256 = r"^[0-9a-f]{64}$"
+_Positive = Annotated[int, Field(gt=0)]
+
+
+class WeightCard(BaseModel):
+    """The entries every weight card has, with their types. A card holds more (its
+    training facts, licence, command...): they are kept as they are, not checked here.
+
+    >>> WeightCard.model_validate({"model": "x", "charset": "AB", "sha256": "0" * 64}).charset
+    'AB'
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow", strict=True, protected_namespaces=())
+    model: str = Field(min_length=1)
+    charset: str = Field(min_length=1)
+    sha256: str = Field(pattern=_SHA256)
+    size_bytes: int | None = Field(default=None, ge=0)
+    input_size: list[_Positive] | None = Field(default=None, min_length=2, max_length=2)
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict)
+    training: dict[str, Any] | None = None
+    metrics: dict[str, Any] | None = None
+    card_sha256: str | None = Field(default=None, pattern=_SHA256)
+
+
+def _non_finite(value: Any, where: str = "") -> str | None:
+    """The key path of the first NaN or infinite number in a JSON value, else None.
+
+    >>> _non_finite({"metrics": {"ece": float("nan")}, "a": [1, 2.5]})
+    'metrics.ece'
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return where or "(the card)"
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _non_finite(item, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None
+
+
+def check_card_fields(card: Any, where: Path | str) -> dict[str, Any]:
+    """``card`` if it is a JSON object whose numbers are all finite and whose
+    :class:`WeightCard` entries have the right types; else a one-line
+    :class:`WeightsError` naming ``where`` and the entry."""
+    if not isinstance(card, dict):
+        raise WeightsError(f"{where}: not a weight card (a {type(card).__name__}, not a JSON object)")
+    bad = _non_finite(card)
+    if bad is not None:
+        raise WeightsError(f"{where}: invalid card ({bad} is NaN or infinite; a card holds finite numbers only)")
+    try:
+        WeightCard.model_validate(card)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(map(str, first["loc"]))
+        if first["type"] == "missing":
+            raise WeightsError(f"{where}: the card has no {loc!r} entry") from None
+        raise WeightsError(f"{where}: invalid card ({loc}: {first['msg']})") from None
+    return card
+
+
+def card_digest(card: dict[str, Any]) -> str:
+    """sha256 of a card's content: its canonical JSON (sorted keys, no spaces, UTF-8)
+    without ``card_sha256`` itself. It covers the ``.pt`` too, through ``sha256``.
+
+    >>> card_digest({"b": 1, "a": [1.5, "x"]}) == card_digest({"a": [1.5, "x"], "b": 1, "card_sha256": "0"})
+    True
+    """
+    content = {k: v for k, v in card.items() if k != "card_sha256"}
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return sha256_bytes(text.encode("utf-8"))
+
+
+def seal_card(card: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``card`` with ``card_sha256`` set to its :func:`card_digest` (last key).
+
+    >>> sealed = seal_card({"model": "x"})
+    >>> sealed["card_sha256"] == card_digest(sealed)
+    True
+    """
+    content = {k: v for k, v in card.items() if k != "card_sha256"}
+    return {**content, "card_sha256": card_digest(content)}
+
+
+def check_seal(card: dict[str, Any], where: Path | str) -> None:
+    """:class:`WeightsError` when ``card`` has a ``card_sha256`` that its content no
+    longer matches (a card without one, written before it existed, passes)."""
+    sealed = card.get("card_sha256")
+    if sealed is None:
+        return
+    digest = card_digest(card)
+    if digest != sealed:
+        raise WeightsError(
+            f"{where}: the card's content does not match its card_sha256 ({digest[:12]}… "
+            f"vs {str(sealed)[:12]}…): it was edited or corrupted after it was written"
+        )
+
+
+def check_network(net: Any, card: dict[str, Any], where: Path | str) -> None:
+    """Check a loaded network against its card: it must take the card's
+    ``input_size`` (H, W) as a gray ``(1, 1, H, W)`` batch (and agree with the
+    card's ``config.line`` when there is one) and give ``len(charset) + 1`` scores
+    per position (the characters plus the blank or noise class). ``net(x)`` maps a
+    float32 numpy array to numpy logits (:class:`segocr.runtime.Network`) or is a
+    torch module. Raises :class:`WeightsError` naming ``where``."""
+    classes = len(card["charset"]) + 1
+    size = card.get("input_size")
+    config: dict[str, Any] = card["config"] if isinstance(card.get("config"), dict) else {}
+    line, crop = config.get("line"), config.get("input_size")
+    if isinstance(line, dict) and "height" in line and "width" in line:
+        expected, said = [line["height"], line["width"]], f"config.line is {line['height']}x{line['width']}"
+    elif isinstance(crop, int):  # segcnn: square character crops
+        expected, said = [crop, crop], f"config.input_size is {crop}"
+    else:
+        expected = None
+    if size is not None and expected is not None and list(size) != expected:
+        raise WeightsError(f"{where}: invalid card (input_size {list(size)} but {said})")
+    if size is None:
+        return
+    x = np.zeros((1, 1, int(size[0]), int(size[1])), np.float32)
+    try:
+        out = _forward(net, x)
+    except Exception as exc:  # noqa: BLE001 -- any backend, any shape error
+        raise WeightsError(
+            f"{where}: the network does not take the card's input size {size[0]}x{size[1]} "
+            f"({_first_line(exc)})"
+        ) from None
+    if out.ndim < 2 or out.shape[-1] != classes:
+        raise WeightsError(
+            f"{where}: the card's charset has {classes - 1} characters ({classes} classes with "
+            f"the blank/noise class) but the network gives {out.shape[-1] if out.ndim else 0} "
+            "scores: card and weights do not belong together"
+        )
+
+
+def _forward(net: Any, x: np.ndarray) -> np.ndarray:
+    """``net(x)`` as a numpy array, for a :class:`~segocr.runtime.Network` or a torch module."""
+    if hasattr(net, "state_dict"):  # a torch module
+        import torch
+
+        was = net.training
+        net.eval()
+        try:
+            with torch.no_grad():
+                return np.asarray(net(torch.from_numpy(x)).float().numpy())
+        finally:
+            net.train(was)
+    return np.asarray(net(x))
+
+
+def verify_loaded(net: Any, card: dict[str, Any], where: Path | str) -> None:
+    """The checks made once a network is loaded: :func:`check_network`, then the
+    card's seal (:func:`check_seal`) last."""
+    check_network(net, card, where)
+    check_seal(card, where if str(where).endswith(".json") else card_path(Path(where)))
+
+
 def save_weights(model: nn.Module, path: Path, card: dict[str, Any]) -> dict[str, Any]:
     """Write ``model``'s state dict to ``path`` and ``card`` (with ``sha256`` and
     ``size_bytes`` added) to ``path.with_suffix('.json')``, both atomically. Returns the
@@ -132,7 +309,7 @@ def save_weights(model: nn.Module, path: Path, card: dict[str, Any]) -> dict[str
     buf = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
     data = buf.getvalue()
-    full = {**card, "sha256": sha256_bytes(data), "size_bytes": len(data)}
+    full = seal_card({**card, "sha256": sha256_bytes(data), "size_bytes": len(data)})
     atomic_write_bytes(path, data)
     atomic_write_bytes(card_path(path), (json.dumps(full, indent=2, ensure_ascii=False) + "\n").encode())
     return full
@@ -149,11 +326,12 @@ def read_card(path: Path) -> dict[str, Any]:
         raise WeightsError(f"{cp}: unreadable card ({exc})") from None
     if not isinstance(card, dict) or "sha256" not in card:
         raise WeightsError(f"{cp}: not a weight card (no sha256)")
-    return card
+    return check_card_fields(card, cp)
 
 
 def load_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """(state dict, card) of weight file ``path``, after checking its sha256."""
+    """(state dict, card) of weight file ``path``, after checking its card's fields
+    (:func:`check_card_fields`) and the file's sha256."""
     import torch
 
     card = read_card(path)

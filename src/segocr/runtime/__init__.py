@@ -115,7 +115,9 @@ def read_onnx_card(onnx: Path) -> dict[str, Any]:
         raise WeightsError(f"{cp}: unreadable card ({exc})") from None
     if not isinstance(card, dict) or "sha256" not in card or not isinstance(card.get("onnx"), dict):
         raise WeightsError(f"{cp}: not an ONNX export card (no sha256 or onnx section)")
-    return card
+    from segocr.models.weights import check_card_fields
+
+    return check_card_fields(card, cp)
 
 
 def _pt_sha256(weights: Path) -> str | None:
@@ -218,11 +220,15 @@ def load_network(
     ``.pt`` file; it is not called for ONNX. ``threads``: ONNX Runtime's intra-op
     threads (None: its default, one per physical core). Both backends check the file
     against its card's sha256 and raise :class:`WeightsError` for unusable weights."""
+    from segocr.models.weights import verify_loaded
+
     choice = choose_runtime(runtime, weights, device)
     if choice.runtime == "onnx":
         from segocr.runtime.onnx_backend import load_onnx
 
-        return load_onnx(choice.path, threads=threads)
+        net, card = load_onnx(choice.path, threads=threads)
+        verify_loaded(net, card, onnx_card_path(choice.path))  # output size, input size, seal
+        return net, card
     if not torch_available():
         raise WeightsError(
             f"{weights}: reading it needs torch ({INSTALL_TORCH}) or an ONNX export beside it "
@@ -235,4 +241,5 @@ def load_network(
     with card_errors(weights):
         model = build(card)
     load_into(model, state, source=weights)
+    verify_loaded(model, card, weights)  # output size, input size, then the card's seal
     return TorchNetwork(model, device), card

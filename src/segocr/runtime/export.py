@@ -112,7 +112,12 @@ def export_onnx(
     import onnxruntime
     import torch
 
-    from segocr.models.weights import atomic_write_bytes, default_weights_path, sha256_bytes
+    from segocr.models.weights import (
+        atomic_write_bytes,
+        default_weights_path,
+        seal_card,
+        sha256_bytes,
+    )
     from segocr.recognizers.base import get_recognizer_factory
     from segocr.runtime.onnx_backend import OnnxNetwork
     from segocr.runtime.torch_backend import TorchNetwork
@@ -152,6 +157,7 @@ def export_onnx(
             "tolerance": tolerance,
         },
     }
+    card = seal_card(card)  # card_sha256 over this card's content (segocr.models.weights)
     atomic_write_bytes(dest, data)
     atomic_write_bytes(onnx_card_path(dest), (json.dumps(card, indent=2, ensure_ascii=False) + "\n").encode())
     return dest, card
