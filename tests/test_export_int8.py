@@ -1,0 +1,75 @@
+"""`segocr export --int8`: static int8 quantization calibrated on the train split's fit
+part, the calibration method chosen on its validation part; the shipped int8 model's
+card says what it measured."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from untrained import write_untrained_segcnn
+
+from segocr.errors import SegocrError
+from segocr.models.weights import default_weights_path, sha256_bytes
+from segocr.recognizers.base import get_recognizer_factory
+from segocr.runtime import read_onnx_card
+from segocr.runtime.quantize import METHODS, QuantizeError, choose_method, export_int8, quantize
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = sorted((REPO / "data" / "samples").glob("*.png"))
+
+
+def test_int8_export_is_calibrated_chosen_on_validation_and_loads(tmp_path: Path) -> None:
+    pt = tmp_path / "segcnn.pt"
+    write_untrained_segcnn(pt)
+    path, card = export_int8(
+        "segcnn", pt, dataset="synthetic", dataset_options={"n_train": 40, "n_test": 2}, calibration_plates=8, max_drop=1.0,
+        methods=("minmax", "percentile"),
+    )
+    assert path == tmp_path / "segcnn-int8.onnx"
+    assert card["sha256"] == sha256_bytes(path.read_bytes()) == read_onnx_card(path)["sha256"]
+    q = card["onnx"]["quantization"]
+    assert q["method"] in METHODS and set(q["validation"]["plate_accuracy_int8"]) == {"minmax", "percentile"}
+    assert q["validation"]["plates"] == 6 and q["calibration"]["plates"] == 8  # 15% of 40 plates held out
+    assert card["onnx"]["source_sha256"] == json.loads(pt.with_suffix(".json").read_text())["sha256"]
+    ops = {n.op_type for n in onnx.load(str(path)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    rec = get_recognizer_factory("segcnn")(weights=path, device="cpu")
+    assert rec.net.runtime == "onnx"
+    for n in (1, 7):  # the batch dimension stays dynamic
+        assert rec.net(np.zeros((n, 1, 32, 32), np.float32)).shape == (n, len(rec.charset) + 1)
+
+
+def test_quantize_needs_a_whole_calibration_batch() -> None:
+    model = default_weights_path("segcnn").with_suffix(".onnx").read_bytes()
+    with pytest.raises(QuantizeError, match="at least 64"):
+        quantize(model, np.zeros((10, 1, 32, 32), np.float32), "minmax")
+    with pytest.raises(ValueError, match="choose one of"):
+        quantize(model, np.zeros((64, 1, 32, 32), np.float32), "kmeans")
+
+
+def test_choice_prefers_accuracy_then_the_method_order() -> None:
+    assert choose_method({"entropy": 0.9, "percentile": 0.9, "minmax": 0.8}, 0.9) == "percentile"
+    assert choose_method({"entropy": 0.91, "percentile": 0.9}, 0.9) == "entropy"
+    with pytest.raises(QuantizeError, match="loses accuracy"):
+        choose_method({"percentile": 0.89}, 0.9)
+    assert issubclass(QuantizeError, SegocrError)
+
+
+def test_shipped_int8_segcnn_held_accuracy_on_validation_and_reads_like_float() -> None:
+    path = default_weights_path("segcnn").with_name("segcnn-int8.onnx")
+    card = read_onnx_card(path)
+    pt_card = json.loads(default_weights_path("segcnn").with_suffix(".json").read_text())
+    assert card["onnx"]["source_sha256"] == pt_card["sha256"], "stale: re-run segocr export --model segcnn --int8"
+    v = card["onnx"]["quantization"]["validation"]
+    assert v["plate_accuracy_int8"][card["onnx"]["quantization"]["method"]] >= v["plate_accuracy_float"] - v["max_drop"]
+    from segocr.io import read_image
+
+    images = [read_image(p) for p in SAMPLES]
+    int8 = get_recognizer_factory("segcnn")(weights=path, device="cpu")
+    fp = get_recognizer_factory("segcnn")(device="cpu", runtime="onnx")
+    agree = [a.text == b.text for a, b in zip(int8.predict(images), fp.predict(images))]
+    assert sum(agree) >= len(agree) - 1  # int8 may differ on a hard plate, not across the board
