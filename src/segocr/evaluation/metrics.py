@@ -3,7 +3,8 @@
 Every function takes ``truths`` (labels) and ``preds`` (readings) of equal length, or
 per-plate ``confidences`` and ``correct`` flags, and returns plain numbers or frozen
 dataclasses. An empty input gives ``nan`` (there is nothing to measure), never an error
-or a warning. Edit distances come from :mod:`rapidfuzz`.
+or a warning. Edit distances come from :mod:`rapidfuzz`, bootstrap intervals and the
+exact McNemar test from :mod:`scipy.stats` (imported when first used).
 
 >>> character_error_rate(["ABC"], ["ABD"])
 0.3333333333333333
@@ -105,8 +106,9 @@ def bootstrap_ci(
     seed: int = 0,
 ) -> tuple[float, float]:
     """Percentile-bootstrap interval ``(low, high)`` of the mean of ``values`` (e.g. the
-    per-plate correctness flags, giving the interval of plate accuracy). Seeded, so the
-    same input always gives the same interval. ``(nan, nan)`` for an empty input.
+    per-plate correctness flags, giving the interval of plate accuracy), by
+    :func:`scipy.stats.bootstrap`. Seeded, so the same input always gives the same
+    interval. ``(nan, nan)`` for an empty input.
 
     >>> low, high = bootstrap_ci([True] * 80 + [False] * 20)
     >>> bool(0.7 < low < 0.8 < high < 0.9)
@@ -119,15 +121,21 @@ def bootstrap_ci(
         raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
     if x.size == 0:
         return (math.nan, math.nan)
-    rng = np.random.default_rng(seed)
-    means = np.empty(n_resamples, dtype=np.float64)
-    rows = max(1, 4_000_000 // x.size)  # bound memory: at most ~4M indices at once
-    for start in range(0, n_resamples, rows):
-        stop = min(n_resamples, start + rows)
-        idx = rng.integers(0, x.size, size=(stop - start, x.size))
-        means[start:stop] = x[idx].mean(axis=1)
-    alpha = (1.0 - confidence) / 2.0
-    low, high = np.quantile(means, [alpha, 1.0 - alpha])
+    if x.size == 1:  # every resample is the one value (scipy wants two or more)
+        return (float(x[0]), float(x[0]))
+    from scipy.stats import bootstrap
+
+    result = bootstrap(
+        (x,),
+        np.mean,
+        confidence_level=confidence,
+        n_resamples=n_resamples,
+        method="percentile",
+        vectorized=True,
+        batch=max(1, 4_000_000 // x.size),  # bound memory: at most ~4M indices at once
+        random_state=np.random.default_rng(seed),
+    )
+    low, high = result.confidence_interval
     return (float(low), float(high))
 
 
@@ -293,8 +301,9 @@ def discordant_pairs(
 
 
 def binomial_two_sided_p(k: int, n: int) -> float:
-    """Exact two-sided p-value of ``k`` successes in ``n`` fair coin flips:
-    ``min(1, 2 * P(X <= min(k, n - k)))`` for X ~ Binomial(n, 1/2); 1.0 when ``n`` is 0.
+    """Exact two-sided p-value of ``k`` successes in ``n`` fair coin flips
+    (:func:`scipy.stats.binomtest`; for p = 1/2 it is ``min(1, 2 * P(X <= min(k, n - k)))``);
+    1.0 when ``n`` is 0.
 
     >>> binomial_two_sided_p(0, 5)
     0.0625
@@ -305,8 +314,9 @@ def binomial_two_sided_p(k: int, n: int) -> float:
         raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
     if n == 0:
         return 1.0
-    tail = sum(math.comb(n, i) for i in range(min(k, n - k) + 1))
-    return min(1.0, 2 * tail / 2**n)
+    from scipy.stats import binomtest
+
+    return float(min(1.0, binomtest(k, n, 0.5, alternative="two-sided").pvalue))
 
 
 def mcnemar_exact(a: Sequence[bool] | np.ndarray, b: Sequence[bool] | np.ndarray) -> float:
