@@ -291,6 +291,7 @@ class SegCNNRecognizer:
                         noise_index=self.noise_index,
                         length_logp=self.config.length_logp,
                         unseen_length_logp=self.config.unseen_length_logp,
+                        narrow_classes=[self.charset.chars.index(c) for c in cfg.narrow_chars if c in self.charset.chars],
                         config=cfg,
                     )
                 )

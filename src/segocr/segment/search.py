@@ -91,6 +91,16 @@ class SearchConfig(BaseModel):
     #: path uses (the hypothesis's own boxes cost nothing).
     cut_logp: float = Field(-1.0, le=0)
     merge_logp: float = Field(-1.0, le=0)
+    #: A new box (cut or merged) narrower than ``narrow_width`` x the row's pitch may
+    #: only be one of ``narrow_chars`` (a sliver cut off a "B" is not an "E").
+    narrow_width: float = Field(0.6, ge=0, le=2)
+    #: A new box wider than this x the pitch is not a character.
+    max_pitch_width: float = Field(1.35, gt=0, le=5)
+    narrow_chars: str = "1IJ"
+    #: A box is not read as a character less probable than noise (the cascade's rule),
+    #: nor as one below ``min_char_logp``.
+    noise_veto: bool = True
+    min_char_logp: float = Field(-12.0, le=0)
     #: Characters tried per candidate box (the classifier's best ones).
     chars_per_box: int = Field(3, ge=1, le=64)
     #: Best paths kept per lattice state and returned.
@@ -157,6 +167,8 @@ class Span:
     edit_logp: float = 0.0
     #: Cost of skipping the span without the classifier (None: not skippable).
     skip_logp: float | None = None
+    #: A new box narrower than ``narrow_width`` x pitch (only narrow characters).
+    narrow: bool = False
 
 
 @dataclass(frozen=True)
@@ -377,11 +389,14 @@ def build_lattice(
                     break
                 continue
             own = whole and ks[0] == ks[1] and ks[0] not in extra
-            char_ok = own or char_geometry_ok(box, row, config)
+            char_ok = own or (
+                char_geometry_ok(box, row, config) and box.w <= config.max_pitch_width * pitch
+            )
             noise_ok = own or j == i + 1
             skip = 0.0 if j == i + 1 and ks[0] in extra else None
+            narrow = not own and box.w < config.narrow_width * pitch
             if char_ok or noise_ok:
-                spans.append(Span(i, j, box, char_ok, noise_ok, edit, skip))
+                spans.append(Span(i, j, box, char_ok, noise_ok, edit, skip, narrow))
     return Lattice(tuple(pieces), tuple(spans), row, method, polarity)
 
 
@@ -451,6 +466,7 @@ def search_lattice(
     length_logp: Mapping[int, float] | None = None,
     unseen_length_logp: float = -8.0,
     position_masks: np.ndarray | None = None,
+    narrow_classes: Sequence[int] = (),
     config: SearchConfig,
 ) -> list[Path]:
     """The ``config.n_best`` best readings of ``lattice``, best first.
@@ -460,7 +476,8 @@ def search_lattice(
     length (lengths not listed get ``unseen_length_logp``; None or empty: no prior).
     ``position_masks`` (L, C) bool, when given, is a plate format: the reading has
     exactly L characters and character k must be allowed by row k (the hook for
-    constrained decoding by plate format).
+    constrained decoding by plate format). ``narrow_classes``: the class indices of
+    ``config.narrow_chars``, the only ones a narrow new box may be read as.
     """
     K = len(lattice.pieces) + 1
     L = config.max_length if position_masks is None else len(position_masks)
@@ -494,6 +511,15 @@ def search_lattice(
                 chars = lp_all[:noise_index]
                 if position_masks is not None:
                     chars = np.where(position_masks[n], chars, -np.inf)
+                floor = max(
+                    config.min_char_logp,
+                    float(lp_all[noise_index]) if config.noise_veto else -np.inf,
+                )
+                chars = np.where(chars >= floor, chars, -np.inf)
+                if s.narrow:
+                    only = np.full(len(chars), -np.inf)
+                    only[list(narrow_classes)] = 0.0
+                    chars = chars + only
                 top = np.argsort(-chars)[: config.chars_per_box]
                 new = []
                 for c in top:
