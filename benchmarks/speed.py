@@ -9,12 +9,13 @@ over repeats and ratios measured in the same run, passes interleaved).
 Measures, in one process unless said otherwise:
 
 * throughput (plates/s) of segcnn, crnn and holistic over the decoded test images
-  (images decoded once beforehand; ``predict`` on batches of 64), for each with the
-  torch and the onnx runtime, ``--threads`` threads for both (torch intra-op threads,
-  ONNX Runtime intra-op threads); ``--repeats`` passes, the runtimes interleaved pass by
-  pass; medians and the onnx/torch ratio of the medians;
-* median latency of one plate (``predict([image])``), both runtimes;
-* accuracy: plate accuracy with each runtime and how many readings are identical;
+  (images decoded once beforehand; ``predict`` on batches of 64), for each with torch,
+  the float ONNX export and the int8 model (``NAME-int8.onnx``, where shipped),
+  ``--threads`` threads for all (torch intra-op threads, ONNX Runtime intra-op
+  threads); ``--repeats`` passes, the runtimes interleaved pass by pass; medians and
+  each one's ratio to torch's median;
+* median latency of one plate (``predict([image])``) over the first 100 images;
+* accuracy: plate accuracy with each runtime and how many readings equal torch's;
 * cold ``segocr read`` of one image, wall time of a new process (imports, weights,
   reading), median of ``--cold-runs``: this code with ``--runtime onnx`` (the default
   ``auto``) and ``--runtime torch``, the code at ``--baseline-rev`` (before the runtime
@@ -53,7 +54,8 @@ from segocr.runtime.onnx_backend import load_onnx
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("segcnn", "crnn", "holistic")
-RUNTIMES = ("torch", "onnx")
+#: Runtimes compared: torch, the float ONNX export, and the int8 model where one ships.
+VARIANTS = ("torch", "onnx", "onnx-int8")
 BATCH = 64
 
 
@@ -115,9 +117,12 @@ def main() -> None:
     recs: dict[tuple[str, str], Any] = {}
     for name in MODELS:
         recs[(name, "torch")] = load_recognizer(name, device="cpu", runtime="torch")
-        rec = load_recognizer(name, device="cpu", runtime="onnx")
-        rec.net, _ = load_onnx(default_weights_path(name).with_suffix(".onnx"), threads=args.threads)
-        recs[(name, "onnx")] = rec
+        pt = default_weights_path(name)
+        for variant, path in (("onnx", pt.with_suffix(".onnx")), ("onnx-int8", pt.with_name(f"{pt.stem}-int8.onnx"))):
+            if path.exists():
+                rec = load_recognizer(name, weights=str(path), device="cpu", runtime="onnx")
+                rec.net, _ = load_onnx(path, threads=args.threads)  # --threads intra-op threads
+                recs[(name, variant)] = rec
     readings = {key: [p.text for p in rec.predict(images)] for key, rec in recs.items()}  # also the warm-up
 
     passes: dict[tuple[str, str], list[float]] = {key: [] for key in recs}
@@ -135,16 +140,21 @@ def main() -> None:
 
     models: dict[str, Any] = {}
     for name in MODELS:
-        t, o = (statistics.median(passes[(name, r)]) for r in RUNTIMES)
-        rt, ro = readings[(name, "torch")], readings[(name, "onnx")]
-        models[name] = {
-            "plates_per_second": {"torch": round(t, 1), "onnx": round(o, 1)},
-            "onnx_over_torch": round(o / t, 2),
-            "passes": {r: [round(p, 1) for p in passes[(name, r)]] for r in RUNTIMES},
-            "latency_one_plate_ms": {r: round(1000 * latency[(name, r)], 2) for r in RUNTIMES},
-            "plate_accuracy": {r: round(float(np.mean([a == b for a, b in zip(readings[(name, r)], truth)])), 4) for r in RUNTIMES},
-            "identical_readings": f"{sum(a == b for a, b in zip(rt, ro))}/{len(rt)}",
-        }
+        base = statistics.median(passes[(name, "torch")])
+        models[name] = {}
+        for variant in VARIANTS:
+            if (name, variant) not in recs:
+                continue
+            mine, ref = readings[(name, variant)], readings[(name, "torch")]
+            pps = statistics.median(passes[(name, variant)])
+            models[name][variant] = {
+                "plates_per_second": round(pps, 1),
+                "over_torch": round(pps / base, 2),
+                "passes": [round(p, 1) for p in passes[(name, variant)]],
+                "latency_one_plate_ms": round(1000 * latency[(name, variant)], 2),
+                "plate_accuracy": round(float(np.mean([a == b for a, b in zip(mine, truth)])), 4),
+                "same_reading_as_torch": f"{sum(a == b for a, b in zip(mine, ref))}/{len(ref)}",
+            }
 
     sample = str(ROOT / "data/samples/9KE0410.png")
     here = [sys.executable, "-m", "segocr", "read", sample]
@@ -197,15 +207,15 @@ def markdown(out: dict[str, Any]) -> str:
             f"(load average at the end {out['load_average_at_end']})."
         ),
         "",
-        "| model | torch plates/s | onnx plates/s | onnx / torch | latency 1 plate torch / onnx (ms) | plate acc. torch / onnx | identical readings |",
-        "|:--|--:|--:|--:|--:|--:|--:|",
+        "| model | runtime | plates/s | x torch | latency of 1 plate (ms) | plate accuracy | same reading as torch |",
+        "|:--|:--|--:|--:|--:|--:|--:|",
     ]
-    for name, m in out["models"].items():
-        pps, lat, acc = m["plates_per_second"], m["latency_one_plate_ms"], m["plate_accuracy"]
-        lines.append(
-            f"| {name} | {pps['torch']:.0f} | {pps['onnx']:.0f} | {m['onnx_over_torch']:.2f}x | "
-            f"{lat['torch']:.1f} / {lat['onnx']:.1f} | {acc['torch']:.3f} / {acc['onnx']:.3f} | {m['identical_readings']} |"
-        )
+    for name, variants in out["models"].items():
+        for variant, m in variants.items():
+            lines.append(
+                f"| {name} | {variant} | {m['plates_per_second']:.0f} | {m['over_torch']:.2f} | "
+                f"{m['latency_one_plate_ms']:.1f} | {m['plate_accuracy']:.3f} | {m['same_reading_as_torch']} |"
+            )
     lines += ["", "| cold `segocr read` of one image (new process) | median s | runs |", "|:--|--:|:--|"]
     for k, v in out["cold_read_one_image_s"].items():
         lines.append(f"| {k} | {v['median']:.2f} | {', '.join(f'{x:.2f}' for x in v['runs'])} |")

@@ -59,17 +59,26 @@ def test_choice_prefers_accuracy_then_the_method_order() -> None:
     assert issubclass(QuantizeError, SegocrError)
 
 
-def test_shipped_int8_segcnn_held_accuracy_on_validation_and_reads_like_float() -> None:
-    path = default_weights_path("segcnn").with_name("segcnn-int8.onnx")
+SHIPPED_INT8 = sorted(p.name.removesuffix("-int8.onnx") for p in default_weights_path("segcnn").parent.glob("*-int8.onnx"))
+
+
+def test_segcnn_ships_an_int8_model() -> None:
+    assert "segcnn" in SHIPPED_INT8
+
+
+@pytest.mark.parametrize("name", SHIPPED_INT8)
+def test_shipped_int8_held_accuracy_on_validation_and_reads_like_float(name: str) -> None:
+    path = default_weights_path(name).with_name(f"{name}-int8.onnx")
     card = read_onnx_card(path)
-    pt_card = json.loads(default_weights_path("segcnn").with_suffix(".json").read_text())
-    assert card["onnx"]["source_sha256"] == pt_card["sha256"], "stale: re-run segocr export --model segcnn --int8"
-    v = card["onnx"]["quantization"]["validation"]
-    assert v["plate_accuracy_int8"][card["onnx"]["quantization"]["method"]] >= v["plate_accuracy_float"] - v["max_drop"]
+    pt_card = json.loads(default_weights_path(name).with_suffix(".json").read_text())
+    assert card["onnx"]["source_sha256"] == pt_card["sha256"], f"stale: re-run segocr export --model {name} --int8"
+    q = card["onnx"]["quantization"]
+    v = q["validation"]
+    assert v["plate_accuracy_int8"][q["method"]] >= v["plate_accuracy_float"] - v["max_drop"]
     from segocr.io import read_image
 
     images = [read_image(p) for p in SAMPLES]
-    int8 = get_recognizer_factory("segcnn")(weights=path, device="cpu")
-    fp = get_recognizer_factory("segcnn")(device="cpu", runtime="onnx")
+    int8 = get_recognizer_factory(name)(weights=path, device="cpu")
+    fp = get_recognizer_factory(name)(device="cpu", runtime="onnx")
     agree = [a.text == b.text for a, b in zip(int8.predict(images), fp.predict(images))]
     assert sum(agree) >= len(agree) - 1  # int8 may differ on a hard plate, not across the board
