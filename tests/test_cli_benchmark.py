@@ -114,6 +114,9 @@ def test_default_falls_back_to_synthetic(
     looked = str((tmp_path / "data" / "iwt4s").absolute())
     assert f"note: no IWT4S data in {looked}, so the embedded 'synthetic' set" in res.stderr
     assert "SEGOCR_DATA/iwt4s" not in res.stderr and "No IWT4S" not in res.stdout
+    # plates/s on the demo set are put in context.
+    assert "plates/s: recognizer time over the decoded images of this one run" in res.stdout
+    assert "generated plates, clean and of one style" in res.stdout
     assert "data: synthetic (tiny in-memory plates), test split, 8 plates" in res.stdout
     assert "nothing: no usable weights (no weights shipped yet for nothing.pt), skipped" in res.stderr
     assert "plate acc" in res.stdout and "87.5%" in res.stdout

@@ -37,6 +37,27 @@ def _fallback_notice(used: str, reason: str) -> str:
     )
 
 
+def _speed_context(dataset: str) -> str:
+    """What the plates/s column means here, so that it is not read as the README's."""
+    cpus = os.cpu_count() or 1
+    try:
+        load = f", load average {os.getloadavg()[0]:.1f}"
+    except (AttributeError, OSError):  # pragma: no cover - no getloadavg on this system
+        load = ""
+    text = (
+        f"plates/s: recognizer time over the decoded images of this one run, on this machine "
+        f"as it is now ({cpus} CPUs{load}); it moves with the load, the thread count and the "
+        "first run's warm-up. The README's figures are medians of 5 runs on an idle 2-core "
+        "machine, on IWT4S"
+    )
+    if dataset == "synthetic":
+        text += (
+            "; these are generated plates, clean and of one style, so neither their speed "
+            "nor their accuracy stands for real plates"
+        )
+    return text + "."
+
+
 def _holds_files(folder: Path) -> bool:
     """True when ``folder`` exists and is not an empty directory."""
     try:
@@ -215,6 +236,7 @@ def benchmark(
     say("")
     click.echo(format_table(result))
     say("")
+    say(_speed_context(ds.name))
     for line in attribution_lines(result):
         say(line)
     say(f"report: {files.report_md} (with results.json, predictions.csv, {files.gallery_png.name})")
