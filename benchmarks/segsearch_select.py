@@ -36,13 +36,16 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The variants compared with the old cascade (overrides of the shipped card's config).
 VARIANTS: dict[str, dict[str, Any]] = {
     "search": {"set": {"search": {}}},
+    "search_after_first_binarization": {"set": {"search": {"run_after": "first_binarization"}}},
+    "search_every_plate": {"set": {"search": {}, "cascade_confidence": None}},
     "search_max_pieces_4": {"set": {"search": {"max_pieces": 4}}},
     "search_no_extra_pieces": {"set": {"search": {"extra_pieces": False}}},
     "search_no_merge": {"set": {"search": {"merge_boxes": False}}},
     "search_cut_cost_0.5": {"set": {"search": {"cut_logp": -0.5, "merge_logp": -0.5}}},
     "search_cut_cost_2": {"set": {"search": {"cut_logp": -2.0, "merge_logp": -2.0}}},
+    "search_no_noise_veto": {"set": {"search": {"noise_veto": False, "min_char_logp": -2.3}}},
+    "search_no_narrow_rule": {"set": {"search": {"narrow_width": 0.0}}},
     "search_length_weight_0.5": {"set": {"search": {"length_weight": 0.5}}},
-    "search_every_plate": {"set": {"search": {}, "cascade_confidence": None}},
 }
 
 

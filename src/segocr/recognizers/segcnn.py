@@ -225,7 +225,7 @@ class SegCNNRecognizer:
         pending = list(range(len(works)))
         binarizers = seg_cfg.binarizers
         stages = [binarizers[:1], binarizers[1:]] if self.config.cascade_confidence is not None else [binarizers]
-        if self.config.search is not None:
+        if self.config.search is not None and self.config.search.run_after == "first_binarization":
             # The cheap first binarization still serves the plates it reads
             # confidently; the search takes the rest.
             stages = stages[:1] if self.config.cascade_confidence is not None else []
@@ -255,15 +255,22 @@ class SegCNNRecognizer:
                 if best is None or not self._confident(scored[i][best[1]][1], best[2]):
                     still.append(i)
             pending = still
-        searched = self._search(works, pending) if self.config.search is not None else {}
+        searched: dict[int, Prediction] = {}
+        if self.config.search is not None and pending:
+            # Boxes the cascade already classified are not classified again.
+            known = {(i, b, h.polarity): p[k] for i in pending for h, p in scored[i] for k, b in enumerate(h.boxes)}
+            searched = self._search(works, pending, known)
         if options is not None and options.active:  # a plate format or top-N (segocr.formats)
             return [self._formatted(works[i], scored[i], options) for i in range(len(works))]
         return [searched[i] if i in searched else self._prediction(works[i], scored[i]) for i in range(len(works))]
 
-    def _search(self, works: Sequence[WorkImage], which: Sequence[int]) -> dict[int, Prediction]:
+    def _search(
+        self, works: Sequence[WorkImage], which: Sequence[int], known: dict[tuple[int, CharBox, str], np.ndarray] | None = None
+    ) -> dict[int, Prediction]:
         """Read plates ``which`` of ``works`` by the segmentation search: a lattice per
         binarization, every candidate box of every plate through the classifier in one
-        batch, then the best path (see :mod:`segocr.segment.search`)."""
+        batch, then the best path (see :mod:`segocr.segment.search`). ``known``: softmax
+        rows of (plate, box, polarity) already classified."""
         cfg = self.config.search
         assert cfg is not None
         seg_cfg = self.config.segment
@@ -274,10 +281,13 @@ class SegCNNRecognizer:
         for i, ls in lats.items():
             for lat in ls:
                 for b in lat.boxes:
-                    if (i, b, lat.polarity) not in index:
+                    if (i, b, lat.polarity) not in index and (known is None or (i, b, lat.polarity) not in known):
                         index[(i, b, lat.polarity)] = len(crops)
                         crops.append(crop_char(works[i].gray, b, size=self.config.input_size, margin=self.config.margin, invert=lat.polarity == "light"))
         probs = self.classify(np.stack(crops) if crops else np.zeros((0, 1, 1), np.float32))
+        if known:
+            index.update({key: len(probs) + k for k, key in enumerate(known)})
+            probs = np.concatenate([probs, np.stack(list(known.values()))])
         logp = np.log(np.maximum(probs, 1e-9))
         out: dict[int, Prediction] = {}
         for i, ls in lats.items():

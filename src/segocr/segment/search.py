@@ -40,6 +40,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -59,6 +60,10 @@ class SearchConfig(BaseModel):
     #: Binarizations whose hypotheses become lattices; ``None``: the segmentation
     #: config's.
     binarizers: tuple[BinarizeConfig, ...] | None = None
+    #: Which plates the recognizer searches: those the whole cascade (``cascade``) or
+    #: its first binarization alone (``first_binarization``) does not read
+    #: confidently (every plate when the cascade has no confidence threshold).
+    run_after: Literal["cascade", "first_binarization"] = "cascade"
     #: Cut sources inside a box.
     cut_minima: bool = True
     cut_concavities: bool = True
@@ -104,7 +109,7 @@ class SearchConfig(BaseModel):
     #: Characters tried per candidate box (the classifier's best ones).
     chars_per_box: int = Field(3, ge=1, le=64)
     #: Best paths kept per lattice state and returned.
-    n_best: int = Field(5, ge=1, le=100)
+    n_best: int = Field(3, ge=1, le=100)
     #: Weight of the length prior against the classifier's log-probabilities.
     length_weight: float = Field(1.0, ge=0)
     #: Longest reading searched.
