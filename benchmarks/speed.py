@@ -49,7 +49,7 @@ import torch
 from segocr.api import load_recognizer
 from segocr.datasets.base import load_dataset
 from segocr.errors import DatasetError
-from segocr.models.weights import default_weights_path
+from segocr.models.weights import resolve_weights
 from segocr.runtime.onnx_backend import load_onnx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,7 +117,7 @@ def main() -> None:
     recs: dict[tuple[str, str], Any] = {}
     for name in MODELS:
         recs[(name, "torch")] = load_recognizer(name, device="cpu", runtime="torch")
-        pt = default_weights_path(name)
+        pt = resolve_weights(None, name)  # the default weights
         for variant, path in (("onnx", pt.with_suffix(".onnx")), ("onnx-int8", pt.with_name(f"{pt.stem}-int8.onnx"))):
             if path.exists():
                 rec = load_recognizer(name, weights=str(path), device="cpu", runtime="onnx")

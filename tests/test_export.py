@@ -20,7 +20,7 @@ from segocr.cli import main
 from segocr.io import read_image
 from segocr.models.crnn import CRNN
 from segocr.models.holistic import HolisticCNN
-from segocr.models.weights import default_weights_path, save_weights, sha256_bytes
+from segocr.models.weights import resolve_weights, save_weights, sha256_bytes
 from segocr.recognizers.base import get_recognizer_factory
 from segocr.recognizers.crnn import CRNNConfig
 from segocr.recognizers.holistic import HolisticConfig
@@ -95,7 +95,7 @@ def test_export_agrees_with_torch_for_any_batch(tmp_path: Path, name: str) -> No
 
 @pytest.mark.parametrize("name", NAMES)
 def test_shipped_export_belongs_to_the_shipped_weights(name: str) -> None:
-    pt = default_weights_path(name)
+    pt = resolve_weights(None, name)  # what the recognizer loads by default
     path = pt.with_suffix(".onnx")
     card = read_onnx_card(path)
     pt_card = json.loads(pt.with_suffix(".json").read_text())

@@ -15,7 +15,7 @@ from untrained import write_untrained_segcnn
 
 from segocr.cli import main
 from segocr.errors import WeightsError
-from segocr.models.weights import default_weights_path
+from segocr.models.weights import resolve_weights
 from segocr.recognizers.base import get_recognizer_factory
 from segocr.runtime import RUNTIMES, Network, choose_runtime, onnx_card_path
 from segocr.runtime.export import export_onnx
@@ -115,7 +115,7 @@ def test_read_cli_runtime_option(exported: Path, tmp_path: Path) -> None:
 def test_reading_through_onnx_imports_no_torch(model: str) -> None:
     """A new process: ``import segocr`` and the CLI's read on the shipped exports leave
     torch (and pandas, sklearn, matplotlib) unimported, and read what torch reads."""
-    assert default_weights_path(model).with_suffix(".onnx").exists()
+    assert resolve_weights(None, model).with_suffix(".onnx").exists()
     code = f"""
 import sys, json
 import segocr

@@ -114,7 +114,7 @@ def export_onnx(
 
     from segocr.models.weights import (
         atomic_write_bytes,
-        default_weights_path,
+        resolve_weights,
         seal_card,
         sha256_bytes,
     )
@@ -122,7 +122,7 @@ def export_onnx(
     from segocr.runtime.onnx_backend import OnnxNetwork
     from segocr.runtime.torch_backend import TorchNetwork
 
-    src = Path(weights) if weights is not None else default_weights_path(name)
+    src = resolve_weights(weights, name)  # default: the weights the recognizer loads
     if src.suffix == ".onnx":
         raise ExportError(f"{src}: already an ONNX file; export from the .pt weights")
     dest = Path(out) if out is not None else src.with_suffix(".onnx")

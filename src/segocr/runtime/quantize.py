@@ -165,12 +165,12 @@ def export_int8(
     (default ``NAME-int8.onnx`` beside the weights) and its card. Returns (path, card)."""
     from segocr.datasets.base import load_dataset
     from segocr.datasets.splits import group_split
-    from segocr.models.weights import atomic_write_bytes, default_weights_path, sha256_bytes
+    from segocr.models.weights import atomic_write_bytes, resolve_weights, sha256_bytes
     from segocr.recognizers.base import get_recognizer_factory
     from segocr.runtime.export import export_onnx
     from segocr.runtime.onnx_backend import OnnxNetwork
 
-    src = Path(weights) if weights is not None else default_weights_path(name)
+    src = resolve_weights(weights, name)  # default: the weights the recognizer loads
     dest = Path(out) if out is not None else src.with_name(f"{src.stem}-int8.onnx")
     if dest.suffix != ".onnx":
         raise QuantizeError(f"{dest}: the output must end in .onnx")
