@@ -104,6 +104,15 @@ def test_out_under_a_file_is_one_line(tmp_path: Path) -> None:
     assert res.stderr.strip() == f"Error: {a_file / 'drawn'}: Not a directory"
 
 
+def test_benchmark_out_under_a_file_fails_before_any_work(tmp_path: Path) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    res = CliRunner().invoke(main, ["benchmark", "--dataset", "synthetic", "--out", str(a_file / "report")])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert res.stderr.strip() == f"Error: {a_file}: Not a directory (--out {a_file / 'report'} lies under a file)"
+    assert res.stdout == ""  # nothing was evaluated
+
+
 def test_benchmark_out_must_be_empty_unless_overwrite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     busy = tmp_path / "busy"

@@ -756,6 +756,11 @@ def atomic_folder(out: str | os.PathLike[str], *, overwrite: bool = False) -> It
     import tempfile
 
     out = Path(out)
+    for parent in (out.parent, *out.parent.parents):
+        if parent.exists():
+            if not parent.is_dir():  # mkdir would say "File exists", which misleads
+                raise NotADirectoryError(20, "Not a directory", str(parent))
+            break
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     try:

@@ -58,6 +58,15 @@ def _speed_context(dataset: str) -> str:
     return text + "."
 
 
+def _check_under_folder(out: Path) -> None:
+    """An --out below a file can never be written: say so before any work (exit 1)."""
+    for parent in out.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise click.ClickException(f"{printable(parent)}: Not a directory (--out {printable(out)} lies under a file)")
+            return
+
+
 def _holds_files(folder: Path) -> bool:
     """True when ``folder`` exists and is not an empty directory."""
     try:
@@ -166,6 +175,8 @@ def benchmark(
     if dataset is not None:
         check_name("dataset", dataset, dataset_names(), param_hint="--dataset")
     _split_names(models)  # an unknown model is a usage error (exit 2), before any work
+    if out is not None:
+        _check_under_folder(out)
     if out is not None and not overwrite and _holds_files(out):
         raise click.UsageError(
             f"--out {printable(out)} already holds files; give --overwrite to replace them, "
