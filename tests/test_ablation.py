@@ -13,10 +13,6 @@ import pytest
 from click.testing import CliRunner
 from untrained import write_untrained_segcnn
 
-from segocr.cli import main
-from segocr.datasets.synthetic import open_synthetic
-from segocr.errors import ConfigError
-from segocr.evaluation import metrics as M
 from segocr.ablation import (
     BASE,
     HYPOTHESIS_ONLY_FIELDS,
@@ -31,6 +27,10 @@ from segocr.ablation import (
     run_ablation,
     with_images,
 )
+from segocr.cli import main
+from segocr.datasets.synthetic import open_synthetic
+from segocr.errors import ConfigError
+from segocr.evaluation import metrics as M
 from segocr.recognizers.segcnn import SegCNNConfig, SegCNNRecognizer
 from segocr.segment.binarize import BinarizeConfig
 from segocr.segment.characters import SegmentConfig, prepare

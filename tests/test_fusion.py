@@ -55,8 +55,9 @@ def test_different_lengths_vote_over_topn() -> None:
     a = pred("AB1", 0.4, topn=[("AB1", 0.4), ("A1", 0.35)])
     b = pred("A1", 0.45, topn=[("A1", 0.45), ("AB1", 0.1)])
     c = pred("A12", 0.3, topn=[("A12", 0.3), ("A1", 0.3)])
-    f = fuse([a, b, c], CS, topn=2)
+    f = fuse([a, b, c], CS, rule="product", topn=2)
     assert f.text == "A1" and f.info["fusion"] == "vote"
+    assert fuse([a, b, c], CS, rule="product-pick").info["fusion"] == "pick"
     assert [t for t, _ in f.info["topn"]] == ["A1", "AB1"]
     assert sum(q for _, q in f.info["topn"]) <= 1
 

@@ -47,10 +47,10 @@ intervals).
 from __future__ import annotations
 
 from segocr.ablation.grid import (
-    NO_FORMAT,
     BASE,
     DEFAULT_GRID,
     HYPOTHESIS_ONLY_FIELDS,
+    NO_FORMAT,
     AblationGrid,
     Overrides,
     Variant,
@@ -85,11 +85,11 @@ from segocr.ablation.runner import (
 )
 
 __all__ = [
-    "NO_FORMAT",
     "BASE",
     "DEFAULT_GRID",
     "HYPOTHESIS_ONLY_FIELDS",
     "LEGEND",
+    "NO_FORMAT",
     "AblationFiles",
     "AblationGrid",
     "AblationResult",

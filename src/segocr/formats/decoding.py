@@ -193,4 +193,4 @@ class FormattedRecognizer:
             plan(options, self.charset)  # an unknown or unreadable format fails here, once
 
     def predict(self, images: Sequence[object]) -> list[object]:
-        return self.inner.predict(images, options=self.options)  # type: ignore[attr-defined,no-any-return]
+        return self.inner.predict(images, options=self.options)  # type: ignore[attr-defined]

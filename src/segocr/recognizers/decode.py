@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import TYPE_CHECKING
@@ -279,7 +279,7 @@ def ctc_beam_decode(
         return Decoded((), (), logp=best_logp, alternatives=alts)
     probs = np.exp(lp)
     frames = ctc_align(x, best, blank=blank)
-    peaks = [max(fr, key=lambda t, k=k: probs[t, k]) for k, fr in zip(best, frames)]
+    peaks = [fr[int(np.argmax(probs[fr, k]))] for k, fr in zip(best, frames)]
     confs = tuple(float(probs[t, k]) for k, t in zip(best, peaks))
     post = _drop_class(probs[peaks], blank)
     return Decoded(_labels(best, blank), confs, logp=best_logp, alternatives=alts, posteriors=post)
@@ -394,13 +394,11 @@ def slot_decode(logits: np.ndarray, *, pad: int = -1, patterns: Automaton | None
     )
 
 
-def _dedupe(
-    items: Sequence[tuple[tuple[int, ...], float]] | object, n: int
-) -> tuple[tuple[tuple[int, ...], float], ...]:
+def _dedupe(items: Iterable[tuple[tuple[int, ...], float]], n: int) -> tuple[tuple[tuple[int, ...], float], ...]:
     """First ``n`` distinct texts of (indices, log probability) pairs sorted best
     first, as (indices, probability)."""
     out: dict[tuple[int, ...], float] = {}
-    for ix, s in items:  # type: ignore[attr-defined]
+    for ix, s in items:
         if ix not in out:
             out[ix] = math.exp(s)
             if len(out) == n:
@@ -443,12 +441,12 @@ def boxes_decode(
         raise ValueError(f"topn must be at least 1, got {topn}")
     lpf: Callable[[int], float]
     if length_logp is None:
-        lpf = lambda n: 0.0  # noqa: E731
+        lpf = lambda n: 0.0
     elif callable(length_logp):
         lpf = length_logp
     else:
         table = dict(length_logp)
-        lpf = lambda n: table.get(n, 0.0)  # noqa: E731
+        lpf = lambda n: table.get(n, 0.0)
     logs = np.log(np.maximum(x, 1e-9))
     chars = np.delete(logs, noise, axis=1)  # (n, C - 1)
     n = len(x)

@@ -23,13 +23,13 @@ from segocr.recognizers.base import CharPrediction, Prediction
 from segocr.recognizers.decode import Decoded
 
 if TYPE_CHECKING:
+    from segocr.formats.decoding import DecodeOptions
+    from segocr.formats.schema import Automaton
+
+if TYPE_CHECKING:
     from torch import nn
 
     from segocr.runtime import Network
-
-if TYPE_CHECKING:
-    from segocr.formats.decoding import DecodeOptions
-    from segocr.formats.schema import Automaton
 
 
 class LineConfig(BaseModel):
