@@ -259,18 +259,25 @@ class SegCNNRecognizer:
         if self.config.search is not None and pending:
             # Boxes the cascade already classified are not classified again.
             known = {(i, b, h.polarity): p[k] for i in pending for h, p in scored[i] for k, b in enumerate(h.boxes)}
-            searched = self._search(works, pending, known)
+            into = scored if self.config.search.paths_to_format and options is not None and options.active else None
+            searched = self._search(works, pending, known, paths_into=into)
         if options is not None and options.active:  # a plate format or top-N (segocr.formats)
             return [self._formatted(works[i], scored[i], options) for i in range(len(works))]
         return [searched[i] if i in searched else self._prediction(works[i], scored[i]) for i in range(len(works))]
 
     def _search(
-        self, works: Sequence[WorkImage], which: Sequence[int], known: dict[tuple[int, CharBox, str], np.ndarray] | None = None
+        self,
+        works: Sequence[WorkImage],
+        which: Sequence[int],
+        known: dict[tuple[int, CharBox, str], np.ndarray] | None = None,
+        paths_into: list[list[tuple[Hypothesis, np.ndarray]]] | None = None,
     ) -> dict[int, Prediction]:
         """Read plates ``which`` of ``works`` by the segmentation search: a lattice per
         binarization, every candidate box of every plate through the classifier in one
         batch, then the best path (see :mod:`segocr.segment.search`). ``known``: softmax
-        rows of (plate, box, polarity) already classified."""
+        rows of (plate, box, polarity) already classified. ``paths_into``: each plate's
+        N best paths are appended to its scored hypotheses there (so a plate format
+        decodes the search's segmentations too)."""
         cfg = self.config.search
         assert cfg is not None
         seg_cfg = self.config.segment
@@ -309,6 +316,11 @@ class SegCNNRecognizer:
             if not ranked:
                 out[i] = Prediction("", 0.0, (), NAME, {"n_segments": 0, "n_hypotheses": len(ls), "search": True})
                 continue
+            if paths_into is not None:
+                for p, pl in ranked:
+                    lat = ls[pl]
+                    rows = np.exp(np.stack([logp[index[(i, b, lat.polarity)]] for b in p.boxes]))
+                    paths_into[i].append((Hypothesis(p.boxes, f"search:{lat.method}", lat.polarity, p.score), rows))
             path, li = ranked[0]
             sx, sy = works[i].scale
             chars = [
