@@ -147,3 +147,10 @@ def test_harness_scores_fused_tracks() -> None:
     assert m.overall.plate_accuracy == pytest.approx(2 / 3)
     assert m.subsets[TRACKS].n == 2 and m.subsets[TRACKS].plate_accuracy == 1.0
     assert TRACKS not in evaluate({"two": Two()}, samples, progress=False, fusion=False).models["two"].subsets
+
+
+def test_picked_reading_keeps_only_the_asked_topn() -> None:
+    a = pred("AB1", 0.4, topn=[("AB1", 0.4), ("A1", 0.35), ("B1", 0.1)])
+    b = pred("A1", 0.3, topn=[("A1", 0.3)])
+    assert "topn" not in fuse([a, b], CS).info
+    assert [t for t, _ in fuse([a, b], CS, topn=2).info["topn"]] == ["AB1", "A1"]

@@ -111,7 +111,7 @@ def fuse(
     if len(preds) == 1 or rule == "pick" or not read:
         best = max(preds, key=lambda p: p.confidence)
         how = "single" if len(preds) == 1 else "pick"
-        return Prediction(best.text, best.confidence, best.chars, best.recognizer, {**best.info, **base, "fusion": how})
+        return Prediction(best.text, best.confidence, best.chars, best.recognizer, _picked(best, topn, base, how))
     if automaton is not None and sum(p.info.get("format", automaton.name) == automaton.name for p in preds) * 2 <= len(preds):
         automaton = None  # most captures fell back from the format: do not force it
     n_chars = len(charset)
@@ -130,7 +130,7 @@ def fuse(
             return Prediction.from_chars(chars, name, **info)
     if rule == "product-pick":  # different lengths: the most confident capture
         best = max(preds, key=lambda p: p.confidence)
-        return Prediction(best.text, best.confidence, best.chars, best.recognizer, {**best.info, **base, "fusion": "pick"})
+        return Prediction(best.text, best.confidence, best.chars, best.recognizer, _picked(best, topn, base, "pick"))
     # different lengths (or no posteriors): vote over the top-N strings
     votes: dict[str, float] = defaultdict(float)
     for p in preds:
@@ -140,7 +140,7 @@ def fuse(
             votes[text] += q / len(preds)
     if not votes:
         best = max(preds, key=lambda p: p.confidence)
-        return Prediction(best.text, best.confidence, best.chars, best.recognizer, {**best.info, **base, "fusion": "pick"})
+        return Prediction(best.text, best.confidence, best.chars, best.recognizer, _picked(best, topn, base, "pick"))
     ranked = sorted(votes.items(), key=lambda kv: kv[1], reverse=True)
     text, score = ranked[0]
     source = max((p for p in preds if p.text == text), key=lambda p: p.confidence, default=None)
@@ -149,6 +149,14 @@ def fuse(
     if topn > 1:
         info["topn"] = ranked[:topn]
     return Prediction(text, score, tuple(voted), name, info)
+
+
+def _picked(best: Prediction, topn: int, base: dict[str, int], how: str) -> dict[str, object]:
+    """The info of a capture taken as it is: its own, with its top-N cut to ``topn``."""
+    info: dict[str, object] = {k: v for k, v in best.info.items() if k != "topn"}
+    if topn > 1 and best.info.get("topn"):
+        info["topn"] = list(best.info["topn"])[:topn]
+    return {**info, **base, "fusion": how}
 
 
 def _legal(text: str, charset: Charset, automaton: Automaton) -> bool:
