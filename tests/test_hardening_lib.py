@@ -128,3 +128,26 @@ def test_annotate_draws_a_quadrilateral_in_input_pixels() -> None:
         draw_quadrilateral(out, [(0, 0), (1, 1), (2, 2)])
     with pytest.raises(ValueError, match="uint8 RGB"):
         annotate(np.zeros((5, 5), np.uint8), _prediction())
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no FIFOs here")
+def test_datasets_info_and_benchmark_survive_a_fifo_and_dev_zero(tmp_path: Path) -> None:
+    """Hashing and reading a folder dataset that holds a FIFO and a link to /dev/zero:
+    each is a problem line, nothing hangs or fills memory."""
+    import os
+    import time
+
+    root = tmp_path / "plates"
+    root.mkdir()
+    shutil.copy(SAMPLES / "9KE0410.png", root / "9KE0410.png")
+    os.mkfifo(root / "AB123.png")
+    (root / "CD456.png").symlink_to("/dev/zero")
+    start = time.monotonic()
+    res = CliRunner().invoke(main, ["datasets", "info", "folder", "--data-dir", str(root)])
+    assert res.exit_code == 1, res.output
+    assert "unreadable-image  AB123.png: " in res.stdout and "a named pipe (FIFO)" in res.stdout
+    assert "unreadable-image  CD456.png: " in res.stdout and "a character device" in res.stdout
+    res = _benchmark(root, tmp_path)
+    assert res.exit_code == 1  # type: ignore[attr-defined]
+    assert "2 image(s) could not be read and were left out" in res.stderr  # type: ignore[attr-defined]
+    assert time.monotonic() - start < 60

@@ -59,6 +59,7 @@ __all__ = [
     "atomic_folder",
     "iter_image_paths",
     "limit",
+    "read_file_bytes",
     "read_image",
     "read_stream",
     "write_image",
@@ -259,6 +260,22 @@ def _read_file(path: Path, label: str, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise ImageReadError(_too_many_bytes(label, f"more than {max_bytes:,} bytes", max_bytes))
     return data
+
+
+def read_file_bytes(
+    path: str | os.PathLike[str], *, name: str | None = None, max_bytes: int | None = None
+) -> bytes:
+    """The bytes of the regular file at ``path``, with the checks of :func:`read_image`
+    (a regular file, at most ``max_bytes``) but no decoding: for hashing files safely.
+    Raises :class:`ImageReadError` (``"<name>: ..."``).
+
+    >>> read_file_bytes("/dev/null")
+    Traceback (most recent call last):
+    ...
+    segocr.errors.ImageReadError: /dev/null: a character device, not an image file (only regular files are read)
+    """
+    text = os.fsdecode(os.fspath(path))
+    return _read_file(Path(text), name or text, limit("max_bytes", max_bytes))
 
 
 def read_stream(stream: BinaryIO | None, *, name: str, max_bytes: int | None = None) -> bytes:

@@ -163,9 +163,11 @@ def _digest(sample: PlateSample) -> str | None:
         return h.hexdigest()
     if sample.path is None:
         return None
-    try:
-        return hashlib.sha256(sample.path.read_bytes()).hexdigest()
-    except OSError:
+    from segocr.io import read_file_bytes
+
+    try:  # a regular file of bounded size only: a FIFO or /dev/zero must not hang or fill memory
+        return hashlib.sha256(read_file_bytes(sample.path)).hexdigest()
+    except ImageReadError:
         return None
 
 
@@ -189,7 +191,7 @@ class _Look:
 def _look(s: PlateSample) -> _Look:
     """Hash and load one sample, turning every failure into a problem."""
     file = _key(s.path) if s.image is None and s.path is not None else f"id:{s.id}"
-    if s.image is None and s.path is not None and not s.path.is_file():
+    if s.image is None and s.path is not None and not s.path.exists():
         return _Look(
             file, None, None, DatasetProblem("missing-file", s.id, f"{s.path} does not exist")
         )
