@@ -113,3 +113,19 @@ def test_card_fields_are_typed_and_finite(tmp_path: Path, change: dict[str, Any]
         read_card(pt)
     assert needle in str(info.value) and str(tmp_path) in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_weights_or_card_that_are_not_regular_files_are_refused(tmp_path: Path) -> None:
+    """A FIFO would block the read, /dev/zero never end it: both are one-line errors."""
+    import os
+
+    fifo = tmp_path / "fifo.pt"
+    os.mkfifo(fifo)
+    shutil.copy(SHIPPED_DIR / "segcnn.json", tmp_path / "fifo.json")
+    with pytest.raises(WeightsError, match="cannot read weights \\(not a regular file"):
+        _load("segcnn", fifo, "torch")
+    zero = tmp_path / "zero.pt"
+    shutil.copy(SHIPPED_DIR / "segcnn.pt", zero)
+    (tmp_path / "zero.json").symlink_to("/dev/zero")
+    with pytest.raises(WeightsError, match="unreadable card \\(not a regular file"):
+        read_card(zero)

@@ -315,10 +315,20 @@ def save_weights(model: nn.Module, path: Path, card: dict[str, Any]) -> dict[str
     return full
 
 
+def _regular_file(path: Path) -> None:
+    """OSError unless ``path`` is a regular file (a FIFO would block the read, a device
+    such as /dev/zero never end it); FileNotFoundError when it is missing."""
+    import stat
+
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError(f"not a regular file: {path}")
+
+
 def read_card(path: Path) -> dict[str, Any]:
     """The card beside weight file ``path``; :class:`WeightsError` if missing or invalid."""
     cp = card_path(path)
     try:
+        _regular_file(cp)
         card = json.loads(cp.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise WeightsError(f"{path}: its card {cp.name} is missing") from None
@@ -336,6 +346,7 @@ def load_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
 
     card = read_card(path)
     try:
+        _regular_file(path)
         data = path.read_bytes()
     except OSError as exc:
         raise WeightsError(f"{path}: cannot read weights ({exc.strerror or exc})") from None
