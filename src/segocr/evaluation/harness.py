@@ -209,14 +209,10 @@ def evaluate(
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     track_ids = [s.meta.get("track_id") for s in samples]
     fuse_tracks = fusion and len({t for t in track_ids if t}) < sum(1 for t in track_ids if t)
-    if fuse_tracks or (options is not None and options.active):
-        from segocr.formats.decoding import DecodeOptions, FormattedRecognizer
-        from segocr.fusion import DEFAULT_TOPN
+    if options is not None and options.active:
+        from segocr.formats.decoding import FormattedRecognizer
 
-        base = options or DecodeOptions()
-        if fuse_tracks:
-            base = base.model_copy(update={"topn": max(base.topn, DEFAULT_TOPN)})
-        recognizers = {name: FormattedRecognizer(rec, base) for name, rec in recognizers.items()}  # type: ignore[misc]
+        recognizers = {name: FormattedRecognizer(rec, options) for name, rec in recognizers.items()}  # type: ignore[misc]
     kept: list[PlateSample] = []
     failures: list[SampleFailure] = []
     preds: dict[str, list[Prediction]] = {name: [] for name in recognizers}

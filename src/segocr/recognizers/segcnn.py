@@ -387,8 +387,9 @@ class SegCNNRecognizer:
             for k in keep
         ]
         pred = Prediction.from_chars(
-            chars, NAME, n_segments=len(keep), n_hypotheses=len(scored), method=hyp.method, polarity=hyp.polarity
-        )
+            chars, NAME, n_segments=len(keep), n_hypotheses=len(scored), method=hyp.method, polarity=hyp.polarity,
+            posteriors=p[keep, :-1].astype(np.float32),  # per character, over the charset (segocr.fusion)
+        )  # fmt: skip
         # P(plate right) also needs the length right: scale by how plausible the read
         # length is relative to the most common one (1 for the usual length).
         if self.config.length_logp:
