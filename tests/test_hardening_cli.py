@@ -255,6 +255,7 @@ def test_tabs_and_newlines_in_paths_stay_on_one_line(tmp_path: Path) -> None:
         (["train", "--model", "nope"], "unknown model 'nope'"),
         (["train", "--dataset", "nope"], "unknown dataset 'nope'"),
         (["train", "--device", "gpu"], "'gpu' is not a device"),
+        (["ablate", "--dataset", "nope"], "unknown dataset 'nope'"),
     ],
 )
 def test_every_usage_error_exits_2(args: list[str], needle: str) -> None:

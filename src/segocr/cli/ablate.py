@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from segocr.cli.options import parse_key_values
+from segocr.cli.options import check_name, parse_key_values
 from segocr.datasets.base import SPLITS
 from segocr.errors import ConfigError, DatasetError, SegocrError
 
@@ -99,7 +99,9 @@ def ablate(
     """Run every variant of a grid (a base segcnn config and named changes to it) on
     one dataset split and compare each with the base, plate by plate. Writes
     ablation.md, ablation.json, ablation.png and predictions.csv."""
-    from segocr.datasets.base import load_dataset
+    from segocr.datasets.base import dataset_names, load_dataset
+
+    check_name("dataset", dataset, dataset_names(), param_hint="--dataset")  # usage error: exit 2
     from segocr.ablation import (
         RetrainSettings,
         display_frame,
