@@ -67,8 +67,8 @@ def test_full_disk_on_stdout_is_one_line(tmp_path: Path) -> None:
 def test_full_disk_on_benchmark_report_leaves_nothing_half_written(tmp_path: Path) -> None:
     out = tmp_path / "report"
     proc = subprocess.run(  # noqa: PLW1510 - the exit status is what is tested
-        [*SEGOCR, "benchmark", "--dataset", "synthetic", "--models", "segcnn", "--limit", "4",
-         "--device", "cpu", "--quiet", "--out", str(out)],
+        [*SEGOCR, "benchmark", "--dataset", "folder", "--data-dir", str(SAMPLES), "--split", "all",
+         "--models", "segcnn", "--device", "cpu", "--quiet", "--out", str(out)],
         capture_output=True, text=True, env=_env(), cwd=tmp_path,
         preexec_fn=lambda: _limit_file_size(2000), timeout=TIMEOUT_S,
     )  # fmt: skip
@@ -80,8 +80,8 @@ def test_full_disk_on_benchmark_report_leaves_nothing_half_written(tmp_path: Pat
 
 def test_full_disk_in_a_training_run_is_one_line(tmp_path: Path) -> None:
     proc = subprocess.run(  # noqa: PLW1510 - the exit status is what is tested
-        [*SEGOCR, "train", "--model", "segcnn", "--dataset", "synthetic", "--device", "cpu",
-         "--no-progress", "--out", str(tmp_path / "run")],
+        [*SEGOCR, "train", "--model", "segcnn", "--dataset", "folder", "--data-dir", str(SAMPLES),
+         "--device", "cpu", "--no-progress", "--out", str(tmp_path / "run")],
         capture_output=True, text=True, env=_env(), cwd=tmp_path,
         preexec_fn=lambda: _limit_file_size(10), timeout=TIMEOUT_S,
     )  # fmt: skip
@@ -118,8 +118,8 @@ def test_benchmark_out_must_be_empty_unless_overwrite(tmp_path: Path, monkeypatc
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "mine.txt").write_text("keep me")
-    args = ["benchmark", "--dataset", "synthetic", "--models", "segcnn", "--limit", "3",
-            "--device", "cpu", "--quiet", "--out", str(busy)]  # fmt: skip
+    args = ["benchmark", "--dataset", "folder", "--data-dir", str(SAMPLES), "--split", "all",
+            "--models", "segcnn", "--device", "cpu", "--quiet", "--out", str(busy)]  # fmt: skip
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 2 and "already holds files; give --overwrite" in res.stderr
     assert (busy / "mine.txt").read_text() == "keep me"
