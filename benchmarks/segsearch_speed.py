@@ -31,7 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _speed_module():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("segocr_bench_speed", ROOT / "benchmarks/speed.py")
+    spec = importlib.util.spec_from_file_location(
+        "segocr_bench_speed", ROOT / "benchmarks/speed.py"
+    )
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -39,8 +41,12 @@ def _speed_module():  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared/data/iwt4s/2017-IWT4S-HDR_LP-dataset")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--data-dir", type=Path, default=ROOT.parent / "shared/data/iwt4s/2017-IWT4S-HDR_LP-dataset"
+    )
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runtime", default="onnx", choices=["onnx", "torch"])
@@ -59,10 +65,16 @@ def main() -> None:
     assert isinstance(shipped, SegCNNRecognizer)
     search = shipped.config.search or SearchConfig()
     recs = {
-        "cascade (search off)": SegCNNRecognizer(shipped.net, shipped.charset, shipped.config.model_copy(update={"search": None})),
-        "search": SegCNNRecognizer(shipped.net, shipped.charset, shipped.config.model_copy(update={"search": search})),
+        "cascade (search off)": SegCNNRecognizer(
+            shipped.net, shipped.charset, shipped.config.model_copy(update={"search": None})
+        ),
+        "search": SegCNNRecognizer(
+            shipped.net, shipped.charset, shipped.config.model_copy(update={"search": search})
+        ),
     }
-    searched = sum(bool(p.info.get("search")) for p in recs["search"].predict(images))  # also a warm-up
+    searched = sum(
+        bool(p.info.get("search")) for p in recs["search"].predict(images)
+    )  # also a warm-up
     recs["cascade (search off)"].predict(images[:8])
     passes: dict[str, list[float]] = {k: [] for k in recs}
     for _ in range(args.repeats):
