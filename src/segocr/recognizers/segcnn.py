@@ -28,7 +28,14 @@ from segocr.models.weights import (
 )
 from segocr.recognizers.base import CharPrediction, Prediction, register_recognizer
 from segocr.segment.boxes import CharBox
-from segocr.segment.characters import Hypothesis, SegmentConfig, WorkImage, hypotheses, prepare
+from segocr.segment.characters import (
+    Hypothesis,
+    RowsByMask,
+    SegmentConfig,
+    WorkImage,
+    hypotheses,
+    prepare,
+)
 from segocr.segment.search import Lattice, SearchConfig, lattices, merge_paths, search_lattice
 
 if TYPE_CHECKING:
@@ -223,6 +230,7 @@ class SegCNNRecognizer:
         seg_cfg = self.config.segment
         scored: list[list[tuple[Hypothesis, np.ndarray]]] = [[] for _ in works]
         pending = list(range(len(works)))
+        rows_by_mask: list[RowsByMask] = [{} for _ in works]  # reused by the search
         binarizers = seg_cfg.binarizers
         stages = [binarizers[:1], binarizers[1:]] if self.config.cascade_confidence is not None else [binarizers]
         if self.config.search is not None and self.config.search.run_after == "first_binarization":
@@ -235,7 +243,7 @@ class SegCNNRecognizer:
             new: list[tuple[int, Hypothesis]] = []
             for i in pending:
                 seen = {h.boxes for h, _ in scored[i]}
-                new.extend((i, h) for h in hypotheses(works[i], stage, config=seg_cfg) if h.boxes not in seen)
+                new.extend((i, h) for h in hypotheses(works[i], stage, config=seg_cfg, rows_out=rows_by_mask[i]) if h.boxes not in seen)
             # Hypotheses of one image share most boxes: crop and classify each
             # (image, box, polarity) once.
             index: dict[tuple[int, CharBox, str], int] = {}
@@ -260,7 +268,7 @@ class SegCNNRecognizer:
             # Boxes the cascade already classified are not classified again.
             known = {(i, b, h.polarity): p[k] for i in pending for h, p in scored[i] for k, b in enumerate(h.boxes)}
             into = scored if self.config.search.paths_to_format and options is not None and options.active else None
-            searched = self._search(works, pending, known, paths_into=into)
+            searched = self._search(works, pending, known, paths_into=into, rows_by_mask=rows_by_mask)
         if options is not None and options.active:  # a plate format or top-N (segocr.formats)
             return [self._formatted(works[i], scored[i], options) for i in range(len(works))]
         return [searched[i] if i in searched else self._prediction(works[i], scored[i]) for i in range(len(works))]
@@ -271,6 +279,7 @@ class SegCNNRecognizer:
         which: Sequence[int],
         known: dict[tuple[int, CharBox, str], np.ndarray] | None = None,
         paths_into: list[list[tuple[Hypothesis, np.ndarray]]] | None = None,
+        rows_by_mask: Sequence[RowsByMask] | None = None,
     ) -> dict[int, Prediction]:
         """Read plates ``which`` of ``works`` by the segmentation search: a lattice per
         binarization, every candidate box of every plate through the classifier in one
@@ -282,7 +291,9 @@ class SegCNNRecognizer:
         assert cfg is not None
         seg_cfg = self.config.segment
         binarizers = cfg.binarizers or seg_cfg.binarizers
-        lats: dict[int, list[Lattice]] = {i: lattices(works[i], binarizers, segment=seg_cfg, config=cfg) for i in which}
+        lats: dict[int, list[Lattice]] = {
+            i: lattices(works[i], binarizers, segment=seg_cfg, config=cfg, known=rows_by_mask[i] if rows_by_mask else None) for i in which
+        }
         index: dict[tuple[int, CharBox, str], int] = {}
         crops: list[np.ndarray] = []
         for i, ls in lats.items():

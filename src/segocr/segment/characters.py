@@ -364,16 +364,27 @@ def prepare(image: np.ndarray, *, config: SegmentConfig) -> WorkImage:
     return WorkImage(gray, edge, polarities, scale)
 
 
-def hypotheses(work: WorkImage, binarizers: tuple[BinarizeConfig, ...], *, config: SegmentConfig) -> list[Hypothesis]:
+#: What :func:`hypotheses` found per (binarizer, polarity): the ink mask (band masked)
+#: and :func:`segment_mask`'s rows of it.
+RowsByMask = dict[tuple[BinarizeConfig, Polarity], tuple[np.ndarray, tuple[tuple[tuple[CharBox, ...], float], ...]]]
+
+
+def hypotheses(
+    work: WorkImage, binarizers: tuple[BinarizeConfig, ...], *, config: SegmentConfig, rows_out: RowsByMask | None = None
+) -> list[Hypothesis]:
     """One hypothesis per binarizer and polarity that finds a row (duplicates removed),
-    in the order of ``binarizers``."""
+    in the order of ``binarizers``. ``rows_out``, when given, receives each mask and
+    its rows (the segmentation search reuses them)."""
     out: dict[tuple[CharBox, ...], Hypothesis] = {}
     for method in binarizers:
         for polarity in work.polarities:
             mask = binarize(work.gray, method=method, polarity=polarity)
             if work.band_edge:
                 mask[:, : work.band_edge + 1] = False
-            for boxes, score in segment_mask(mask, config=config):
+            rows = segment_mask(mask, config=config)
+            if rows_out is not None:
+                rows_out[(method, polarity)] = (mask, rows)
+            for boxes, score in rows:
                 if boxes not in out:
                     out[boxes] = Hypothesis(boxes, method.method, polarity, score)
     return list(out.values())

@@ -48,7 +48,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from segocr.segment.binarize import BinarizeConfig, Polarity, binarize
 from segocr.segment.boxes import CharBox
-from segocr.segment.characters import SegmentConfig, WorkImage, _remove_lines, segment_mask
+from segocr.segment.characters import (
+    RowsByMask,
+    SegmentConfig,
+    WorkImage,
+    _remove_lines,
+    segment_mask,
+)
 
 
 class SearchConfig(BaseModel):
@@ -440,19 +446,24 @@ def lattices(
     *,
     segment: SegmentConfig,
     config: SearchConfig,
+    known: RowsByMask | None = None,
 ) -> list[Lattice]:
     """One lattice per distinct hypothesis of every binarizer and polarity of ``work``
     (the hypotheses of :func:`segocr.segment.characters.hypotheses`, each with the ink
-    mask it was found in)."""
+    mask it was found in; ``known`` holds masks and rows already computed there)."""
     out: list[Lattice] = []
     seen: set[tuple[CharBox, ...]] = set()
     for method in binarizers:
         for polarity in work.polarities:
-            mask = binarize(work.gray, method=method, polarity=polarity)
-            if work.band_edge:
-                mask[:, : work.band_edge + 1] = False
+            if known is not None and (method, polarity) in known:
+                mask, rows = known[(method, polarity)]
+            else:
+                mask = binarize(work.gray, method=method, polarity=polarity)
+                if work.band_edge:
+                    mask[:, : work.band_edge + 1] = False
+                rows = segment_mask(mask, config=segment)
             clean = _remove_lines(mask, segment.frame_line_fraction)
-            for boxes, _ in segment_mask(mask, config=segment):
+            for boxes, _ in rows:
                 if boxes in seen:
                     continue
                 seen.add(boxes)
