@@ -96,7 +96,12 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(
-            {"chosen": chosen, "runtime": str(getattr(rec.net, "runtime", "")), **metrics}, indent=2
+            {
+                "chosen": chosen,
+                "runtime": str(getattr(getattr(rec, "net", None), "runtime", "")),
+                **metrics,
+            },
+            indent=2,
         )
         + "\n"
     )

@@ -29,7 +29,7 @@ from segocr.ablation import parse_grid, resolve_grid, run_ablation
 from segocr.datasets.base import load_dataset
 from segocr.datasets.splits import group_split
 from segocr.models.weights import default_weights_path
-from segocr.recognizers.segcnn import load_segcnn
+from segocr.recognizers.segcnn import SegCNNRecognizer, load_segcnn
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,7 +59,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/segsearch_select.json")
     args = ap.parse_args()
     weights = default_weights_path("segcnn")
-    base = load_segcnn(weights, device="cpu", runtime="torch").config
+    shipped = load_segcnn(weights, device="cpu", runtime="torch")
+    assert isinstance(shipped, SegCNNRecognizer)
+    base = shipped.config
     variants = resolve_grid(parse_grid({"variants": VARIANTS}), base)
     train = load_dataset("iwt4s", args.data_dir).samples("train")
     _, val = group_split(list(train), test_fraction=0.15, seed=1)
@@ -67,7 +69,7 @@ def main() -> None:
     result = run_ablation(variants, train, weights=weights, progress=print)
     truths = [s.text for s in result.samples]
     in_val = [s.id in val_ids for s in result.samples]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for vr in result.variants:
         ok = [p.text == t for p, t in zip(vr.predictions, truths, strict=True)]
         seg = vr.metrics.segmentation

@@ -20,6 +20,7 @@ import json
 import os
 import statistics
 from pathlib import Path
+from typing import Any
 
 from segocr.api import load_recognizer
 from segocr.datasets.base import load_dataset
@@ -30,7 +31,7 @@ from segocr.segment.search import SearchConfig
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _speed_module():  # type: ignore[no-untyped-def]
+def _speed_module() -> Any:
     spec = importlib.util.spec_from_file_location(
         "segocr_bench_speed", ROOT / "benchmarks/speed.py"
     )

@@ -13,7 +13,14 @@ import numpy as np
 
 from segocr.segment.boxes import CharBox
 from segocr.segment.characters import SegmentConfig, WorkImage
-from segocr.segment.search import SearchConfig, build_lattice, lattices, merge_paths, search_lattice
+from segocr.segment.search import (
+    Lattice,
+    SearchConfig,
+    build_lattice,
+    lattices,
+    merge_paths,
+    search_lattice,
+)
 
 HC = 40  # character height in the hand-made images
 CW = 22  # character width
@@ -38,7 +45,8 @@ def ring(mask: np.ndarray, x: int, y: int = 16, *, w: int = CW, h: int = HC, t: 
     mask[y + t : y + h - t, x + t : x + w - t] = False
 
 
-def read(lat, length_logp=None) -> str:  # type: ignore[no-untyped-def]
+def read(lat: Lattice | None, length_logp: dict[int, float] | None = None) -> str:
+    assert lat is not None
     table = {b: oracle(b) for b in lat.boxes}
     paths = search_lattice(
         lat, table, noise_index=NOISE, length_logp=length_logp, config=SearchConfig()
@@ -76,7 +84,7 @@ def test_a_broken_character_is_merged() -> None:
     lat = build_lattice(boxes, mask, config=SearchConfig())
     assert lat is not None
     assert read(lat) == "0000000"
-    assert read(build_lattice(boxes, mask, config=SearchConfig(merge_boxes=False))) != "0000000"  # type: ignore[arg-type]
+    assert read(build_lattice(boxes, mask, config=SearchConfig(merge_boxes=False))) != "0000000"
 
 
 def test_a_frame_bar_and_a_screw_are_not_read_as_characters() -> None:

@@ -266,7 +266,9 @@ class SegCNNRecognizer:
         searched: dict[int, Prediction] = {}
         if self.config.search is not None and pending:
             # Boxes the cascade already classified are not classified again.
-            known = {(i, b, h.polarity): p[k] for i in pending for h, p in scored[i] for k, b in enumerate(h.boxes)}
+            known: dict[tuple[int, CharBox, str], np.ndarray] = {
+                (i, b, h.polarity): p[k] for i in pending for h, p in scored[i] for k, b in enumerate(h.boxes)
+            }
             into = scored if self.config.search.paths_to_format and options is not None and options.active else None
             searched = self._search(works, pending, known, paths_into=into, rows_by_mask=rows_by_mask)
         if options is not None and options.active:  # a plate format or top-N (segocr.formats)
