@@ -229,3 +229,16 @@ def test_hidden_characters_never_become_labels() -> None:
     s = PlateSample("x", "12?4?BC", image=np.zeros((40, 120, 3), np.uint8), meta={"boxes": ()})
     assert known_boxes(s, (40, 120, 3)) is None
     assert box_crops([s], Charset(LATIN), SegCNNConfig()).y.size == 0
+
+
+def test_sequence_init_from_shipped_weights() -> None:
+    from segocr.errors import DatasetError
+    from segocr.training.sequence import CRNNTrainConfig, CTCHead, _load_init
+
+    head, cfg = CTCHead(), CRNNTrainConfig(init="crnn-iwt4s")
+    model = head.build(cfg, len(LATIN))
+    _load_init(model, "crnn-iwt4s", "crnn", Charset(LATIN))
+    shipped = __import__("torch").load(SHIPPED_DIR / "crnn.pt", weights_only=True)
+    assert all((model.state_dict()[k] == v).all() for k, v in shipped.items())
+    with pytest.raises(DatasetError, match="charset"):
+        _load_init(head.build(cfg, 2), "crnn-iwt4s", "crnn", Charset("AB"))

@@ -20,6 +20,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -248,34 +249,42 @@ def refit_plate_calibration(
     validation part its training held out (``group_split`` of ``mix``'s train split
     with ``val_fraction`` and ``seed + 1``, as :func:`segocr.training.segcnn.train_segcnn`
     does) and rewrite its card (the ``.pt`` file is unchanged). Returns the new card."""
-    import json
-
     from segocr.datasets.splits import group_split
-    from segocr.models.weights import card_path, read_card
+    from segocr.models.weights import read_card
     from segocr.recognizers.segcnn import SegCNNRecognizer, load_segcnn
     from segocr.training.segcnn import _calibrate_plates
 
+    card = read_card(weights)
+    # Refitted from scratch (an older card may hold another form of the calibration).
+    card["config"]["plate_calibration"] = None
+    _write_card(weights, card)
     rec = load_segcnn(weights, device=device, runtime="torch")
     assert isinstance(rec, SegCNNRecognizer)
     _, val = group_split(list(mix.samples("train")), test_fraction=val_fraction, seed=seed + 1)
-    rec.config = rec.config.model_copy(update={"plate_calibration": None})
     calibration = _calibrate_plates(rec, [s.load() for s in val], [s.text for s in val])
-    card = read_card(weights)
     card["config"] = rec.config.model_dump(mode="json")
     card.setdefault("training", {})["plate_calibration_fitted_on"] = (
         f"{len(val)} validation plates (python -m segocr.training.mixdata --weights {weights.name})"
     )
+    _write_card(weights, card)
+    return {"calibration": calibration, "val_plates": len(val)}
+
+
+def _write_card(weights: Path, card: dict[str, Any]) -> None:
+    """Write ``card`` beside ``weights``, sealed with its own hash where cards carry one."""
+    import json
+
+    from segocr.models.weights import card_path
+
     card.pop("card_sha256", None)
-    try:  # newer cards carry a hash of their own content
+    try:
         from segocr.models.weights import seal_card  # type: ignore[attr-defined,unused-ignore]
 
         card = seal_card(card)
     except ImportError:
         pass
-    card_path(weights).write_text(
-        json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    return {"calibration": calibration, "val_plates": len(val)}
+    text = json.dumps(card, indent=2, ensure_ascii=False) + "\n"
+    card_path(weights).write_text(text, encoding="utf-8")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -125,6 +125,9 @@ class SequenceTrainConfig(_Frozen):
     #: Validation and the written weights use an exponential moving average of the
     #: weights with this decay per step (0: the raw weights).
     ema_decay: float = Field(0.99, ge=0, lt=1)
+    #: Weights to start from (a shipped name such as ``crnn-iwt4s``, or a path) instead
+    #: of random ones: same model, size and charset (checked). None: from scratch.
+    init: str | None = None
     line: LineConfig = LineConfig()
     augment: AugmentConfig = AugmentConfig()
     pretrain: PretrainConfig = PretrainConfig()
@@ -443,6 +446,18 @@ class Stage:
     augment: AugmentConfig
 
 
+def _load_init(model: nn.Module, init: str, name: str, charset: Charset) -> None:
+    """Load the weights ``init`` (a shipped name or a path) into ``model``; their card
+    must have the same charset, the state dict the same shapes."""
+    from segocr.models.weights import load_into, load_weights, resolve_weights
+
+    path = resolve_weights(init, name)
+    state, card = load_weights(path)
+    if card.get("charset") != charset.chars:
+        raise DatasetError(f"init weights {path}: charset {card.get('charset')!r} is not the training charset {charset.chars!r}")
+    load_into(model, state, source=path)
+
+
 def _seed_everything(seed: int, stage: int, epoch: int) -> np.random.Generator:
     rng = np.random.default_rng([seed, stage, epoch])
     torch.manual_seed(int(rng.integers(2**31 - 1)))
@@ -512,6 +527,8 @@ def train_sequence(
     torch.manual_seed(cfg.seed)
     model = head.build(cfg, len(charset)).to(dev)
     ema = head.build(cfg, len(charset)).to(dev)
+    if cfg.init is not None and resume is None:
+        _load_init(model, cfg.init, head.name, charset)
     ema.load_state_dict(model.state_dict())
     rec = head.recognizer(ema, charset, cfg, str(dev))
     x_val = _batch_tensor(val.lines, W)
