@@ -139,3 +139,39 @@ def test_n_best_and_a_position_mask() -> None:
         lat, table, noise_index=NOISE, position_masks=allowed, config=SearchConfig()
     )
     assert "".join(CHARS[c] for c in forced[0].classes) == "0M0"
+
+
+def test_the_recognizer_searches_unconfident_plates_in_one_batch() -> None:
+    """segcnn with the search on: an untrained classifier is never confident, so every
+    plate is searched; each reading carries its N best and boxes inside the image,
+    and the old cascade stays selectable (``search=None``)."""
+    from untrained import untrained_model
+
+    from segocr.charset import LATIN, Charset
+    from segocr.datasets.synthetic import DEFAULT_CONFIG, render_plate
+    from segocr.recognizers.segcnn import SegCNNConfig, SegCNNRecognizer
+
+    rng = np.random.default_rng(3)
+    images = [
+        render_plate(t, rng=rng, config=DEFAULT_CONFIG.clean(), style="cz").image
+        for t in ("1AB2345", "7C01234")
+    ]
+    calls: list[int] = []
+    rec = SegCNNRecognizer(
+        untrained_model(), Charset(LATIN), SegCNNConfig(search=SearchConfig()), device="cpu"
+    )
+    net = rec.net
+    rec.net = lambda x: (calls.append(len(x)), net(x))[1]  # type: ignore[assignment]
+    preds = rec.predict(images)
+    assert all(p.info.get("search") for p in preds)
+    assert all(1 <= len(p.info["n_best"]) <= 3 and p.info["n_best"][0][0] == p.text for p in preds)
+    for img, p in zip(images, preds, strict=True):
+        assert all(
+            0 <= c.box.x and c.box.x2 <= img.shape[1] + 1 for c in p.chars if c.box is not None
+        )
+    # Cascade: two stages; search: one batch for all plates together.
+    assert len(calls) == 3
+    old = SegCNNRecognizer(net, Charset(LATIN), SegCNNConfig(search=None), device="cpu").predict(
+        images
+    )
+    assert not any(p.info.get("search") for p in old)
