@@ -161,7 +161,12 @@ def test_the_recognizer_searches_unconfident_plates_in_one_batch() -> None:
         untrained_model(), Charset(LATIN), SegCNNConfig(search=SearchConfig()), device="cpu"
     )
     net = rec.net
-    rec.net = lambda x: (calls.append(len(x)), net(x))[1]  # type: ignore[assignment]
+
+    def counting(x: np.ndarray) -> np.ndarray:
+        calls.append(len(x))
+        return net(x)
+
+    rec.net = counting  # type: ignore[assignment]
     preds = rec.predict(images)
     assert all(p.info.get("search") for p in preds)
     assert all(1 <= len(p.info["n_best"]) <= 3 and p.info["n_best"][0][0] == p.text for p in preds)
