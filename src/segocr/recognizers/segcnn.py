@@ -68,10 +68,9 @@ class SegCNNConfig(BaseModel):
     #: Cascade: read the first binarization alone and try the others only for plates
     #: not read with every character at least this confident (None: always try all).
     cascade_confidence: float | None = Field(0.9, gt=0, le=1)
-    #: Segmentation search (:mod:`segocr.segment.search`) for the plates the first
-    #: binarization does not read confidently (all plates when ``cascade_confidence``
-    #: is None), instead of the other binarizations' whole hypotheses. None: the old
-    #: cascade.
+    #: Segmentation search (:mod:`segocr.segment.search`) for the plates the cascade
+    #: (or its first binarization, ``search.run_after``) does not read confidently
+    #: (all plates when ``cascade_confidence`` is None). None: the old cascade alone.
     search: SearchConfig | None = None
 
 
