@@ -6,6 +6,9 @@ softmax over the charset plus a ``noise`` class (stickers, screws, frame and ban
 pieces). For each hypothesis, boxes the classifier calls noise are dropped and the
 rest scored by the sum of log character confidences plus the log prior of the
 resulting length (estimated on the training labels); the best hypothesis is read.
+Plates the cascade does not read confidently can then go through the segmentation
+search (``SegCNNConfig.search``, :mod:`segocr.segment.search`), which over-segments
+the hypotheses and lets the classifier choose the grouping.
 """
 
 from __future__ import annotations
