@@ -143,7 +143,7 @@ BLOCK_TRAIN_EXTRA = """
 import sys
 class _Absent:
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {"torch", "onnx", "pandas", "matplotlib", "sklearn", "skimage", "PIL"}:
+        if name.split(".")[0] in {"torch", "onnx", "pandas", "matplotlib", "sklearn", "scipy", "skimage", "PIL"}:
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 sys.meta_path.insert(0, _Absent())
 from segocr.cli import main

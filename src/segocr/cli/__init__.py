@@ -27,7 +27,7 @@ LAZY_COMMANDS: dict[str, str] = {
 
 #: Modules of the ``train`` extra (torch, export, benchmarks, plots), absent from a
 #: light install.
-TRAIN_EXTRA_MODULES = frozenset({"torch", "onnx", "pandas", "matplotlib", "sklearn", "skimage", "PIL"})
+TRAIN_EXTRA_MODULES = frozenset({"torch", "onnx", "pandas", "matplotlib", "sklearn", "scipy", "skimage", "PIL"})
 
 
 class LazyGroup(click.Group):
