@@ -130,10 +130,14 @@ def find_candidates(image: np.ndarray, *, config: CandidateConfig | None = None)
     cfg = config or CandidateConfig()
     unknown = set(cfg.generators) - {"rows", "edges"}
     if unknown:
-        raise ValueError(f"unknown candidate generators {sorted(unknown)}; choose from: edges, rows")
+        raise ValueError(
+            f"unknown candidate generators {sorted(unknown)}; choose from: edges, rows"
+        )
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     s = working_scale(gray.shape, cfg)
-    work = cv2.resize(gray, None, fx=s, fy=s, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    work = cv2.resize(
+        gray, None, fx=s, fy=s, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+    )
     found: list[Candidate] = []
     if "rows" in cfg.generators:
         found += row_candidates(work, config=cfg)
@@ -154,14 +158,18 @@ def find_candidates(image: np.ndarray, *, config: CandidateConfig | None = None)
     return [Candidate(scale_quad(c.quad, 1 / s), c.density, c.kind) for c in kept]
 
 
-def _boxes_overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+def _boxes_overlap(
+    a: tuple[float, float, float, float], b: tuple[float, float, float, float]
+) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def char_regions(work: np.ndarray, *, config: CandidateConfig) -> np.ndarray:
     """(n, 4) int boxes ``x, y, w, h`` of character-shaped MSER regions of the gray
     ``work`` image, dark and light ones, near-duplicates merged."""
-    mser = cv2.MSER_create(delta=config.mser_delta, min_area=config.mser_min_area, max_area=config.mser_max_area)
+    mser = cv2.MSER_create(  # type: ignore[attr-defined]
+        delta=config.mser_delta, min_area=config.mser_min_area, max_area=config.mser_max_area
+    )
     boxes = []
     for g in (work, 255 - work):
         _, b = mser.detectRegions(g)
@@ -262,7 +270,9 @@ def edge_candidates(work: np.ndarray, *, config: CandidateConfig) -> list[Candid
         blobs = cv2.morphologyEx(edges_u8, cv2.MORPH_CLOSE, closer)
         blobs = cv2.morphologyEx(blobs, cv2.MORPH_OPEN, opener)
         # vertical opening: a plate row is at least a few pixels tall everywhere
-        blobs = cv2.morphologyEx(blobs, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(3, kw // 3))))
+        blobs = cv2.morphologyEx(
+            blobs, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(3, kw // 3)))
+        )
         contours, _ = cv2.findContours(blobs, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         for contour in contours:
             cand = _candidate(contour, edges, cfg, long_side)
@@ -272,7 +282,9 @@ def edge_candidates(work: np.ndarray, *, config: CandidateConfig) -> list[Candid
     return found
 
 
-def _candidate(contour: np.ndarray, edges: np.ndarray, cfg: CandidateConfig, long_side: int) -> tuple[Quad, float] | None:
+def _candidate(
+    contour: np.ndarray, edges: np.ndarray, cfg: CandidateConfig, long_side: int
+) -> tuple[Quad, float] | None:
     (cx, cy), (w, h), angle = cv2.minAreaRect(contour)
     if w < h:
         w, h, angle = h, w, angle - 90

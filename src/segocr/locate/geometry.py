@@ -108,7 +108,9 @@ def quad_size(quad: Quad) -> tuple[float, float]:
     return float(w), float(h)
 
 
-def rectify(image: np.ndarray, quad: Quad, *, height: int = 64, width: int | None = None) -> np.ndarray:
+def rectify(
+    image: np.ndarray, quad: Quad, *, height: int = 64, width: int | None = None
+) -> np.ndarray:
     """The inside of ``quad`` warped upright to ``height`` rows (and ``width`` columns,
     by default the quad's own aspect ratio), bilinear, borders replicated.
     ``image``: (H, W) or (H, W, C) uint8; returns (height, width[, C]).

@@ -22,7 +22,7 @@ UC3M-LP (every fifth scene), never on their test parts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from segocr.locate.candidates import CandidateConfig, find_candidates
 from segocr.locate.geometry import Quad, box_quad, grow_quad, quad_iou, quad_size, rectify
+from segocr.locate.verifier import PlateClassifier
 from segocr.recognizers.base import Prediction, Recognizer
 
 
@@ -96,7 +97,9 @@ class Plate:
         return [[round(float(x), 1), round(float(y), 1)] for x, y in self.quad]
 
 
-def crop_plate(image: np.ndarray, quad: Quad, *, height: int = 64, max_aspect: float = 8.0) -> np.ndarray:
+def crop_plate(
+    image: np.ndarray, quad: Quad, *, height: int = 64, max_aspect: float = 8.0
+) -> np.ndarray:
     """The plate inside ``quad`` warped upright: (height, W, 3) uint8, W following the
     quad's aspect ratio (at most ``max_aspect`` x height). This is what any recognizer
     reads.
@@ -128,7 +131,9 @@ def plate_score(reading: Prediction, *, min_chars: int) -> float:
     return mean * (0.9 if n < 5 else 1.0)
 
 
-def _row_box(crop: np.ndarray, reading: Prediction, *, extend: bool) -> tuple[float, float, float, float] | None:
+def _row_box(
+    crop: np.ndarray, reading: Prediction, *, extend: bool
+) -> tuple[float, float, float, float] | None:
     """(x1, y1, x2, y2) of the character row read in ``crop``: from the first to the
     last character read, between the median top and bottom. With ``extend``, the row
     also takes in the segmentation's boxes of the row's height that continue it (a
@@ -150,7 +155,10 @@ def _row_box(crop: np.ndarray, reading: Prediction, *, extend: bool) -> tuple[fl
         while grown:
             grown = False
             for b in others:
-                on_row = abs(b.cy - (y1 + y2) / 2) <= 0.25 * height and 0.7 * height <= b.h <= 1.3 * height
+                on_row = (
+                    abs(b.cy - (y1 + y2) / 2) <= 0.25 * height
+                    and 0.7 * height <= b.h <= 1.3 * height
+                )
                 left = x1 - 1.2 * width <= b.x2 <= x1 + 1 and b.x < x1
                 right = x2 - 1 <= b.x <= x2 + 1.2 * width and b.x2 > x2
                 if on_row and (left or right):
@@ -159,7 +167,9 @@ def _row_box(crop: np.ndarray, reading: Prediction, *, extend: bool) -> tuple[fl
     return x1, y1, x2, y2
 
 
-def _refit(quad: Quad, crop: np.ndarray, reading: Prediction, *, dx: float, dy: float, extend: bool = False) -> Quad:
+def _refit(
+    quad: Quad, crop: np.ndarray, reading: Prediction, *, dx: float, dy: float, extend: bool = False
+) -> Quad:
     """A new quad from the characters read in ``crop`` (the upright crop of ``quad``):
     their row (:func:`_row_box`) grown by ``dx`` x its width and ``dy`` x its height on
     each side, mapped back to the image."""
@@ -184,7 +194,10 @@ def fast_verifier(recognizer: Recognizer) -> Recognizer:
         return recognizer
     seg = recognizer.config.segment
     config = recognizer.config.model_copy(
-        update={"segment": seg.model_copy(update={"binarizers": seg.binarizers[:1]}), "cascade_confidence": None}
+        update={
+            "segment": seg.model_copy(update={"binarizers": seg.binarizers[:1]}),
+            "cascade_confidence": None,
+        }
     )
     return SegCNNRecognizer(recognizer.net, recognizer.charset, config, card=recognizer.card)
 
@@ -203,7 +216,10 @@ def locate(
     if cfg.learned:
         return _locate_learned(image, candidates, verifier, cfg)
     # 1. every candidate, read cheaply (one binarization)
-    crops = [crop_plate(image, c.quad, height=cfg.rectify_height, max_aspect=cfg.max_crop_aspect) for c in candidates]
+    crops = [
+        crop_plate(image, c.quad, height=cfg.rectify_height, max_aspect=cfg.max_crop_aspect)
+        for c in candidates
+    ]
     readings = fast_verifier(verifier).predict(crops)
     first: list[Plate] = []
     for cand, crop, reading in zip(candidates, crops, readings, strict=True):
@@ -215,7 +231,10 @@ def locate(
     if not first:
         return []
     # 2. the survivors, re-cut around their characters and read in full
-    crops = [crop_plate(image, p.quad, height=cfg.rectify_height, max_aspect=cfg.max_crop_aspect) for p in first]
+    crops = [
+        crop_plate(image, p.quad, height=cfg.rectify_height, max_aspect=cfg.max_crop_aspect)
+        for p in first
+    ]
     readings = verifier.predict(crops)
     plates: list[Plate] = []
     for p, crop, reading in zip(first, crops, readings, strict=True):
@@ -227,40 +246,61 @@ def locate(
     return suppress(plates, iou=cfg.nms_iou, limit=cfg.max_plates)
 
 
-def _locate_learned(image: np.ndarray, candidates: list, verifier: Recognizer, cfg: LocateConfig) -> list[Plate]:
+def _locate_learned(
+    image: np.ndarray, candidates: list, verifier: Recognizer, cfg: LocateConfig
+) -> list[Plate]:
     """The learned verifier ranks the candidates; the best ``max_second`` with
     P(plate) >= ``min_probability`` are read; score = ``learned_weight`` x P(plate) +
     the rest x the reading's :func:`plate_score`."""
     from segocr.locate.verifier import load_classifier
 
     probs = load_classifier_cached(load_classifier).probability(image, [c.quad for c in candidates])
-    order = [int(i) for i in np.argsort(-probs, kind="stable") if probs[i] >= cfg.min_probability][: cfg.max_second]
+    order = [int(i) for i in np.argsort(-probs, kind="stable") if probs[i] >= cfg.min_probability][
+        : cfg.max_second
+    ]
     # character rows are read whatever the learned verifier says (plates unlike its
     # training data, e.g. European ones, are then found by their reading)
     rows = [i for i, c in enumerate(candidates) if c.kind == "row" and i not in order]
     order += rows[: cfg.max_rows_read]
     if not order:
         return []
-    crops = [crop_plate(image, candidates[i].quad, height=cfg.rectify_height, max_aspect=cfg.max_crop_aspect) for i in order]
+    crops = [
+        crop_plate(
+            image, candidates[i].quad, height=cfg.rectify_height, max_aspect=cfg.max_crop_aspect
+        )
+        for i in order
+    ]
     readings = verifier.predict(crops)
     plates: list[Plate] = []
     for i, crop, reading in zip(order, crops, readings, strict=True):
         read_score = plate_score(reading, min_chars=cfg.min_chars)
-        score = max(cfg.learned_weight * float(probs[i]) + (1 - cfg.learned_weight) * read_score, read_score)
+        score = max(
+            cfg.learned_weight * float(probs[i]) + (1 - cfg.learned_weight) * read_score, read_score
+        )
         if score < cfg.min_score or read_score < cfg.min_read_score:
             continue
         quad = candidates[i].quad
         if len(reading.chars) >= 3:
-            quad = _refit(quad, crop, reading, dx=cfg.plate_grow_x, dy=cfg.plate_grow_y, extend=True)
-        plates.append(Plate(quad, score, reading, candidates[i].kind, {"probability": float(probs[i]), "read_score": read_score}))
+            quad = _refit(
+                quad, crop, reading, dx=cfg.plate_grow_x, dy=cfg.plate_grow_y, extend=True
+            )
+        plates.append(
+            Plate(
+                quad,
+                score,
+                reading,
+                candidates[i].kind,
+                {"probability": float(probs[i]), "read_score": read_score},
+            )
+        )
     return suppress(plates, iou=cfg.nms_iou, limit=cfg.max_plates)
 
 
-_CLASSIFIER: list = []
+_CLASSIFIER: list[PlateClassifier] = []
 
 
-def load_classifier_cached(loader):  # type: ignore[no-untyped-def]
-    """The shipped learned verifier, loaded once per process."""
+def load_classifier_cached(loader: Callable[[], PlateClassifier]) -> PlateClassifier:
+    """The shipped learned verifier (``loader()``), loaded once per process."""
     if not _CLASSIFIER:
         _CLASSIFIER.append(loader())
     return _CLASSIFIER[0]

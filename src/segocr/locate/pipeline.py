@@ -76,7 +76,9 @@ def row_fills_image(reading: Prediction, height: int) -> bool:
     return mean_conf >= 0.5 and float(np.median([b.h for b in boxes])) >= 0.2 * height
 
 
-def decide(image: np.ndarray, crop_reading: Prediction, plates: Sequence[Plate] | None = None) -> Decision | None:
+def decide(
+    image: np.ndarray, crop_reading: Prediction, plates: Sequence[Plate] | None = None
+) -> Decision | None:
     """``auto``'s choice for ``image`` given the segmentation reader's reading of the
     whole image and, once known, the plates located in it; None when the plates are
     needed to decide (see the module docstring)."""
@@ -107,7 +109,9 @@ def plate_prediction(reading: Prediction, plate: Plate, crop_shape: tuple[int, i
     its character boxes mapped back into the input image and the plate's quad and
     score in ``info``."""
     ch, cw = crop_shape
-    matrix = cv2.getPerspectiveTransform(box_quad(0, 0, cw - 1, ch - 1), np.asarray(plate.quad, np.float32))
+    matrix = cv2.getPerspectiveTransform(
+        box_quad(0, 0, cw - 1, ch - 1), np.asarray(plate.quad, np.float32)
+    )
     chars = tuple(
         CharPrediction(c.char, c.confidence, _map_box(c.box, matrix) if c.box is not None else None)
         for c in reading.chars
@@ -135,7 +139,9 @@ class LocatingReader:
         crop_height: int = 64,
     ) -> None:
         if mode not in LOCATE_MODES:
-            raise ValueError(f"unknown locate mode {mode!r}; choose one of: {', '.join(LOCATE_MODES)}")
+            raise ValueError(
+                f"unknown locate mode {mode!r}; choose one of: {', '.join(LOCATE_MODES)}"
+            )
         self.recognizer = recognizer
         self.verifier = verifier
         self.mode: LocateMode = mode
@@ -179,7 +185,8 @@ class LocatingReader:
         crops = [crop_plate(image, p.quad, height=self.crop_height) for p in plates]
         readings = self.recognizer.predict(crops)
         return [
-            plate_prediction(r, p, c.shape[:2]) for r, p, c in zip(readings, plates, crops, strict=True)
+            plate_prediction(r, p, c.shape[:2])
+            for r, p, c in zip(readings, plates, crops, strict=True)
         ]
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from segocr.errors import DatasetError
@@ -88,17 +89,21 @@ def uc3m_scenes(root: Path, split: str) -> list[Scene]:
         label = labels / f"{path.stem}.txt"
         if not label.exists():
             raise DatasetError(f"{path}: no label file {label}")
-        import cv2
-
-        shape = cv2.imread(str(path), cv2.IMREAD_UNCHANGED).shape  # only the size is needed
-        h, w = shape[:2]
+        pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if pixels is None:
+            raise DatasetError(f"{path}: not a readable image")
+        h, w = pixels.shape[:2]
         quads = []
         for line in label.read_text().split("\n"):
             if not line.strip():
                 continue
             _, cx, cy, bw, bh = (float(v) for v in line.split())
             quads.append(
-                order_quad(box_quad((cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h))
+                order_quad(
+                    box_quad(
+                        (cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h
+                    )
+                )
             )
         out.append(Scene(path, tuple(quads), tuple(texts.get(path.stem, [])), "uc3m"))
     return out

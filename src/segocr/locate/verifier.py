@@ -45,8 +45,12 @@ def features(image: np.ndarray, quads: list[Quad]) -> np.ndarray:
     for q in quads:
         crop = rectify(gray, q, height=h, width=w)
         crop = cv2.equalizeHist(crop)
-        out.append(hog.compute(crop).ravel())
-    return np.stack(out).astype(np.float32) if out else np.zeros((0, hog.getDescriptorSize()), np.float32)
+        out.append(np.asarray(hog.compute(crop), np.float32).ravel())
+    return (
+        np.stack(out).astype(np.float32)
+        if out
+        else np.zeros((0, hog.getDescriptorSize()), np.float32)
+    )
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,9 @@ def load_classifier(path: Path | None = None) -> PlateClassifier:
         data = json.loads(path.read_text())
         d = len(data["weights"])
         if d != _hog().getDescriptorSize() or len(data["mean"]) != d or len(data["scale"]) != d:
-            raise ValueError(f"feature size {d} does not match the HOG's {_hog().getDescriptorSize()}")
+            raise ValueError(
+                f"feature size {d} does not match the HOG's {_hog().getDescriptorSize()}"
+            )
         return PlateClassifier(
             np.asarray(data["mean"], np.float32),
             np.asarray(data["scale"], np.float32),
@@ -124,7 +130,9 @@ def training_examples(scenes: list, *, seed: int = 0) -> tuple[np.ndarray, np.nd
         for q in scene.quads:
             size = np.array([np.ptp(q[:, 0]), np.ptp(q[:, 1])], np.float32)
             for _ in range(2):
-                quads.append((q + rng.normal(0, 0.04, (4, 2)).astype(np.float32) * size).astype(np.float32))
+                quads.append(
+                    (q + rng.normal(0, 0.04, (4, 2)).astype(np.float32) * size).astype(np.float32)
+                )
                 labels.append(1)
         xs.append(features(image, quads))
         ys += labels
@@ -132,7 +140,9 @@ def training_examples(scenes: list, *, seed: int = 0) -> tuple[np.ndarray, np.nd
     return np.concatenate(xs), np.array(ys), np.array(groups)
 
 
-def fit(x: np.ndarray, y: np.ndarray, *, c: float = 0.01, card: dict[str, Any] | None = None) -> PlateClassifier:
+def fit(
+    x: np.ndarray, y: np.ndarray, *, c: float = 0.01, card: dict[str, Any] | None = None
+) -> PlateClassifier:
     """Logistic regression (scikit-learn, L2 with inverse strength ``c``, balanced
     classes) on standardised ``x`` (n, d) with labels ``y`` (n,) in {0, 1}."""
     from sklearn.linear_model import LogisticRegression
@@ -141,7 +151,9 @@ def fit(x: np.ndarray, y: np.ndarray, *, c: float = 0.01, card: dict[str, Any] |
     scale = x.std(axis=0) + 1e-3
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
     model.fit((x - mean) / scale, y)
-    return PlateClassifier(mean, scale, model.coef_[0].astype(np.float32), float(model.intercept_[0]), card or {})
+    return PlateClassifier(
+        mean, scale, model.coef_[0].astype(np.float32), float(model.intercept_[0]), card or {}
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -152,19 +164,25 @@ def main(argv: list[str] | None = None) -> None:
 
     from segocr.locate.scenes import ccpd_scenes, uc3m_scenes
 
-    ap = argparse.ArgumentParser(description="Train the HOG plate verifier on CCPD train/ and UC3M-LP train scenes.")
-    ap.add_argument("--data-dir", type=Path, required=True, help="the folder holding ccpd/ and uc3m-lp/")
+    ap = argparse.ArgumentParser(
+        description="Train the HOG plate verifier on CCPD train/ and UC3M-LP train scenes."
+    )
+    ap.add_argument(
+        "--data-dir", type=Path, required=True, help="the folder holding ccpd/ and uc3m-lp/"
+    )
     ap.add_argument("--c", type=float, default=0.01)
     ap.add_argument("--out", type=Path, default=DEFAULT_PATH)
     args = ap.parse_args(argv)
     t0 = time.time()
-    scenes = ccpd_scenes(args.data_dir / "ccpd" / "CCPD2019-sample", "train") + uc3m_scenes(args.data_dir / "uc3m-lp", "train")
+    scenes = ccpd_scenes(args.data_dir / "ccpd" / "CCPD2019-sample", "train") + uc3m_scenes(
+        args.data_dir / "uc3m-lp", "train"
+    )
     x, y, groups = training_examples(scenes)
     held = groups % 5 == 0  # every fifth scene: held out to report, then trained on too
     part = fit(x[~held], y[~held], c=args.c)
     p = part.probability_of_features(x[held])
     held_metrics = {
-        "held_out_scenes": int(len(np.unique(groups[held]))),
+        "held_out_scenes": len(np.unique(groups[held])),
         "held_out_examples": int(held.sum()),
         "held_out_accuracy": round(float(((p >= 0.5) == y[held]).mean()), 4),
         "held_out_recall_of_plates": round(float((p[y[held] == 1] >= 0.5).mean()), 4),
@@ -178,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
             "UC3M-LP LP/ train": "300 scenes (downscaled to 320x240), ODbL; commercial use needs the authors' consent",
         },
         "licence": "inherits its training data's terms: the UC3M-LP part (ODbL, commercial use only with the authors' consent) is the strictest",
-        "examples": int(len(y)),
+        "examples": len(y),
         "positives": int(y.sum()),
         "c": args.c,
         "metrics": held_metrics,
