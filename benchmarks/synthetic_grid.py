@@ -111,7 +111,10 @@ def main() -> None:
     for name, with_boxes in (("synthetic-styles.png", False), ("synthetic-boxes.png", True)):
         img = grid(args.per_style if not with_boxes else min(args.per_style, 4), args.seed, boxes=with_boxes)
         path = args.out / name
-        cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        # a 256-colour palette keeps the picture small in the repository
+        from PIL import Image
+
+        Image.fromarray(img).quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
         print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} ({img.shape[1]}x{img.shape[0]})")
     if args.speed_plates:
         rates, cpu = speed(args.speed_plates)
