@@ -30,7 +30,7 @@ from segocr.recognizers.base import get_recognizer_factory, recognizer_names
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Output .onnx file (its card is written beside it as OUT.json).  [default: beside the weights]",
+    help="Output .onnx file; its card goes beside it as OUT.json (x.onnx -> x.onnx.json).  [default: beside the weights]",
 )
 @click.option("--opset", type=click.IntRange(min=13, max=21), default=17, show_default=True, help="ONNX opset.")
 @click.option(

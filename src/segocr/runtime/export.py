@@ -123,6 +123,8 @@ def export_onnx(
     from segocr.runtime.torch_backend import TorchNetwork
 
     src = resolve_weights(weights, name)  # default: the weights the recognizer loads
+    if weights is None and not src.exists():  # a variant's name (``segcnn-iwt4s``) names its weights
+        src = resolve_weights(name, name.split("-")[0])
     if src.suffix == ".onnx":
         raise ExportError(f"{src}: already an ONNX file; export from the .pt weights")
     dest = Path(out) if out is not None else src.with_suffix(".onnx")

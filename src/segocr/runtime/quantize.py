@@ -171,6 +171,8 @@ def export_int8(
     from segocr.runtime.onnx_backend import OnnxNetwork
 
     src = resolve_weights(weights, name)  # default: the weights the recognizer loads
+    if weights is None and not src.exists():  # a variant's name (``segcnn-iwt4s``) names its weights
+        src = resolve_weights(name, name.split("-")[0])
     dest = Path(out) if out is not None else src.with_name(f"{src.stem}-int8.onnx")
     if dest.suffix != ".onnx":
         raise QuantizeError(f"{dest}: the output must end in .onnx")
