@@ -50,7 +50,11 @@ def letterbox(image: np.ndarray, size: tuple[int, int] = (720, 1280)) -> np.ndar
     """``image`` scaled to fit (H, W) = ``size`` and centred on a gray canvas."""
     h, w = image.shape[:2]
     s = min(size[0] / h, size[1] / w)
-    small = cv2.resize(image, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    small = cv2.resize(
+        image,
+        (round(w * s), round(h * s)),
+        interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
+    )
     canvas = np.full((*size, 3), 110, np.uint8)
     y, x = (size[0] - small.shape[0]) // 2, (size[1] - small.shape[1]) // 2
     canvas[y : y + small.shape[0], x : x + small.shape[1]] = small
@@ -78,7 +82,10 @@ def evaluate(scenes: list, reader: object, *, time_limit: int) -> dict:
         texts = list(scene.texts)
         for p in plates:
             q = quad_of(p)
-            best = max(((box_iou(t, q), i) for i, t in enumerate(scene.quads) if i not in claimed), default=(0.0, -1))
+            best = max(
+                ((box_iou(t, q), i) for i, t in enumerate(scene.quads) if i not in claimed),
+                default=(0.0, -1),
+            )
             if best[0] < 0.5:
                 continue
             hits += 1
@@ -96,9 +103,9 @@ def evaluate(scenes: list, reader: object, *, time_limit: int) -> dict:
         if len(claimed) < len(scene.quads):
             misses.append(scene.id)
         if k < time_limit:
-            big = letterbox(image)
+            frame = letterbox(image)
             t0 = time.perf_counter()
-            reader.read([big])  # type: ignore[attr-defined]
+            reader.read([frame])  # type: ignore[attr-defined]
             times.append(time.perf_counter() - t0)
     return {
         "photos": len(scenes),
@@ -142,10 +149,14 @@ def iwt4s_decisions(data_dir: Path, verifier: object) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--limit", type=int, default=None, help="at most this many photos per set (quick runs)")
+    ap.add_argument(
+        "--limit", type=int, default=None, help="at most this many photos per set (quick runs)"
+    )
     ap.add_argument("--time-photos", type=int, default=40, help="photos per set timed at 1280x720")
     ap.add_argument("--iwt4s", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "locate")
@@ -165,7 +176,9 @@ def main() -> None:
     from segocr.locate.scenes import ccpd_scenes, uc3m_scenes
 
     verifier = load_recognizer("segcnn", device="cpu")
-    ccpd_reader = load_recognizer("crnn", weights=str(REPO / "src" / "segocr" / "weights" / "crnn-ccpd.pt"), device="cpu")
+    ccpd_reader = load_recognizer(
+        "crnn", weights=str(REPO / "src" / "segocr" / "weights" / "crnn-ccpd.pt"), device="cpu"
+    )
     sets = {
         "CCPD2019-sample test": (
             ccpd_scenes(args.data_dir / "ccpd" / "CCPD2019-sample", "test"),
@@ -181,12 +194,17 @@ def main() -> None:
         scenes = scenes[: args.limit] if args.limit else scenes
         t0 = time.perf_counter()
         report["sets"][name] = evaluate(scenes, reader, time_limit=args.time_photos)
-        print(f"{name}: {json.dumps({k: v for k, v in report['sets'][name].items() if k != 'missed_photos'})} ({time.perf_counter() - t0:.0f} s)", flush=True)
+        print(
+            f"{name}: {json.dumps({k: v for k, v in report['sets'][name].items() if k != 'missed_photos'})} ({time.perf_counter() - t0:.0f} s)",
+            flush=True,
+        )
     if args.iwt4s:
         report["iwt4s_auto"] = iwt4s_decisions(args.data_dir, verifier)
         print("IWT4S crops in auto mode:", json.dumps(report["iwt4s_auto"]), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    args.out.with_suffix(".json").write_text(
+        json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    )
     lines = [
         f"Plates in whole photos (`benchmarks/locate.py`, {args.threads} threads)",
         "",
@@ -201,7 +219,10 @@ def main() -> None:
         )
     if "iwt4s_auto" in report:
         a = report["iwt4s_auto"]
-        lines += ["", f"IWT4S crops in `--locate auto`: {a['crops'] - len(a['relocated'])} of {a['crops']} read as crops ({a['by_reason']})."]
+        lines += [
+            "",
+            f"IWT4S crops in `--locate auto`: {a['crops'] - len(a['relocated'])} of {a['crops']} read as crops ({a['by_reason']}).",
+        ]
     args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

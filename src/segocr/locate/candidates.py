@@ -133,6 +133,8 @@ def find_candidates(image: np.ndarray, *, config: CandidateConfig | None = None)
         raise ValueError(
             f"unknown candidate generators {sorted(unknown)}; choose from: edges, rows"
         )
+    if min(image.shape[:2]) < 8:  # nothing plate-sized fits
+        return []
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     s = working_scale(gray.shape, cfg)
     work = cv2.resize(

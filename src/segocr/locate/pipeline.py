@@ -5,7 +5,7 @@
 * ``never``: the image is a plate crop, read as it is (the old way);
 * ``always``: the image is a scene: plates are located (:func:`segocr.locate.locate`)
   and each one, warped upright, is read by the recognizer;
-* ``auto`` (:func:`decide`): a crop when (1) the segmentation reader finds a row of
+* ``auto`` (:func:`decide`): a crop when (0) a side is under 120 px, or (1) the segmentation reader finds a row of
   at least 4 characters filling the image's height (median character height >= 20% of
   it, mean confidence >= 0.5); else plates are located and the image is a crop when
   (2) the best plate spans at least half its width, or (3) none is found and the image
@@ -41,6 +41,10 @@ LocateMode = Literal["auto", "always", "never"]
 LOCATE_MODES: tuple[LocateMode, ...] = ("auto", "always", "never")
 #: What is reported for a scene in which no plate was found.
 NO_PLATE = "no licence plate found in the photo (try --locate never if it is a plate crop)"
+
+
+#: An image with a side shorter than this is never taken for a photo.
+MIN_PHOTO_SIDE = 120
 
 
 class NoPlateFoundError(SegocrError):
@@ -83,6 +87,8 @@ def decide(
     whole image and, once known, the plates located in it; None when the plates are
     needed to decide (see the module docstring)."""
     h, w = image.shape[:2]
+    if min(h, w) < MIN_PHOTO_SIDE:
+        return Decision("crop", f"too small for a photo (a side under {MIN_PHOTO_SIDE} px)")
     if row_fills_image(crop_reading, h):
         return Decision("crop", "a character row fills the image")
     if plates is None:
@@ -160,7 +166,7 @@ class LocatingReader:
         if self.mode == "auto":
             readings = self.verifier.predict(images)
             direct = dict(enumerate(readings))
-            as_crop = [i for i in rest if row_fills_image(direct[i], images[i].shape[0])]
+            as_crop = [i for i in rest if decide(images[i], direct[i]) is not None]
             rest = [i for i in rest if i not in as_crop]
         for i in rest:
             plates = locate(images[i], verifier=self.verifier, config=self.config)
