@@ -197,6 +197,7 @@ def fast_verifier(recognizer: Recognizer) -> Recognizer:
         update={
             "segment": seg.model_copy(update={"binarizers": seg.binarizers[:1]}),
             "cascade_confidence": None,
+            "search": None,  # nor the segmentation search (it would run on every candidate)
         }
     )
     return SegCNNRecognizer(recognizer.net, recognizer.charset, config, card=recognizer.card)
