@@ -170,3 +170,23 @@ def test_a_light_install_reads_and_says_what_the_rest_needs() -> None:
         res = _light(*args)
         assert res.returncode == 1 and missing in res.stderr and "Traceback" not in res.stderr, (args, res.stderr)
         assert "segocr[train]" in res.stderr
+
+
+def test_the_pt_card_rules_the_settings_of_both_runtimes(tmp_path: Path) -> None:
+    """A card edited after the export (here the softmax temperature) applies to the
+    ONNX runtime too; an export whose source beside it changed is refused as stale."""
+    from segocr.models.weights import seal_card
+
+    pt = tmp_path / "segcnn.pt"
+    write_untrained_segcnn(pt)
+    export_onnx("segcnn", pt)
+    card = json.loads(pt.with_suffix(".json").read_text())
+    card["config"]["temperature"] = 2.5
+    pt.with_suffix(".json").write_text(json.dumps(seal_card(card)))
+    for runtime in ("onnx", "torch"):
+        rec = get_recognizer_factory("segcnn")(weights=pt, device="cpu", runtime=runtime)
+        assert rec.config.temperature == 2.5, runtime
+    write_untrained_segcnn(pt, seed=1)  # new weights, old export beside them
+    with pytest.raises(WeightsError, match="stale"):
+        get_recognizer_factory("segcnn")(weights=pt.with_suffix(".onnx"), device="cpu")
+    assert get_recognizer_factory("segcnn")(weights=pt, device="cpu").net.runtime == "torch"  # auto falls back

@@ -207,6 +207,27 @@ def as_network(model: Any, device: Any = "auto") -> Network:
     return TorchNetwork(model, device)
 
 
+def _source_card(onnx: Path, card: dict[str, Any], net: Network) -> dict[str, Any]:
+    """The card the recognizer reads its settings from: the card of the ``.pt`` the
+    export was made from when it sits beside the export (a card edited after the
+    export, e.g. a new segmentation config, then rules both runtimes alike: the export
+    only vouches for the network), else the export's own copy. An export whose source
+    beside it has other weights is stale: :class:`WeightsError`."""
+    from segocr.models.weights import card_path, read_card, verify_loaded
+
+    source = onnx.with_name(str(card["onnx"].get("source_weights") or ""))
+    if source.suffix != ".pt" or not card_path(source).is_file():
+        return card
+    pt_card = read_card(source)
+    if pt_card.get("sha256") != card["onnx"].get("source_sha256"):
+        raise WeightsError(
+            f"{onnx}: exported from other weights than {source.name} beside it (stale); "
+            f"re-run `segocr export --weights {source}`"
+        )
+    verify_loaded(net, pt_card, source)
+    return pt_card
+
+
 def load_network(
     weights: Path,
     build: Callable[[dict[str, Any]], nn.Module],
@@ -228,7 +249,7 @@ def load_network(
 
         net, card = load_onnx(choice.path, threads=threads)
         verify_loaded(net, card, onnx_card_path(choice.path))  # output size, input size, seal
-        return net, card
+        return net, _source_card(choice.path, card, net)
     if not torch_available():
         raise WeightsError(
             f"{weights}: reading it needs torch ({INSTALL_TORCH}) or an ONNX export beside it "
