@@ -91,12 +91,13 @@ def read_plates(
     """
     from segocr.io import read_image
     from segocr.locate import LocatingReader
+    from segocr.locate.pipeline import load_verifier
 
     rec: Recognizer = load_recognizer(model, device=device, runtime=runtime)
     if format is not None or topn > 1:
         from segocr.formats.decoding import DecodeOptions, FormattedRecognizer
 
         rec = FormattedRecognizer(rec, DecodeOptions(format=format, topn=topn))  # type: ignore[assignment]
-    verifier = load_recognizer("segcnn", device=device, runtime=runtime)
+    verifier = load_verifier(device=device, runtime=runtime)
     reader = LocatingReader(rec, verifier, mode=locate)  # type: ignore[arg-type]
     return reader.read([read_image(image)])[0]

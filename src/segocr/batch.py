@@ -132,11 +132,11 @@ class RecognizerSpec:
 
     def locating_reader(self) -> Any:
         """The :class:`segocr.locate.LocatingReader` of this spec (its verifier is the
-        segcnn reader on the same device and runtime)."""
-        from segocr.api import load_recognizer
+        locator's segcnn reader on the same device and runtime)."""
         from segocr.locate import LocatingReader
+        from segocr.locate.pipeline import load_verifier
 
-        verifier = load_recognizer("segcnn", device=self.device, runtime=self.runtime)
+        verifier = load_verifier(device=self.device, runtime=self.runtime)
         return LocatingReader(self.load(), verifier, mode=self.locate)  # type: ignore[arg-type]
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Literal
 
 import cv2
@@ -45,6 +46,19 @@ NO_PLATE = "no licence plate found in the photo (try --locate never if it is a p
 
 #: An image with a side shorter than this is never taken for a photo.
 MIN_PHOTO_SIDE = 120
+
+
+#: The verifier's weights: the IWT4S segcnn the locator's settings were chosen with
+#: (pinned, so that a change of the default segcnn weights leaves locating as measured).
+VERIFIER_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "segcnn.pt"
+
+
+def load_verifier(*, device: str = "auto", runtime: str = "auto") -> Recognizer:
+    """The segmentation reader that verifies candidates (:data:`VERIFIER_WEIGHTS`),
+    cached per process by :func:`segocr.api.load_recognizer`."""
+    from segocr.api import load_recognizer
+
+    return load_recognizer("segcnn", weights=str(VERIFIER_WEIGHTS), device=device, runtime=runtime)
 
 
 class NoPlateFoundError(SegocrError):
@@ -164,10 +178,15 @@ class LocatingReader:
         as_crop: list[int] = []
         rest = list(range(len(images)))
         if self.mode == "auto":
-            readings = self.verifier.predict(images)
-            direct = dict(enumerate(readings))
-            as_crop = [i for i in rest if decide(images[i], direct[i]) is not None]
+            as_crop = [
+                i for i in rest if min(images[i].shape[:2]) < MIN_PHOTO_SIDE
+            ]  # no reading needed
             rest = [i for i in rest if i not in as_crop]
+            readings = self.verifier.predict([images[i] for i in rest]) if rest else []
+            direct = dict(zip(rest, readings, strict=True))
+            rows = [i for i in rest if decide(images[i], direct[i]) is not None]
+            as_crop += rows
+            rest = [i for i in rest if i not in rows]
         for i in rest:
             plates = locate(images[i], verifier=self.verifier, config=self.config)
             if self.mode == "auto":
@@ -177,7 +196,11 @@ class LocatingReader:
                     continue
             out[i] = self.read_plates(images[i], plates)
         as_crop.sort()
-        todo = [i for i in as_crop if not (self.recognizer is self.verifier and i in direct)]
+        same = self.recognizer is self.verifier or (
+            type(self.recognizer) is type(self.verifier)
+            and getattr(self.recognizer, "card", None) == getattr(self.verifier, "card", None)
+        )  # the verifier's reading of the whole image is the recognizer's
+        todo = [i for i in as_crop if not (same and i in direct)]
         readings = self.recognizer.predict([images[i] for i in todo]) if todo else []
         read_now = dict(zip(todo, readings, strict=True))
         for i in as_crop:
