@@ -39,7 +39,7 @@ SETTINGS: dict[str, DecodeOptions] = {
 
 @click.command()
 @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), required=True)
-@click.option("--models", default="segcnn,crnn,holistic", show_default=True)
+@click.option("--models", default="segcnn-iwt4s,crnn-iwt4s,holistic", show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("benchmarks/results/fusion_validation.json"), show_default=True)
 def main(data_dir: Path, models: str, out: Path) -> None:
     ds = load_dataset("iwt4s", data_dir)

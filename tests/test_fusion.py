@@ -154,3 +154,14 @@ def test_picked_reading_keeps_only_the_asked_topn() -> None:
     b = pred("A1", 0.3, topn=[("A1", 0.3)])
     assert "topn" not in fuse([a, b], CS).info
     assert [t for t, _ in fuse([a, b], CS, topn=2).info["topn"]] == ["AB1", "A1"]
+
+
+@pytest.mark.parametrize("model", ["segcnn", "crnn", "holistic"])
+def test_topn_does_not_change_the_reading(model: str) -> None:
+    images = sorted(SAMPLES.glob("*.png"))
+    for path in images:
+        plain = segocr.read(path, model=model)
+        ranked = segocr.read(path, model=model, topn=3)
+        assert ranked.text == plain.text, path.name
+        alts = ranked.info["topn"]
+        assert alts[0][0] == plain.text and sum(q for _, q in alts) <= 1 + 1e-9

@@ -155,8 +155,22 @@ def decode_with_format(decode: Callable[[Automaton | None], Decoded], fplan: For
 
 
 def alternatives_texts(decoded: Decoded, charset: Charset, *, scale: float = 1.0) -> list[tuple[str, float]]:
-    """``decoded.alternatives`` as (text, probability) pairs, probabilities times ``scale``."""
-    return [(charset.decode(ix), p * scale) for ix, p in decoded.alternatives]
+    """``decoded.alternatives`` as (text, probability) pairs, probabilities times ``scale``
+    (a recognizer's calibration of its plate confidence, possibly above 1); when the
+    scaled total passes 1, the readings after the first shrink to share what is left,
+    so the list still sums to at most 1 and keeps its order.
+
+    >>> d = Decoded((0,), (0.6,), alternatives=(((0,), 0.6), ((1,), 0.3)))
+    >>> [(t, round(p, 2)) for t, p in alternatives_texts(d, Charset("AB"), scale=1.5)]
+    [('A', 0.9), ('B', 0.1)]
+    """
+    out = [(charset.decode(ix), p * scale) for ix, p in decoded.alternatives]
+    if not out or sum(p for _, p in out) <= 1:
+        return out
+    top = min(out[0][1], 1.0)
+    rest = sum(p for _, p in out[1:])
+    shrink = (1 - top) / rest if rest > 0 else 0.0
+    return [(out[0][0], top), *((t, p * shrink) for t, p in out[1:])]
 
 
 def info_of(decoded: Decoded, charset: Charset, fplan: FormatPlan | None, fmt: str | None, *, scale: float = 1.0) -> dict[str, object]:

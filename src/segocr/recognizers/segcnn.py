@@ -274,7 +274,8 @@ class SegCNNRecognizer:
             into = scored if self.config.search.paths_to_format and options is not None and options.active else None
             searched = self._search(works, pending, known, paths_into=into, rows_by_mask=rows_by_mask)
         if options is not None and options.active:  # a plate format or top-N (segocr.formats)
-            return [self._formatted(works[i], scored[i], options) for i in range(len(works))]
+            formatted = [self._formatted(works[i], scored[i], options) for i in range(len(works))]
+            return [_with_search(f, searched.get(i)) for i, f in enumerate(formatted)]
         return [searched[i] if i in searched else self._prediction(works[i], scored[i]) for i in range(len(works))]
 
     def _search(
@@ -411,6 +412,24 @@ class SegCNNRecognizer:
             factor = self.length_factor(chars)
             pred = replace(pred, confidence=pred.confidence * factor)
         return pred
+
+
+def _with_search(formatted: Prediction, searched: Prediction | None) -> Prediction:
+    """A reading under decode options, for a plate the search read: where no format
+    applied (none asked, or the reading fell back from it), the plain reading is the
+    search's, as without options; the top-N stays when it starts with that text."""
+    if searched is None or formatted.info.get("format") is not None:
+        return formatted
+    info = {k: v for k, v in searched.info.items()}
+    for key in ("format", "posteriors"):
+        if key in formatted.info:
+            info[key] = formatted.info[key] if key == "format" or formatted.text == searched.text else None
+    alts = formatted.info.get("topn")
+    if alts:
+        info["topn"] = alts if alts[0][0] == searched.text else [(searched.text, searched.confidence)]
+    if info.get("posteriors") is None:
+        info.pop("posteriors", None)
+    return replace(searched, info=info)
 
 
 @register_recognizer(NAME)
