@@ -1,15 +1,16 @@
 """A small learned plate verifier: HOG features of an upright candidate crop and a
 logistic regression (plate / not a plate).
 
-It runs with numpy and OpenCV only: the model is a JSON file (feature means and
-scales, weights, bias) with its card (training data and their licences, command,
-held-out figures), ``src/segocr/weights/locate-hog.json``. It is trained by
+It runs with numpy and OpenCV only: the model is ``src/segocr/weights/locate-hog.npz``
+(feature means and scales, weights, bias) with its sealed card ``locate-hog.json``
+(training data and their licences, command, held-out figures, the npz's sha256). It is trained by
 :func:`train` on candidate regions of the training parts of CCPD and UC3M-LP (see
 ``python -m segocr.locate.verifier --help``); the weights inherit those data's terms.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from segocr.locate.geometry import Quad, rectify
 
 #: (H, W) of the gray crop the features are computed on.
 FEATURE_SIZE = (32, 128)
-DEFAULT_PATH = Path(__file__).resolve().parents[1] / "weights" / "locate-hog.json"
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / "weights" / "locate-hog.npz"
 
 
 def _hog() -> cv2.HOGDescriptor:
@@ -75,34 +76,39 @@ class PlateClassifier:
         return (1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))).astype(np.float32)
 
     def save(self, path: Path) -> None:
-        data = {
-            "card": self.card,
-            "mean": self.mean.tolist(),
-            "scale": self.scale.tolist(),
-            "weights": self.weights.tolist(),
-            "bias": self.bias,
-        }
-        path.write_text(json.dumps(data) + "\n")
+        """Write ``path`` (.npz) and its sealed card beside it (``.json``)."""
+        from segocr.models.weights import seal_card, sha256_bytes
+
+        buf = io.BytesIO()
+        np.savez(
+            buf, mean=self.mean, scale=self.scale, weights=self.weights, bias=np.float64(self.bias)
+        )
+        data = buf.getvalue()
+        path.write_bytes(data)
+        card = {**self.card, "sha256": sha256_bytes(data), "size_bytes": len(data)}
+        path.with_suffix(".json").write_text(json.dumps(seal_card(card), indent=2) + "\n")
 
 
 def load_classifier(path: Path | None = None) -> PlateClassifier:
-    """The verifier stored at ``path`` (default: the shipped one). A missing or
-    malformed file raises :class:`segocr.errors.WeightsError`."""
+    """The verifier stored at ``path`` (.npz, its card beside it; default: the shipped
+    one). A missing, corrupt or mismatched file raises :class:`segocr.errors.WeightsError`."""
+    from segocr.models.weights import card_digest, check_card_fields, sha256_bytes
+
     path = path or DEFAULT_PATH
+    card_path = path.with_suffix(".json")
     try:
-        data = json.loads(path.read_text())
-        d = len(data["weights"])
-        if d != _hog().getDescriptorSize() or len(data["mean"]) != d or len(data["scale"]) != d:
-            raise ValueError(
-                f"feature size {d} does not match the HOG's {_hog().getDescriptorSize()}"
-            )
-        return PlateClassifier(
-            np.asarray(data["mean"], np.float32),
-            np.asarray(data["scale"], np.float32),
-            np.asarray(data["weights"], np.float32),
-            float(data["bias"]),
-            dict(data["card"]),
-        )
+        card = check_card_fields(json.loads(card_path.read_text()), card_path)
+        if card.get("card_sha256") not in (None, card_digest(card)):
+            raise ValueError(f"{card_path.name} does not match its card_sha256")
+        data = path.read_bytes()
+        if sha256_bytes(data) != card["sha256"]:
+            raise ValueError(f"{path.name} does not match the sha256 of its card")
+        with np.load(io.BytesIO(data)) as z:
+            mean, scale, weights, bias = z["mean"], z["scale"], z["weights"], float(z["bias"])
+        d = _hog().getDescriptorSize()
+        if not (len(weights) == len(mean) == len(scale) == d):
+            raise ValueError(f"feature size {len(weights)} does not match the HOG's {d}")
+        return PlateClassifier(mean, scale, weights, bias, dict(card))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise WeightsError(f"{path}: not a usable plate verifier ({exc})") from None
 
@@ -190,6 +196,8 @@ def main(argv: list[str] | None = None) -> None:
     }
     card = {
         "model": "locate-hog",
+        "charset": "01",  # its two classes: 0 not a plate, 1 a plate
+        "input_size": list(FEATURE_SIZE),
         "what": "plate / not-a-plate verifier for segocr.locate: HOG (32x128 crop, 16x16 blocks, 8x8 cells, 9 bins) + logistic regression",
         "training_data": {
             "CCPD2019-sample train/": "240 frames, MIT (https://github.com/detectRecog/CCPD)",
