@@ -217,7 +217,11 @@ def main() -> None:
         lines.append(
             f"| {name} | {r['photos']} | {r['plates']} | {r['recall']:.1%} | {r['precision']:.1%} | "
             f"{r['end_to_end_accuracy']:.1%} | {r['wide_plates']}, {r['wide_recall']:.1%}, {r['wide_end_to_end_accuracy']:.1%} | "
-            f"{r['seconds_per_photo_median']:.2f}, {r['seconds_per_photo_p90']:.2f} |"
+            + (
+                f"{r['seconds_per_photo_median']:.2f}, {r['seconds_per_photo_p90']:.2f} |"
+                if r["timed_photos_1280x720"]
+                else "not timed |"
+            )
         )
     if "iwt4s_auto" in report:
         a = report["iwt4s_auto"]

@@ -45,7 +45,9 @@ def _paste(scene: np.ndarray, plate: np.ndarray, corners: np.ndarray) -> None:
 
 
 def _plate(name: str, scale: float = 1.6) -> np.ndarray:
-    return cv2.resize(read_image(SAMPLES / name), None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    return cv2.resize(
+        read_image(SAMPLES / name), None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC
+    )
 
 
 def _found(pred: Prediction, corners: np.ndarray) -> bool:
@@ -65,7 +67,9 @@ def one_plate_scene() -> tuple[np.ndarray, np.ndarray]:
     scene = _background(0)
     plate = _plate("9KE0410.png")
     h, w = plate.shape[:2]
-    corners = np.float32([[560, 430], [560 + w, 418], [563 + w, 418 + h], [558, 430 + h]])  # tilted, skewed
+    corners = np.float32(
+        [[560, 430], [560 + w, 418], [563 + w, 418 + h], [558, 430 + h]]
+    )  # tilted, skewed
     _paste(scene, plate, corners)
     return scene, corners
 
@@ -81,7 +85,9 @@ def test_geometry_hand_made() -> None:
     assert int(rectify(img, box_quad(10, 10, 49, 19), height=10).min()) == 200
 
 
-def test_pasted_plate_is_found_at_its_corners_and_read(one_plate_scene: tuple[np.ndarray, np.ndarray]) -> None:
+def test_pasted_plate_is_found_at_its_corners_and_read(
+    one_plate_scene: tuple[np.ndarray, np.ndarray],
+) -> None:
     scene, corners = one_plate_scene
     plates = segocr.read_plates(scene)
     assert len(plates) == 1
@@ -136,11 +142,15 @@ def test_crop_is_not_relocated(tmp_path: Path) -> None:
     assert all("quad" not in row for row in auto)
 
 
-def test_scene_json_gives_the_quad_and_never_reads_it_whole(one_plate_scene: tuple[np.ndarray, np.ndarray], tmp_path: Path) -> None:
+def test_scene_json_gives_the_quad_and_never_reads_it_whole(
+    one_plate_scene: tuple[np.ndarray, np.ndarray], tmp_path: Path
+) -> None:
     scene, corners = one_plate_scene
     path = tmp_path / "car.png"
     write_image(path, scene)
-    res = CliRunner().invoke(main, ["read", "--json", str(path), "--annotate", str(tmp_path / "drawn")])
+    res = CliRunner().invoke(
+        main, ["read", "--json", str(path), "--annotate", str(tmp_path / "drawn")]
+    )
     assert res.exit_code == 0, res.output
     row = json.loads(res.stdout.strip())
     assert row["text"] == "9KE0410" and len(row["quad"]) == 4 and row["plate_score"] > 0.5
@@ -151,10 +161,17 @@ def test_scene_json_gives_the_quad_and_never_reads_it_whole(one_plate_scene: tup
 
 
 def test_decision_rules_on_hand_made_readings() -> None:
-    row = Prediction.from_chars([CharPrediction(c, 0.9, CharBox(10 + 20 * i, 5, 15, 30)) for i, c in enumerate("AB123")], "x")
+    row = Prediction.from_chars(
+        [CharPrediction(c, 0.9, CharBox(10 + 20 * i, 5, 15, 30)) for i, c in enumerate("AB123")],
+        "x",
+    )
     assert row_fills_image(row, 50) and not row_fills_image(row, 500)
     assert crop_shaped((548, 1062, 3)) and crop_shaped((26, 75, 3))
-    assert not crop_shaped((720, 1280, 3)) and not crop_shaped((1160, 720, 3)) and not crop_shaped((240, 320, 3))
+    assert (
+        not crop_shaped((720, 1280, 3))
+        and not crop_shaped((1160, 720, 3))
+        and not crop_shaped((240, 320, 3))
+    )
     photo = np.zeros((720, 1280, 3), np.uint8)
     filled = decide(np.zeros((50, 400, 3), np.uint8), row)
     assert filled is not None and filled.kind == "crop"
@@ -194,3 +211,21 @@ def test_real_scene_loaders(ccpd_dir: Path) -> None:
     val = uc3m_scenes(uc3m_root, "val")
     assert len(val) == 100 and sum(len(s.quads) for s in val) == 123
     assert all(len(s.texts) == len(s.quads) for s in val)
+
+
+def test_the_verifier_refuses_a_corrupt_or_mismatched_file(tmp_path: Path) -> None:
+    import shutil
+
+    from segocr.errors import WeightsError
+    from segocr.locate.verifier import DEFAULT_PATH, load_classifier
+
+    npz, card = tmp_path / "v.npz", tmp_path / "v.json"
+    shutil.copy(DEFAULT_PATH, npz)
+    shutil.copy(DEFAULT_PATH.with_suffix(".json"), card)
+    assert load_classifier(npz).card["model"] == "locate-hog"
+    npz.write_bytes(npz.read_bytes()[:-10])
+    with pytest.raises(WeightsError, match="sha256"):
+        load_classifier(npz)
+    card.unlink()
+    with pytest.raises(WeightsError, match="not a usable plate verifier"):
+        load_classifier(npz)
