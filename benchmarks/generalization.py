@@ -65,6 +65,11 @@ def main() -> int:
     )
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/generalization.md"))
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--write-cards",
+        action="store_true",
+        help="also write each *-general model's per-source test figures into its weight card (metrics)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -183,7 +188,29 @@ def main() -> int:
     }
     args.out.with_suffix(".json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     print("\n".join(lines))
+    if args.write_cards:
+        write_cards(results)
     return 0
+
+
+def write_cards(results: dict[str, dict[str, dict[str, float]]]) -> None:
+    """Put the measured per-source test figures of the general weights into their cards."""
+    from segocr.models.weights import SHIPPED_DIR, read_card
+    from segocr.training.mixdata import _write_card
+
+    for row, _, weights in MODELS:
+        if not weights.endswith("-general") or row not in results:
+            continue
+        path = SHIPPED_DIR / f"{weights}.pt"
+        card = read_card(path)
+        card["metrics"] = {
+            "split": "test split of each source (its own group split by plate text)",
+            "scoring": "exact plates; UC3M-LP hidden characters match one character or none",
+            "measured_by": "python benchmarks/generalization.py --data-dir ../shared/data --write-cards",
+            "per_source": results[row],
+        }
+        _write_card(path, card)
+        print(f"wrote the test figures into {path.with_suffix('.json')}", file=sys.stderr)
 
 
 if __name__ == "__main__":

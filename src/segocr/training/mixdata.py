@@ -274,7 +274,7 @@ def _write_card(weights: Path, card: dict[str, Any]) -> None:
     """Write ``card`` beside ``weights``, sealed with its own hash where cards carry one."""
     import json
 
-    from segocr.models.weights import card_path
+    from segocr.models.weights import atomic_write_bytes, card_path
 
     card.pop("card_sha256", None)
     try:
@@ -284,7 +284,7 @@ def _write_card(weights: Path, card: dict[str, Any]) -> None:
     except ImportError:
         pass
     text = json.dumps(card, indent=2, ensure_ascii=False) + "\n"
-    card_path(weights).write_text(text, encoding="utf-8")
+    atomic_write_bytes(card_path(weights), text.encode("utf-8"))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
