@@ -8,7 +8,8 @@ over repeats and ratios measured in the same run, passes interleaved).
 
 Measures, in one process unless said otherwise:
 
-* throughput (plates/s) of segcnn, crnn and holistic over the decoded test images
+* throughput (plates/s) of segcnn, crnn and holistic with their IWT4S weights
+  (``NAME.pt``, whatever the default weights are) over the decoded test images
   (images decoded once beforehand; ``predict`` on batches of 64), for each with torch,
   the float ONNX export and the int8 model (``NAME-int8.onnx``, where shipped),
   ``--threads`` threads for all (torch intra-op threads, ONNX Runtime intra-op
@@ -49,7 +50,7 @@ import torch
 from segocr.api import load_recognizer
 from segocr.datasets.base import load_dataset
 from segocr.errors import DatasetError
-from segocr.models.weights import resolve_weights
+from segocr.models.weights import default_weights_path
 from segocr.runtime.onnx_backend import load_onnx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,8 +117,8 @@ def main() -> None:
 
     recs: dict[tuple[str, str], Any] = {}
     for name in MODELS:
-        recs[(name, "torch")] = load_recognizer(name, device="cpu", runtime="torch")
-        pt = resolve_weights(None, name)  # the default weights
+        pt = default_weights_path(name)  # the IWT4S weights (NAME.pt, the NAME-iwt4s recognizer)
+        recs[(name, "torch")] = load_recognizer(name, weights=str(pt), device="cpu", runtime="torch")
         for variant, path in (("onnx", pt.with_suffix(".onnx")), ("onnx-int8", pt.with_name(f"{pt.stem}-int8.onnx"))):
             if path.exists():
                 rec = load_recognizer(name, weights=str(path), device="cpu", runtime="onnx")
