@@ -235,13 +235,6 @@ def per_source_test(
     return out
 
 
-def mix_licence(dataset: object) -> str | None:
-    """The licence a mix's weights inherit (None for another dataset)."""
-    from segocr.datasets.mix import Mix
-
-    return dataset.licence if isinstance(dataset, Mix) else None
-
-
 def refit_plate_calibration(
     weights: Path, mix: Mix, *, val_fraction: float, seed: int, device: str = "cpu"
 ) -> dict[str, object]:

@@ -35,6 +35,7 @@ from segocr.models.weights import resolve_device
 from segocr.recognizers.segcnn import NAME, SegCNNConfig, SegCNNRecognizer
 from segocr.training.augment import augment_crops
 from segocr.training.calibrate import fit_temperature
+from segocr.training.card import measure_for_card, save_trained
 from segocr.training.checkpoint import (
     CHECKPOINT,
     FORMAT,
@@ -48,9 +49,7 @@ from segocr.training.harvest import CropSet, crops_from_boxes, harvest_real
 from segocr.training.mixdata import (
     box_crops,
     fit_plate_calibration,
-    mix_licence,
     mixed_crops,
-    per_source_test,
     plate_features,
 )
 from segocr.training.registry import Trainer, register_trainer
@@ -342,14 +341,6 @@ def _calibrate_plates(
     return calibration
 
 
-LICENCE_NOTE = {
-    "iwt4s": (
-        "Trained on IWT4S HDR LP (BUT FIT, CC BY-NC-SA 4.0): these weights inherit its "
-        "terms: research and non-commercial use only; cite Spanhel et al., AVSS 2017."
-    )
-}
-
-
 def run_segcnn_training(
     dataset: Dataset,
     out_dir: Path,
@@ -368,9 +359,6 @@ def run_segcnn_training(
     ``out_dir``; with ``resume`` go on from the interrupted run's checkpoint there. With
     ``evaluate_test`` the finished model (chosen on validation plates only) is measured
     once on the test split and the figures go into the card. Returns the card."""
-    from segocr.evaluation.harness import evaluate
-    from segocr.models.weights import save_weights
-
     resolved = cfg.model_dump(mode="json")
     ck = begin_run(out_dir, resolved, resume=resume)
     train = dataset.samples("train")
@@ -385,29 +373,8 @@ def run_segcnn_training(
         train, dataset.charset, cfg, log=log, device=device, checkpoint=out_dir / CHECKPOINT, resume=ck,
         extra_state={"config": resolved, "data": data_fp}, **mix,
     )  # fmt: skip
-    metrics: dict[str, Any] = {}
-    if evaluate_test and isinstance(dataset, Mix):
-        metrics = {"split": "test (each source's)", "per_source": per_source_test(rec, NAME, dataset.samples("test"))}
-        log(f"test splits: {metrics['per_source']}")
-    elif evaluate_test:
-        test = dataset.samples("test")
-        result = evaluate({NAME: rec}, test, progress=False)
-        m = result.models[NAME].overall
-        metrics = {
-            "split": "test",
-            "n": m.n,
-            "plate_accuracy": m.plate_accuracy,
-            "plate_accuracy_ci95": [m.ci_low, m.ci_high],
-            "cer": m.cer,
-            "char_accuracy": m.char_accuracy,
-            "segment_count_accuracy": m.segmentation.count_accuracy if m.segmentation else None,
-            "per_subset": {
-                k: {"n": v.n, "plate_accuracy": v.plate_accuracy, "cer": v.cer}
-                for k, v in result.models[NAME].subsets.items()
-            },
-        }
-        log(f"test split: plate accuracy {m.plate_accuracy:.3f}, CER {m.cer:.4f} on {m.n} plates")
-    card: dict[str, Any] = {
+    metrics = measure_for_card(rec, NAME, dataset, evaluate_test=evaluate_test, log=log)
+    model_fields = {
         "model": NAME,
         "architecture": "CharCNN",
         "model_kwargs": {"width": cfg.width},
@@ -415,23 +382,18 @@ def run_segcnn_training(
         "classes": "charset + noise (last index)",
         "input_size": [cfg.recognizer.input_size, cfg.recognizer.input_size],
         "config": rec.config.model_dump(mode="json"),
-        "training": {
-            "dataset": dataset.name,
-            "source": dataset.source,
-            "split": "train split of segocr.datasets.splits.group_split (80:20 by plate text, seed 0); "
-            f"its own {cfg.val_fraction:.0%} (by plate) held out for checkpoint choice",
-            "seed": cfg.seed,
-            "train_config": cfg.model_dump(mode="json", exclude={"recognizer"}),
-            **facts,
-        },
-        "command": command,
-        "metrics": metrics,
-        "licence": mix_licence(dataset) or LICENCE_NOTE.get(dataset.name, "inherits the licence of the training data"),
-        "torch": torch.__version__,
     }
-    if isinstance(dataset, Mix):
-        card["training"]["sources"] = dataset.card_sources()
-    return save_weights(rec.model, out_dir / f"{NAME}.pt", card)
+    training = {
+        "split": "train split of segocr.datasets.splits.group_split (80:20 by plate text, seed 0); "
+        f"its own {cfg.val_fraction:.0%} (by plate) held out for checkpoint choice",
+        "seed": cfg.seed,
+        "train_config": cfg.model_dump(mode="json", exclude={"recognizer"}),
+        **facts,
+    }
+    return save_trained(
+        rec.model, out_dir / f"{NAME}.pt", dataset, model_fields=model_fields, training=training,
+        command=command, metrics=metrics,
+    )  # fmt: skip
 
 
 register_trainer(Trainer("segcnn", SegCNNTrainConfig, run_segcnn_training, supports_resume=True))

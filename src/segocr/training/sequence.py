@@ -46,11 +46,12 @@ from segocr.errors import DatasetError
 from segocr.evaluation import metrics as M
 from segocr.models.crnn import CRNN
 from segocr.models.holistic import HolisticCNN
-from segocr.models.weights import atomic_write_bytes, resolve_device, save_weights
+from segocr.models.weights import atomic_write_bytes, resolve_device
 from segocr.recognizers.crnn import CRNNConfig, CRNNRecognizer
 from segocr.recognizers.holistic import HolisticConfig, HolisticRecognizer
 from segocr.recognizers.textline import LineConfig, LineRecognizer, line_gray, normalize_line
 from segocr.training.calibrate import fit_temperature
+from segocr.training.card import measure_for_card, save_trained
 from segocr.training.checkpoint import (
     CHECKPOINT,
     FORMAT,
@@ -61,7 +62,6 @@ from segocr.training.checkpoint import (
     write_log,
 )
 from segocr.training.line_augment import AugmentConfig, augment_line
-from segocr.training.mixdata import mix_licence, per_source_test
 from segocr.training.registry import Trainer, register_trainer
 from segocr.training.selection import validation_key
 
@@ -645,27 +645,6 @@ def train_sequence(
 # ---------------------------------------------------------------------------- run
 
 
-def measure_test_split(rec: Any, name: str, samples: Sequence[PlateSample]) -> dict[str, Any]:
-    """The harness's figures for ``rec`` on ``samples`` (the test split), for a card."""
-    from segocr.evaluation.harness import evaluate
-
-    result = evaluate({name: rec}, samples, progress=False)
-    mr = result.models[name]
-    m = mr.overall
-    return {
-        "split": "test",
-        "n": m.n,
-        "plate_accuracy": m.plate_accuracy,
-        "plate_accuracy_ci95": [m.ci_low, m.ci_high],
-        "cer": m.cer,
-        "char_accuracy": m.char_accuracy,
-        "mean_confidence": m.mean_confidence,
-        "ece": m.ece,
-        "plates_per_s": mr.plates_per_s,
-        "per_subset": {k: {"n": v.n, "plate_accuracy": v.plate_accuracy, "cer": v.cer} for k, v in mr.subsets.items()},
-    }
-
-
 def run_sequence_training(
     head: Head[Any],
     dataset: Dataset,
@@ -683,8 +662,6 @@ def run_sequence_training(
     """Train ``head``'s model on ``dataset``'s train split into the run folder
     ``out_dir`` (see the module docstring); with ``resume`` go on from its checkpoint
     (``cfg`` must equal the run's config). Returns the card of the written weights."""
-    from segocr.training.segcnn import LICENCE_NOTE
-
     t_start = time.perf_counter()
     resolved = cfg.model_dump(mode="json")
     ck = begin_run(out_dir, resolved, resume=resume)
@@ -724,50 +701,38 @@ def run_sequence_training(
     if temperature is not None:
         log(f"temperature {temperature:.2f} (fitted on the {len(val)} validation plates)")
     best = ck["best"]
-    metrics: dict[str, Any] = {}
-    if evaluate_test and isinstance(dataset, Mix):
-        metrics = {"split": "test (each source's)", "per_source": per_source_test(rec, head.name, dataset.samples("test"))}
-        log(f"test splits: {metrics['per_source']}")
-    elif evaluate_test:
-        metrics = measure_test_split(rec, head.name, dataset.samples("test"))
-        log(f"test split: plate accuracy {metrics['plate_accuracy']:.3f}, CER {metrics['cer']:.4f} on {metrics['n']} plates")
-    n_params = sum(p.numel() for p in model.parameters())
-    card = {
+    metrics = measure_for_card(rec, head.name, dataset, evaluate_test=evaluate_test, log=log)
+    model_fields = {
         "model": head.name,
         "architecture": head.architecture,
         "model_kwargs": head.model_kwargs(cfg),
-        "parameters": n_params,
+        "parameters": sum(p.numel() for p in model.parameters()),
         "charset": charset.chars,
         "classes": head.classes,
         "input_size": [H, W],
         "config": rec.config.model_dump(mode="json") if hasattr(rec, "config") else {},
-        "training": {
-            "dataset": dataset.name,
-            "source": dataset.source,
-            "split": "train split of the dataset (segocr.datasets.splits.group_split by plate, seed 0, or the "
-            f"release's own); its own {cfg.val_fraction:.0%} (by plate, seed {cfg.seed + 1}) held out for checkpoint choice",
-            "seed": cfg.seed,
-            "fit_plates": len(fit),
-            "val_plates": len(val),
-            "synthetic_plates": len(synth),
-            "best_epoch": {"stage": best["stage"], "epoch": best["epoch"]} if best else None,
-            "val_plate_accuracy": best["row"]["val_plate_accuracy"] if best else None,
-            "val_cer": best["row"]["val_cer"] if best else None,
-            "epochs_run": len(ck["history"]),
-            "train_seconds": round(float(ck["elapsed"]), 1),
-            "wall_seconds_this_session": round(time.perf_counter() - t_start, 1),
-            "device": str(resolve_device(device)),
-            "torch_threads": torch.get_num_threads(),
-            "train_config": resolved,
-        },
-        "command": command,
-        "metrics": metrics,
-        "licence": mix_licence(dataset) or LICENCE_NOTE.get(dataset.name, "inherits the licence of the training data"),
-        "torch": torch.__version__,
     }
-    if isinstance(dataset, Mix):
-        card["training"]["sources"] = dataset.card_sources()
-    return save_weights(model, out_dir / f"{head.name}.pt", card)
+    training = {
+        "split": "train split of the dataset (segocr.datasets.splits.group_split by plate, seed 0, or the "
+        f"release's own); its own {cfg.val_fraction:.0%} (by plate, seed {cfg.seed + 1}) held out for checkpoint choice",
+        "seed": cfg.seed,
+        "fit_plates": len(fit),
+        "val_plates": len(val),
+        "synthetic_plates": len(synth),
+        "best_epoch": {"stage": best["stage"], "epoch": best["epoch"]} if best else None,
+        "val_plate_accuracy": best["row"]["val_plate_accuracy"] if best else None,
+        "val_cer": best["row"]["val_cer"] if best else None,
+        "epochs_run": len(ck["history"]),
+        "train_seconds": round(float(ck["elapsed"]), 1),
+        "wall_seconds_this_session": round(time.perf_counter() - t_start, 1),
+        "device": str(resolve_device(device)),
+        "torch_threads": torch.get_num_threads(),
+        "train_config": resolved,
+    }
+    return save_trained(
+        model, out_dir / f"{head.name}.pt", dataset, model_fields=model_fields, training=training,
+        command=command, metrics=metrics,
+    )  # fmt: skip
 
 
 def _runner(head: Head[Any]) -> Callable[..., dict[str, Any]]:
