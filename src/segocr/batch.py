@@ -308,6 +308,10 @@ def _read_joblib(
     """The chunks through joblib's active backend, results in order, lazily."""
     from joblib import Parallel, delayed
 
+    # Workers left idle by an earlier run in this process may be timing out right now;
+    # joblib 1.6's loky can then hang on reusing them (joblib issue #869), so every run
+    # starts its own workers.
+    stop_workers(wait=True)
     # batch_size=1: our chunks are the batches; pre_dispatch bounds what is in flight.
     parallel = Parallel(n_jobs=n_jobs, return_as="generator", batch_size=1, pre_dispatch="2*n_jobs")
     try:
@@ -318,8 +322,9 @@ def _read_joblib(
         raise
 
 
-def stop_workers() -> None:
-    """Kill the worker processes of joblib's reusable process pool, if it has any.
+def stop_workers(*, wait: bool = False) -> None:
+    """Kill the worker processes of joblib's reusable process pool, if it has any
+    (``wait``: until they are gone).
 
     joblib keeps its loky workers alive after a run, for the next one (about five
     minutes, each holding its recognizer: hundreds of MB). :func:`read_many` calls
@@ -333,7 +338,7 @@ def stop_workers() -> None:
         return
     executor = getattr(reusable_executor, "_executor", None)
     if executor is not None:
-        executor.shutdown(wait=False, kill_workers=True)
+        executor.shutdown(wait=wait, kill_workers=True)
 
 
 def _read_dask(

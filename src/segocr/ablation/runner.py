@@ -254,6 +254,8 @@ def run_ablation(
     line as each config finishes."""
     from joblib import Parallel, delayed
 
+    from segocr.batch import stop_workers
+
     if not variants:
         raise ValueError("run_ablation needs at least the base variant")
     names = [v.name for v in variants]
@@ -276,6 +278,8 @@ def run_ablation(
         formats.setdefault(v.key, v.format)
         first_with.setdefault(v.key, v.name)
 
+    if jobs != 1:
+        stop_workers(wait=True)  # fresh workers: see segocr.batch._read_joblib
     with Parallel(n_jobs=jobs) as parallel:
         prep_keys = list(preps)
         prepared = parallel(delayed(_prepare_all)(images, preps[k]) for k in prep_keys)
