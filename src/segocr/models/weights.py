@@ -339,12 +339,9 @@ def read_card(path: Path) -> dict[str, Any]:
     return check_card_fields(card, cp)
 
 
-def load_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """(state dict, card) of weight file ``path``, after checking its card's fields
-    (:func:`check_card_fields`) and the file's sha256."""
-    import torch
-
-    card = read_card(path)
+def read_verified(path: Path, card: dict[str, Any]) -> bytes:
+    """The bytes of weight file ``path`` (a regular file: never a FIFO or a device),
+    checked against ``card["sha256"]``; :class:`WeightsError` otherwise."""
     try:
         _regular_file(path)
         data = path.read_bytes()
@@ -356,6 +353,16 @@ def load_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
             f"{path}: sha256 {digest[:12]}… does not match its card ({str(card['sha256'])[:12]}…): "
             "the file is corrupt or not the one the card describes"
         )
+    return data
+
+
+def load_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """(state dict, card) of weight file ``path``, after checking its card's fields
+    (:func:`check_card_fields`) and the file's sha256."""
+    import torch
+
+    card = read_card(path)
+    data = read_verified(path, card)
     try:
         with warnings.catch_warnings():  # torch warns about odd pickles before refusing them
             warnings.simplefilter("ignore")

@@ -58,19 +58,10 @@ def load_onnx(path: Path, *, threads: int | None = None) -> tuple[OnnxNetwork, d
     """(network, card) of ONNX file ``path`` after checking its bytes against the
     card's sha256; :class:`WeightsError` when the card is missing, the file corrupt or
     not a model."""
-    from segocr.models.weights import sha256_bytes
+    from segocr.models.weights import read_verified
 
     card = read_onnx_card(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise WeightsError(f"{path}: cannot read the ONNX file ({exc.strerror or exc})") from None
-    digest = sha256_bytes(data)
-    if digest != card["sha256"]:
-        raise WeightsError(
-            f"{path}: sha256 {digest[:12]}… does not match its card ({str(card['sha256'])[:12]}…): "
-            "the file is corrupt or not the one the card describes"
-        )
+    data = read_verified(path, card)
     try:
         return OnnxNetwork(data, threads=threads), card
     except WeightsError as exc:

@@ -345,6 +345,31 @@ def make_lines(
     return out, dropped
 
 
+def _read_line_cache(cache: Path | None, key: str, charset: Charset) -> Lines | None:
+    """The lines cached in ``cache`` under ``key`` (None when absent or another key)."""
+    if cache is None or not cache.is_file():
+        return None
+    with np.load(cache, allow_pickle=False) as z:
+        if str(z["key"]) != key:
+            return None
+        widths = z["widths"].tolist()
+        pix = z["pixels"]
+        texts = [str(t) for t in z["texts"].tolist()]
+    return Lines([pix[i, :, :w].copy() for i, w in enumerate(widths)], [charset.encode(t) for t in texts], texts)
+
+
+def _write_line_cache(cache: Path, key: str, lines: Lines, *, height: int, max_width: int) -> None:
+    """Store ``lines`` (uint8 (height, <= max_width) images and texts) in ``cache``
+    under ``key``, atomically."""
+    pix = np.zeros((len(lines), height, max_width), np.uint8)
+    for i, ln in enumerate(lines.lines):
+        pix[i, :, : ln.shape[1]] = ln
+    buf = io.BytesIO()
+    np.savez(buf, key=np.array(key), widths=np.array([ln.shape[1] for ln in lines.lines], np.int64),
+             pixels=pix, texts=np.array(lines.texts))  # fmt: skip
+    atomic_write_bytes(cache, buf.getvalue())
+
+
 def synthetic_lines(
     cfg: PretrainConfig, charset: Charset, *, height: int, max_width: int, keep: Callable[[int], bool],
     cache: Path | None = None, progress: bool = False,
@@ -354,14 +379,9 @@ def synthetic_lines(
     from segocr.datasets.synthetic import SyntheticDataset, open_synthetic
 
     key = f"{cfg.plates}:{cfg.style}:{cfg.seed}:{height}:{max_width}:{charset.chars}"
-    if cache is not None and cache.is_file():
-        with np.load(cache, allow_pickle=False) as z:
-            if str(z["key"]) == key:
-                widths = z["widths"].tolist()
-                pix = z["pixels"]
-                lines = [pix[i, :, :w].copy() for i, w in enumerate(widths)]
-                texts = [str(t) for t in z["texts"].tolist()]
-                return Lines(lines, [charset.encode(t) for t in texts], texts)
+    cached = _read_line_cache(cache, key, charset)
+    if cached is not None:
+        return cached
     ds = open_synthetic(n_train=cfg.plates, n_test=0, seed=cfg.seed, style=cfg.style)
     assert isinstance(ds, SyntheticDataset)
     out = Lines([], [], [])
@@ -373,13 +393,7 @@ def synthetic_lines(
         out.labels.append(charset.encode(s.text))
         out.texts.append(s.text)
     if cache is not None:
-        pix = np.zeros((len(out), height, max_width), np.uint8)
-        for i, ln in enumerate(out.lines):
-            pix[i, :, : ln.shape[1]] = ln
-        buf = io.BytesIO()
-        np.savez(buf, key=np.array(key), widths=np.array([ln.shape[1] for ln in out.lines], np.int64),
-                 pixels=pix, texts=np.array(out.texts))  # fmt: skip
-        atomic_write_bytes(cache, buf.getvalue())
+        _write_line_cache(cache, key, out, height=height, max_width=max_width)
     return out
 
 
@@ -391,23 +405,13 @@ def mix_synthetic_lines(
     cached in ``cache`` like :func:`synthetic_lines`."""
     styles = ",".join(f"{k}={v:g}" for k, v in sorted(mix.config.synthetic.styles.items()))
     key = f"mix:{cfg.plates}:{styles}:{cfg.seed}:{height}:{max_width}:{charset.chars}"
-    if cache is not None and cache.is_file():
-        with np.load(cache, allow_pickle=False) as z:
-            if str(z["key"]) == key:
-                widths = z["widths"].tolist()
-                pix = z["pixels"]
-                texts = [str(t) for t in z["texts"].tolist()]
-                return Lines([pix[i, :, :w].copy() for i, w in enumerate(widths)], [charset.encode(t) for t in texts], texts)
+    cached = _read_line_cache(cache, key, charset)
+    if cached is not None:
+        return cached
     out, _ = make_lines(mix.synthetic_samples(cfg.plates, seed=cfg.seed), charset, height=height, max_width=max_width, keep=keep)
     out.weights.clear()
     if cache is not None:
-        pix = np.zeros((len(out), height, max_width), np.uint8)
-        for i, ln in enumerate(out.lines):
-            pix[i, :, : ln.shape[1]] = ln
-        buf = io.BytesIO()
-        np.savez(buf, key=np.array(key), widths=np.array([ln.shape[1] for ln in out.lines], np.int64),
-                 pixels=pix, texts=np.array(out.texts))  # fmt: skip
-        atomic_write_bytes(cache, buf.getvalue())
+        _write_line_cache(cache, key, out, height=height, max_width=max_width)
     return out
 
 
