@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
+from pydantic import BaseModel
 
 from segocr.registry import Registry
 from segocr.segment.boxes import CharBox
@@ -77,6 +79,7 @@ class Recognizer(Protocol):
 
 
 RecognizerFactory = Callable[..., Recognizer]
+R = TypeVar("R")
 RECOGNIZERS: Registry[RecognizerFactory] = Registry(
     "recognizer",
     builtin=("segocr.recognizers.crnn", "segocr.recognizers.holistic", "segocr.recognizers.segcnn"),
@@ -97,3 +100,42 @@ def get_recognizer_factory(name: str) -> RecognizerFactory:
     """The factory registered as ``name``; an unknown name raises ``KeyError`` listing
     the valid ones."""
     return RECOGNIZERS.get(name)
+
+
+def load_from_weights(
+    name: str,
+    weights: str | Path | None,
+    *,
+    build: Callable[[dict[str, Any]], Any],
+    config_class: type[BaseModel],
+    make: Callable[..., R],
+    device: str = "auto",
+    runtime: str = "auto",
+) -> R:
+    """The one loader of every recognizer: resolve ``weights`` (a path, a shipped name,
+    or None for ``name``'s default), load its network on ``runtime`` (``build(card)``
+    makes the torch module; see :mod:`segocr.runtime`), validate the card's charset and
+    ``config_class`` config, and return ``make(network, charset, config, device=,
+    card=)``. Missing or unfitting weights raise :class:`segocr.errors.WeightsError`."""
+    from segocr.charset import Charset
+    from segocr.models.weights import card_errors, resolve_weights
+    from segocr.runtime import load_network
+
+    path = resolve_weights(weights, name)
+    net, card = load_network(path, build, runtime=runtime, device=device)
+    with card_errors(path):
+        charset = Charset(card["charset"])
+        config = config_class.model_validate(card["config"])
+    return make(net, charset, config, device=device, card=card)
+
+
+def register_weights_variant(variant: str, loader: RecognizerFactory) -> None:
+    """Register ``variant`` (e.g. ``segcnn-iwt4s``) as ``loader`` with the shipped
+    weights of that name as its default: ``segocr benchmark`` can then show both."""
+
+    def load(weights: str | Path | None = None, device: str = "auto", runtime: str = "auto") -> Recognizer:
+        return loader(weights if weights is not None else variant, device=device, runtime=runtime)
+
+    load.__qualname__ = f"load[{variant}]"
+    load.__doc__ = f"{loader.__name__} with the weights shipped as {variant!r} unless ``weights`` is given."
+    RECOGNIZERS.add(variant, load)

@@ -10,12 +10,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from segocr.charset import Charset
-from segocr.models.weights import (
-    card_errors,
-    card_model_kwargs,
-    resolve_weights,
-)
-from segocr.recognizers.base import register_recognizer
+from segocr.models.weights import card_model_kwargs
+from segocr.recognizers.base import load_from_weights, register_recognizer, register_weights_variant
 from segocr.recognizers.decode import Decoded, ctc_beam_decode, ctc_greedy_decode
 from segocr.recognizers.textline import LineConfig, LineRecognizer
 
@@ -68,9 +64,6 @@ def load_crnn(weights: str | Path | None = None, device: str = "auto", runtime: 
     """The crnn recognizer with the shipped weights (or ``weights``), its network on
     ``runtime`` (``auto``, ``onnx`` or ``torch``; see :mod:`segocr.runtime`); raises
     :class:`segocr.errors.WeightsError` when they are missing or do not fit."""
-    from segocr.runtime import load_network
-
-    path = resolve_weights(weights, NAME)
 
     def build(card: dict[str, Any]) -> CRNN:
         from segocr.models.crnn import CRNN
@@ -78,15 +71,10 @@ def load_crnn(weights: str | Path | None = None, device: str = "auto", runtime: 
         height = CRNNConfig.model_validate(card["config"]).line.height
         return CRNN(num_classes=len(Charset(card["charset"])) + 1, input_height=height, **card_model_kwargs(card))
 
-    net, card = load_network(path, build, runtime=runtime, device=device)
-    with card_errors(path):
-        charset = Charset(card["charset"])
-        config = CRNNConfig.model_validate(card["config"])
-    return CRNNRecognizer(net, charset, config, device=device, card=card)
+    return load_from_weights(
+        NAME, weights, build=build, config_class=CRNNConfig, make=CRNNRecognizer, device=device, runtime=runtime
+    )
 
 
-@register_recognizer(f"{NAME}-iwt4s")
-def load_crnn_iwt4s(weights: str | Path | None = None, device: str = "auto", runtime: str = "auto") -> CRNNRecognizer:
-    """The crnn weights trained on IWT4S alone (``crnn.pt``), beside the general default
-    (``crnn-general.pt``): ``segocr benchmark`` shows both."""
-    return load_crnn(weights if weights is not None else f"{NAME}-iwt4s", device=device, runtime=runtime)
+#: The crnn weights trained on IWT4S alone (``crnn.pt``), beside the general default.
+register_weights_variant(f"{NAME}-iwt4s", load_crnn)

@@ -11,12 +11,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from segocr.charset import Charset
-from segocr.models.weights import (
-    card_errors,
-    card_model_kwargs,
-    resolve_weights,
-)
-from segocr.recognizers.base import register_recognizer
+from segocr.models.weights import card_model_kwargs
+from segocr.recognizers.base import load_from_weights, register_recognizer
 from segocr.recognizers.decode import Decoded, slot_decode
 from segocr.recognizers.textline import LineConfig, LineRecognizer
 
@@ -63,9 +59,6 @@ def load_holistic(weights: str | Path | None = None, device: str = "auto", runti
     """The holistic recognizer with the shipped weights (or ``weights``), its network on
     ``runtime`` (``auto``, ``onnx`` or ``torch``; see :mod:`segocr.runtime`); raises
     :class:`segocr.errors.WeightsError` when they are missing or do not fit."""
-    from segocr.runtime import load_network
-
-    path = resolve_weights(weights, NAME)
 
     def build(card: dict[str, Any]) -> HolisticCNN:
         from segocr.models.holistic import HolisticCNN
@@ -79,8 +72,6 @@ def load_holistic(weights: str | Path | None = None, device: str = "auto", runti
             **card_model_kwargs(card),
         )
 
-    net, card = load_network(path, build, runtime=runtime, device=device)
-    with card_errors(path):
-        charset = Charset(card["charset"])
-        config = HolisticConfig.model_validate(card["config"])
-    return HolisticRecognizer(net, charset, config, device=device, card=card)
+    return load_from_weights(
+        NAME, weights, build=build, config_class=HolisticConfig, make=HolisticRecognizer, device=device, runtime=runtime
+    )

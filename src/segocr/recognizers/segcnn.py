@@ -24,12 +24,14 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from segocr.charset import Charset
-from segocr.models.weights import (
-    card_errors,
-    card_model_kwargs,
-    resolve_weights,
+from segocr.models.weights import card_model_kwargs
+from segocr.recognizers.base import (
+    CharPrediction,
+    Prediction,
+    load_from_weights,
+    register_recognizer,
+    register_weights_variant,
 )
-from segocr.recognizers.base import CharPrediction, Prediction, register_recognizer
 from segocr.segment.boxes import CharBox
 from segocr.segment.characters import (
     Hypothesis,
@@ -436,24 +438,16 @@ def _with_search(formatted: Prediction, searched: Prediction | None) -> Predicti
 def load_segcnn(weights: str | Path | None = None, device: str = "auto", runtime: str = "auto") -> SegCNNRecognizer:
     """The segcnn recognizer with the shipped weights (or ``weights``), its classifier
     on ``runtime`` (``auto``, ``onnx`` or ``torch``; see :mod:`segocr.runtime`)."""
-    from segocr.runtime import load_network
-
-    path = resolve_weights(weights, NAME)
 
     def build(card: dict[str, Any]) -> CharCNN:
         from segocr.models.charcnn import CharCNN
 
         return CharCNN(num_classes=len(Charset(card["charset"])) + 1, **card_model_kwargs(card))
 
-    net, card = load_network(path, build, runtime=runtime, device=device)
-    with card_errors(path):
-        charset = Charset(card["charset"])
-        config = SegCNNConfig.model_validate(card["config"])
-    return SegCNNRecognizer(net, charset, config, device=device, card=card)
+    return load_from_weights(
+        NAME, weights, build=build, config_class=SegCNNConfig, make=SegCNNRecognizer, device=device, runtime=runtime
+    )
 
 
-@register_recognizer(f"{NAME}-iwt4s")
-def load_segcnn_iwt4s(weights: str | Path | None = None, device: str = "auto", runtime: str = "auto") -> SegCNNRecognizer:
-    """The segcnn weights trained on IWT4S alone (``segcnn.pt``), beside the general default
-    (``segcnn-general.pt``): ``segocr benchmark`` shows both."""
-    return load_segcnn(weights if weights is not None else f"{NAME}-iwt4s", device=device, runtime=runtime)
+#: The segcnn weights trained on IWT4S alone (``segcnn.pt``), beside the general default.
+register_weights_variant(f"{NAME}-iwt4s", load_segcnn)

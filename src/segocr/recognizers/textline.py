@@ -12,6 +12,7 @@ call and turning decoded indices into a :class:`Prediction`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -149,7 +150,7 @@ class LineRecognizer:
         topn = options.topn if options is not None else 1
         out = []
         for lg in logits:
-            d, fmt = decode_with_format(lambda a, lg=lg: self.decode_one(lg, a, topn), fplan)
+            d, fmt = decode_with_format(partial(self.decode_one, lg, topn=topn), fplan)
             out.append(self.to_prediction(d, **info_of(d, self.charset, fplan, fmt)))
         return out
 
