@@ -96,10 +96,9 @@ def main() -> None:
         cfg = BinarizeConfig(method=method, window=window, k=k)
         variants: dict[str, Callable[[np.ndarray], np.ndarray | None]] = {
             "segocr (cv2.boxFilter)": lambda g, c=cfg: binarize(g, method=c),
+            "ximgproc.niBlackThreshold": lambda g, c=cfg: _ximgproc(g, c, pad=False),
+            "ximgproc, reflect-padded": lambda g, c=cfg: _ximgproc(g, c, pad=True),
         }
-        if hasattr(cv2, "ximgproc"):  # OpenCV's contrib build (pip install opencv-contrib-python-headless)
-            variants["ximgproc.niBlackThreshold"] = lambda g, c=cfg: _ximgproc(g, c, pad=False)
-            variants["ximgproc, reflect-padded"] = lambda g, c=cfg: _ximgproc(g, c, pad=True)
         if have_skimage:
             variants["scikit-image"] = lambda g, c=cfg: _skimage(g, c)
         ref = None
