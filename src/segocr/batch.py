@@ -311,7 +311,7 @@ def _read_joblib(
     # Workers left idle by an earlier run in this process may be timing out right now;
     # joblib 1.6's loky can then hang on reusing them (joblib issue #869), so every run
     # starts its own workers.
-    stop_workers(wait=True)
+    stop_workers()
     # batch_size=1: our chunks are the batches; pre_dispatch bounds what is in flight.
     parallel = Parallel(n_jobs=n_jobs, return_as="generator", batch_size=1, pre_dispatch="2*n_jobs")
     try:

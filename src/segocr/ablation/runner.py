@@ -279,7 +279,7 @@ def run_ablation(
         first_with.setdefault(v.key, v.name)
 
     if jobs != 1:
-        stop_workers(wait=True)  # fresh workers: see segocr.batch._read_joblib
+        stop_workers()  # fresh workers: see segocr.batch._read_joblib
     with Parallel(n_jobs=jobs) as parallel:
         prep_keys = list(preps)
         prepared = parallel(delayed(_prepare_all)(images, preps[k]) for k in prep_keys)
