@@ -94,6 +94,28 @@ def test_mix_tags_sources_and_keeps_chars_apart(tmp_path: Path) -> None:
     ]
 
 
+def test_mix_exclude_leaves_sources_and_subsets_out(tmp_path: Path) -> None:
+    root = _data_root(tmp_path / "data")
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(MIX_YAML)
+    full = load_dataset("mix", root, config=str(cfg))
+    mix = load_dataset("mix", root, config=str(cfg), exclude="uc3m-ocr,openalpr-chars:br")
+    assert mix.name == "mix:tiny-without-uc3m-ocr,openalpr-chars:br"
+    assert {s.subset for s in mix.samples("all")} == {"cparking-co"}
+    assert [s.id for s in mix.samples("all")] == [s.id for s in full.samples("all") if s.subset == "cparking-co"]
+    assert mix.char_samples("all") == [] and len(full.char_samples("all")) == 3
+    sources = {s["dataset"]: s for s in mix.card_sources()}
+    assert "uc3m-ocr" not in sources and sources["openalpr-chars"]["excluded_subsets"] == ["br"]
+    assert sources["openalpr-chars"]["train_samples"] == 0
+    # Another subset of the same source stays.
+    kept = load_dataset("mix", root, config=str(cfg), exclude="openalpr-chars:gb")
+    assert len(kept.char_samples("all")) == 3
+    with pytest.raises(ConfigError, match="no such source .*cparking-co"):
+        load_dataset("mix", root, config=str(cfg), exclude="openalpr-br")
+    with pytest.raises(ConfigError, match="leaves no source"):
+        load_dataset("mix", root, config=str(cfg), exclude="cparking-co,uc3m-ocr,openalpr-chars")
+
+
 def test_mix_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="shipped"):
         read_mix_config("no-such-mix")

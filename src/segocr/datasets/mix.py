@@ -14,6 +14,11 @@ weights, named by one YAML file, so that a general model is trained by one comma
   added by the trainers (segcnn: characters cut by their known boxes; sequence models:
   lines), styles from the synthetic generator's style registry.
 
+``exclude`` (a dataset option: ``-D exclude=openalpr-br,openalpr-chars:br``) leaves
+sources out, or only some subsets of a source (``DATASET:SUBSET``: the samples whose
+own subset is ``SUBSET`` or starts with ``SUBSET/``): the leave-one-source-out
+trainings (``benchmarks/generalization.py``) use it. Synthetic styles stay.
+
 The mix's plate samples are the union of the plate sources' splits (each source's own
 leak-free split by plate text), with ``subset`` = the source's dataset name and
 ``meta["weight"]``. Sources of single characters (``openalpr-chars``,
@@ -127,6 +132,9 @@ class Mix:
     charset: Charset = field(default_factory=lambda: Charset(LATIN))
     name: str = field(init=False)
 
+    #: Subsets left out per dataset (see :func:`parse_exclude`).
+    exclude_subsets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
     def __post_init__(self) -> None:
         self.name = f"mix:{self.config.name}"
 
@@ -139,7 +147,10 @@ class Mix:
 
     def _tagged(self, src: MixSource, split: str) -> list[PlateSample]:
         out = []
+        dropped = self.exclude_subsets.get(src.dataset, ())
         for s in self.datasets[src.dataset].samples(split):
+            if dropped and any(s.subset == d or s.subset.startswith(f"{d}/") for d in dropped):
+                continue
             out.append(
                 dataclasses.replace(
                     s,
@@ -206,7 +217,12 @@ class Mix:
                     "weight": s.weight,
                     "options": dict(s.options),
                     "licence": s.licence,
-                    "train_samples": len(ds.samples("train")),
+                    "train_samples": len(self._tagged(s, "train")),
+                    **(
+                        {"excluded_subsets": list(self.exclude_subsets[s.dataset])}
+                        if s.dataset in self.exclude_subsets
+                        else {}
+                    ),
                     "source": ds.source,
                 }
             )
@@ -295,11 +311,51 @@ def synthetic_plates(
     return out
 
 
+def parse_exclude(text: str, cfg: MixConfig) -> tuple[MixConfig, dict[str, tuple[str, ...]]]:
+    """``cfg`` without the sources that ``text`` names (comma-separated ``DATASET``), and
+    the subsets to leave out of the others (``DATASET:SUBSET``). The mix's name gets
+    ``-without-...``. Unknown sources are errors listing the mix's sources.
+
+    >>> cfg = MixConfig(name="m", sources=[MixSource(dataset="a", licence="x"), MixSource(dataset="b", licence="y")])
+    >>> c, sub = parse_exclude("a, b:br", cfg)
+    >>> [s.dataset for s in c.sources], sub, c.name
+    (['b'], {'b': ('br',)}, 'm-without-a,b:br')
+    >>> parse_exclude("c", cfg)
+    Traceback (most recent call last):
+    segocr.errors.ConfigError: mix m: exclude 'c': no such source (sources: a, b)
+    """
+    items = [x.strip() for x in text.split(",") if x.strip()]
+    if not items:
+        return cfg, {}
+    names = [s.dataset for s in cfg.sources]
+    whole: set[str] = set()
+    subsets: dict[str, tuple[str, ...]] = {}
+    for item in items:
+        dataset, _, subset = item.partition(":")
+        if dataset not in names:
+            raise ConfigError(
+                f"mix {cfg.name}: exclude {item!r}: no such source (sources: {', '.join(names)})"
+            )
+        if subset:
+            subsets[dataset] = (*subsets.get(dataset, ()), subset)
+        else:
+            whole.add(dataset)
+    kept = tuple(s for s in cfg.sources if s.dataset not in whole)
+    if not kept:
+        raise ConfigError(f"mix {cfg.name}: exclude {text!r} leaves no source")
+    name = f"{cfg.name}-without-{','.join(items)}"
+    return cfg.model_copy(update={"sources": kept, "name": name}), {
+        k: v for k, v in subsets.items() if k not in whole
+    }
+
+
 @register_dataset("mix")
-def open_mix(data_dir: Path | None = None, *, config: str = "general") -> Mix:
+def open_mix(data_dir: Path | None = None, *, config: str = "general", exclude: str = "") -> Mix:
     """The training mix ``config`` (see the module docstring); ``data_dir`` is the data
-    root every source is opened from (each source finds its folder below it)."""
+    root every source is opened from (each source finds its folder below it);
+    ``exclude``: sources or ``DATASET:SUBSET`` parts left out (:func:`parse_exclude`)."""
     cfg, where = read_mix_config(config)
+    cfg, subsets = parse_exclude(exclude, cfg)
     datasets: dict[str, Any] = {}
     for src in cfg.sources:
         if src.dataset == "mix":
@@ -310,4 +366,4 @@ def open_mix(data_dir: Path | None = None, *, config: str = "general") -> Mix:
             datasets[src.dataset] = load_dataset(src.dataset, data_dir, **src.options)
         except DatasetError as e:
             raise DatasetError(f"mix {cfg.name}: source {src.dataset}: {e}") from None
-    return Mix(cfg, where, datasets)
+    return Mix(cfg, where, datasets, exclude_subsets=subsets)
