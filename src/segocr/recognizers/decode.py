@@ -160,23 +160,33 @@ def ctc_align(logits: np.ndarray, labels: tuple[int, ...] | list[int], *, blank:
     # A state s may be entered from s-2 when it is a label differing from label s-2.
     skip = np.zeros(S, bool)
     skip[3::2] = ext_a[3::2] != ext_a[1:-2:2]
-    neg = -np.inf
-    score = np.full(S, neg)
-    score[0] = lp[0, ext[0]]
-    score[1] = lp[0, ext[1]]
-    back = np.zeros((T, S), np.int64)
+    # Plain Python over lists: S is small (2 x labels + 1), so NumPy's per-call cost
+    # would dominate. cand order per state: stay in s, step from s-1, jump from s-2;
+    # ties go to the first (as argmax would).
+    emit = lp[:, ext_a].tolist()  # (T, S)
+    can_jump = skip.tolist()
+    score = [-math.inf] * S
+    score[0] = emit[0][0]
+    score[1] = emit[0][1]
+    back: list[list[int]] = [[0] * S]
     for t in range(1, T):
-        stay = score
-        step = np.concatenate(([neg], score[:-1]))
-        jump = np.where(skip, np.concatenate(([neg, neg], score[:-2])), neg)
-        cand = np.stack([stay, step, jump])
-        arg = cand.argmax(axis=0)
-        score = cand[arg, np.arange(S)] + lp[t, ext_a]
-        back[t] = np.arange(S) - arg
+        e = emit[t]
+        new = [score[0] + e[0]]
+        bk = [0]
+        for s in range(1, S):
+            best, arg = score[s], s
+            if score[s - 1] > best:
+                best, arg = score[s - 1], s - 1
+            if can_jump[s] and score[s - 2] > best:
+                best, arg = score[s - 2], s - 2
+            new.append(best + e[s])
+            bk.append(arg)
+        score = new
+        back.append(bk)
     s = S - 1 if score[S - 1] >= score[S - 2] else S - 2
     path = [s]
     for t in range(T - 1, 0, -1):
-        s = int(back[t, s])
+        s = back[t][s]
         path.append(s)
     path.reverse()
     frames: list[list[int]] = [[] for _ in lab]
@@ -186,16 +196,45 @@ def ctc_align(logits: np.ndarray, labels: tuple[int, ...] | list[int], *, blank:
     return frames
 
 
+_LOG2 = math.log(2.0)
+
+
+def _logaddexp(x: float, y: float) -> float:
+    """``np.logaddexp`` on two Python floats, the same formula (so the same result to
+    the bit) without a NumPy call's overhead; ``-inf`` inputs give the other one.
+
+    >>> _logaddexp(math.log(0.25), math.log(0.25)) == float(np.logaddexp(math.log(0.25), math.log(0.25)))
+    True
+    >>> _logaddexp(-math.inf, -1.5), _logaddexp(-math.inf, -math.inf)
+    (-1.5, -inf)
+    """
+    if y == -math.inf:
+        return x
+    if x == -math.inf:
+        return y
+    if x == y:
+        return x + _LOG2
+    d = x - y
+    if d > 0:
+        return x + math.log1p(math.exp(-d))
+    return y + math.log1p(math.exp(d))
+
+
 def _add(beams: dict[tuple[int, ...], list[float]], prefix: tuple[int, ...], pb: float, pnb: float) -> None:
     """Add log probabilities (ending in blank, ending in a label) to ``prefix``."""
-    cur = beams.setdefault(prefix, [-np.inf, -np.inf])
-    cur[0] = float(np.logaddexp(cur[0], pb))
-    cur[1] = float(np.logaddexp(cur[1], pnb))
+    cur = beams.get(prefix)
+    if cur is None:
+        beams[prefix] = [pb, pnb]  # logaddexp(-inf, p) is p
+        return
+    if pb != -math.inf:
+        cur[0] = _logaddexp(cur[0], pb)
+    if pnb != -math.inf:
+        cur[1] = _logaddexp(cur[1], pnb)
 
 
 def _total(p: Sequence[float]) -> float:
     """log(P(ends in blank) + P(ends in a label)) of a prefix."""
-    return float(np.logaddexp(p[0], p[1]))
+    return _logaddexp(p[0], p[1])
 
 
 def ctc_beam_decode(
@@ -234,23 +273,34 @@ def ctc_beam_decode(
     log_prune = np.log(prune) if prune > 0 else -np.inf
     n_chars = x.shape[1] - 1
     # prefix -> (log P(prefix, ends in blank), log P(prefix, ends in a label))
-    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -np.inf)}
+    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -math.inf)}
     states: dict[tuple[int, ...], tuple[int, ...]] = {(): patterns.start()} if patterns is not None else {}
-    for t in range(lp.shape[0]):
-        row = lp[t]
-        cands = [int(k) for k in np.nonzero(row >= log_prune)[0]]
+    # Plain floats and lists in the loop (NumPy scalars cost ~1 us per operation here).
+    keep = lp >= log_prune
+    cols = np.nonzero(keep)[1].tolist()
+    ends = np.cumsum(keep.sum(axis=1)).tolist()
+    ninf = -math.inf
+    for t, rowl in enumerate(lp.tolist()):
+        cands = cols[ends[t - 1] if t else 0 : ends[t]]
+        if not cands or cands == [blank]:
+            # Only the blank: every prefix just waits; adding one log probability to
+            # every total keeps the beams' order, so no new ranking is needed.
+            p = rowl[blank]
+            beams = {prefix: (_logaddexp(pb, pnb) + p, ninf) for prefix, (pb, pnb) in beams.items()}
+            continue
         if blank not in cands:
             cands.append(blank)
         nxt: dict[tuple[int, ...], list[float]] = {}
         for prefix, (pb, pnb) in beams.items():
-            total = float(np.logaddexp(pb, pnb))
+            total = _logaddexp(pb, pnb)
+            last = prefix[-1] if prefix else -1
             for k in cands:
-                p = float(row[k])
+                p = rowl[k]
                 if k == blank:
-                    _add(nxt, prefix, total + p, -np.inf)
+                    _add(nxt, prefix, total + p, ninf)
                     continue
-                if prefix and prefix[-1] == k:
-                    _add(nxt, prefix, -np.inf, pnb + p)  # repeat merged
+                if last == k:
+                    _add(nxt, prefix, ninf, pnb + p)  # repeat merged
                 if patterns is not None:
                     ext = (*prefix, k)
                     if ext not in states:
@@ -262,10 +312,10 @@ def ctc_beam_decode(
                         states[ext] = st
                     elif not states[ext]:
                         continue
-                if prefix and prefix[-1] == k:
-                    _add(nxt, (*prefix, k), -np.inf, pb + p)  # a new k after a blank
+                if last == k:
+                    _add(nxt, (*prefix, k), ninf, pb + p)  # a new k after a blank
                 else:
-                    _add(nxt, (*prefix, k), -np.inf, total + p)
+                    _add(nxt, (*prefix, k), ninf, total + p)
         ranked = sorted(nxt.items(), key=lambda kv: _total(kv[1]), reverse=True)
         beams = {k: (v[0], v[1]) for k, v in ranked[:beam_width]}
     final = sorted(((pre, _total(v)) for pre, v in beams.items()), key=lambda kv: kv[1], reverse=True)

@@ -1,0 +1,115 @@
+"""The speed work's fast paths give exactly what the straightforward code gave:
+the CTC prefix beam search and Viterbi alignment (plain-float loops, a shortcut for
+blank-only frames) against a NumPy reference (the previous implementation)."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import numpy as np
+import pytest
+
+from segocr.recognizers.decode import ctc_align, ctc_beam_decode, log_softmax
+
+
+def _ref_align(logits: np.ndarray, labels: list[int], blank: int) -> list[list[int]]:
+    """The previous NumPy Viterbi (one argmax over stay/step/jump per frame)."""
+    lp = log_softmax(logits)
+    T = lp.shape[0]
+    ext = [blank]
+    for k in labels:
+        ext += [k, blank]
+    S = len(ext)
+    ext_a = np.array(ext)
+    skip = np.zeros(S, bool)
+    skip[3::2] = ext_a[3::2] != ext_a[1:-2:2]
+    neg = -np.inf
+    score = np.full(S, neg)
+    score[0], score[1] = lp[0, ext[0]], lp[0, ext[1]]
+    back = np.zeros((T, S), np.int64)
+    for t in range(1, T):
+        step = np.concatenate(([neg], score[:-1]))
+        jump = np.where(skip, np.concatenate(([neg, neg], score[:-2])), neg)
+        cand = np.stack([score, step, jump])
+        arg = cand.argmax(axis=0)
+        score = cand[arg, np.arange(S)] + lp[t, ext_a]
+        back[t] = np.arange(S) - arg
+    s = S - 1 if score[S - 1] >= score[S - 2] else S - 2
+    path = [s]
+    for t in range(T - 1, 0, -1):
+        s = int(back[t, s])
+        path.append(s)
+    path.reverse()
+    frames: list[list[int]] = [[] for _ in labels]
+    for t, s in enumerate(path):
+        if s % 2 == 1:
+            frames[s // 2].append(t)
+    return frames
+
+
+def _ref_beam(logits: np.ndarray, beam_width: int, blank: int, prune: float = 1e-4) -> list[tuple[tuple[int, ...], float]]:
+    """The previous prefix beam search (NumPy scalars, every frame ranked): final
+    beams as (prefix, log probability), best first."""
+    lp = log_softmax(logits)
+    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -np.inf)}
+
+    def add(d: dict, prefix: tuple[int, ...], pb: float, pnb: float) -> None:
+        cur = d.setdefault(prefix, [-np.inf, -np.inf])
+        cur[0] = float(np.logaddexp(cur[0], pb))
+        cur[1] = float(np.logaddexp(cur[1], pnb))
+
+    for row in lp:
+        cands = [int(k) for k in np.nonzero(row >= np.log(prune))[0]]
+        if blank not in cands:
+            cands.append(blank)
+        nxt: dict[tuple[int, ...], list[float]] = {}
+        for prefix, (pb, pnb) in beams.items():
+            total = float(np.logaddexp(pb, pnb))
+            for k in cands:
+                p = float(row[k])
+                if k == blank:
+                    add(nxt, prefix, total + p, -np.inf)
+                    continue
+                if prefix and prefix[-1] == k:
+                    add(nxt, prefix, -np.inf, pnb + p)
+                    add(nxt, (*prefix, k), -np.inf, pb + p)
+                else:
+                    add(nxt, (*prefix, k), -np.inf, total + p)
+        ranked = sorted(nxt.items(), key=lambda kv: float(np.logaddexp(*kv[1])), reverse=True)
+        beams = {k: (v[0], v[1]) for k, v in ranked[:beam_width]}
+    return sorted(((p, float(np.logaddexp(*v))) for p, v in beams.items()), key=lambda kv: kv[1], reverse=True)
+
+
+def _peaky(rng: np.random.Generator, T: int, C: int) -> np.ndarray:
+    """CTC-like logits: mostly confident blank frames, a few character frames, some
+    ambiguous ones (so every branch of the search runs)."""
+    x = rng.normal(size=(T, C))
+    x[:, -1] += 9.0
+    for t in rng.choice(T, size=T // 4, replace=False):
+        x[t, rng.integers(C - 1)] += 12.0 + rng.normal() * 3
+    return x
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("beam_width", [1, 4, 8])
+def test_beam_search_equals_reference(seed: int, beam_width: int) -> None:
+    rng = np.random.default_rng(seed)
+    for x in (_peaky(rng, 40, 7), rng.normal(size=(30, 5)) * (1 + seed)):
+        blank = x.shape[1] - 1
+        ref = _ref_beam(x, beam_width, blank)
+        d = ctc_beam_decode(x, beam_width=beam_width, blank=blank, topn=3)
+        want = ref[0][0]
+        assert d.indices == want
+        assert d.logp == ref[0][1]  # to the bit
+        assert [a for a, _ in d.alternatives] == [p for p, _ in ref[:3]]
+        if want:
+            assert ctc_align(x, list(want), blank=blank) == _ref_align(x, list(want), blank)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_align_equals_reference_with_repeats(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    x = rng.normal(size=(25, 4)) * 3
+    labels = [int(k) for k in rng.integers(0, 3, size=6)]
+    if len(labels) + sum(a == b for a, b in pairwise(labels)) <= 25:
+        assert ctc_align(x, labels, blank=3) == _ref_align(x, labels, 3)
