@@ -1,0 +1,93 @@
+"""Any recognizer reading two-row plates: :class:`RowsRecognizer`.
+
+It wraps a :class:`~segocr.recognizers.base.Recognizer` (segcnn, crnn, holistic, or a
+:class:`~segocr.formats.decoding.FormattedRecognizer`): each image is split by
+:func:`~segocr.rows.split.find_rows`; a one-row image is passed on as it is (its
+reading is the inner recognizer's, unchanged), a two-row image as the stitched row
+image (:func:`~segocr.rows.split.stitch`), all in one batch. The reading of a two-row
+plate has its character boxes mapped back into the input image and
+``info["rows"] = 2`` with ``info["row_bands"]``, the rows' (y0, y1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from segocr.recognizers.base import CharPrediction, Prediction
+from segocr.rows.split import RowsConfig, Stitched, find_rows, stitch
+
+
+class RowsRecognizer:
+    """``inner`` reading two-row plates as stitched one-row images (module docstring).
+
+    >>> class Echo:
+    ...     name = "echo"
+    ...     def predict(self, images):
+    ...         return [Prediction(f"{im.shape[1]}x{im.shape[0]}", 1.0) for im in images]
+    >>> r = RowsRecognizer(Echo(), RowsConfig(mode="one"))
+    >>> r.name, r.predict([np.zeros((20, 90, 3), np.uint8)])[0].text
+    ('echo', '90x20')
+    """
+
+    def __init__(self, inner: Any, config: RowsConfig | None = None) -> None:
+        self.inner = inner
+        self.config = config or RowsConfig()
+        self.name: str = str(getattr(inner, "name", "recognizer"))
+        self.charset = getattr(inner, "charset", None)
+        self.card = getattr(inner, "card", None)
+
+    def prepare(self, images: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[Stitched | None]]:
+        """What the inner recognizer reads for each of ``images`` (uint8 (H, W, 3)):
+        the image itself, or its stitched rows; and the stitching (None: one row)."""
+        inputs: list[np.ndarray] = []
+        layouts: list[Stitched | None] = []
+        for image in images:
+            split = find_rows(image, self.config) if self.config.mode != "one" else None
+            if split is None or split.n_rows == 1:
+                inputs.append(image)
+                layouts.append(None)
+            else:
+                st = stitch(image, split, self.config)
+                inputs.append(st.image)
+                layouts.append(st)
+        return inputs, layouts
+
+    def predict(self, images: Sequence[np.ndarray], **kwargs: Any) -> list[Prediction]:
+        """One prediction per image of ``images`` (uint8 (H, W, 3)); ``kwargs`` (e.g.
+        ``options=``) go to the inner recognizer's ``predict``."""
+        if self.config.mode == "one":
+            return list(self.inner.predict(images, **kwargs))
+        inputs, layouts = self.prepare(images)
+        preds = list(self.inner.predict(inputs, **kwargs))
+        return [p if st is None else _mapped(p, st) for p, st in zip(preds, layouts, strict=True)]
+
+
+def _mapped(pred: Prediction, st: Stitched) -> Prediction:
+    """``pred`` of the stitched image of ``st`` with its boxes in the input image."""
+    chars = tuple(
+        CharPrediction(c.char, c.confidence, st.to_original(c.box) if c.box is not None else None) for c in pred.chars
+    )
+    bands = [[s.y0, s.y1] for s in st.segments]
+    return replace(pred, chars=chars, info={**pred.info, "rows": len(st.segments), "row_bands": bands})
+
+
+def with_rows(recognizer: Any, config: RowsConfig | str | None) -> Any:
+    """``recognizer`` wrapped in :class:`RowsRecognizer` unless rows are off: a
+    ``config`` (or mode name) of ``one``, or None, gives ``recognizer`` itself.
+
+    >>> class R:
+    ...     name = "r"
+    >>> rec = R()
+    >>> with_rows(rec, "one") is rec, type(with_rows(rec, "auto")).__name__
+    (True, 'RowsRecognizer')
+    """
+    if config is None:
+        return recognizer
+    cfg = RowsConfig(mode=config) if isinstance(config, str) else config  # type: ignore[arg-type]
+    if cfg.mode == "one":
+        return recognizer
+    return RowsRecognizer(recognizer, cfg)
