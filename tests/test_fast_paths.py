@@ -113,3 +113,23 @@ def test_align_equals_reference_with_repeats(seed: int) -> None:
     labels = [int(k) for k in rng.integers(0, 3, size=6)]
     if len(labels) + sum(a == b for a, b in pairwise(labels)) <= 25:
         assert ctc_align(x, labels, blank=3) == _ref_align(x, labels, 3)
+
+
+def test_crop_chars_equals_crop_char_one_by_one() -> None:
+    """The stacked crops are :func:`crop_char`'s to the bit, boxes outside the image
+    and light ink included."""
+    from segocr.recognizers.segcnn import crop_char, crop_chars
+    from segocr.segment.boxes import CharBox
+
+    rng = np.random.default_rng(7)
+    img = (rng.random((72, 300)) * 255).astype(np.uint8)
+    img[20:50, 40:60] //= 4
+    n = 300
+    xs, ys = rng.integers(-10, 300, n), rng.integers(-5, 60, n)
+    ws, hs, inv = rng.integers(1, 60, n), rng.integers(1, 70, n), rng.integers(0, 2, n)
+    items = [(img, CharBox(int(x), int(y), int(w), int(h)), bool(v)) for x, y, w, h, v in zip(xs, ys, ws, hs, inv)]
+    for size in (24, 32):
+        got = crop_chars(items, size=size, margin=0.08)
+        want = np.stack([crop_char(im, b, size=size, margin=0.08, invert=v) for im, b, v in items])
+        assert got.dtype == np.float32 and np.array_equal(got, want)
+    assert crop_chars([]).shape == (0, 32, 32)

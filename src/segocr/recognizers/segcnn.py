@@ -79,23 +79,16 @@ class SegCNNConfig(BaseModel):
     search: SearchConfig | None = None
 
 
-def crop_char(work: np.ndarray, box: CharBox, *, size: int = 32, margin: float = 0.08, invert: bool = False) -> np.ndarray:
-    """A normalized square crop of one character from a uint8 gray image (H, W):
-    the box grown by ``margin`` x its height, padded to a square with the background
-    level, resized to (size, size), standardized to zero mean and unit-ish variance.
-    ``invert`` turns light ink dark so the classifier sees one polarity.
-
-    >>> img = np.full((40, 100), 200, np.uint8); img[10:30, 20:30] = 20
-    >>> crop_char(img, CharBox(20, 10, 10, 20)).shape
-    (32, 32)
-    """
+def _square_u8(work: np.ndarray, box: CharBox, size: int, margin: float, invert: bool) -> np.ndarray | None:
+    """The uint8 (size, size) square of one box before standardization (see
+    :func:`crop_char`); None when the box lies outside ``work``."""
     H, W = work.shape
     m = round(margin * box.h)
     x0, y0 = max(0, box.x - m), max(0, box.y - m)
     x1, y1 = min(W, box.x2 + m), min(H, box.y2 + m)
     patch = work[y0:y1, x0:x1]
     if patch.size == 0:
-        return np.zeros((size, size), np.float32)
+        return None
     if invert:
         patch = 255 - patch
     h, w = patch.shape
@@ -105,16 +98,59 @@ def crop_char(work: np.ndarray, box: CharBox, *, size: int = 32, margin: float =
     bg = float(np.partition(flat, k)[k])  # 90th percentile: the plate's background level
     top, left = (side - h) // 2, (side - w) // 2
     square = cv2.copyMakeBorder(patch, top, side - h - top, left, side - w - left, cv2.BORDER_CONSTANT, value=bg)
-    small = cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR)
-    x = small.astype(np.float32)
+    return cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR)
+
+
+def crop_chars(items: Sequence[tuple[np.ndarray, CharBox, bool]], *, size: int = 32, margin: float = 0.08) -> np.ndarray:
+    """Crops of many boxes at once: ``items`` are (uint8 gray image (H, W), box,
+    invert) triples -> float32 (n, size, size), each crop exactly
+    :func:`crop_char`'s (the squares are cut one by one, the standardization runs
+    on the whole stack: the same float32 arithmetic, several times faster).
+
+    >>> img = np.full((40, 100), 200, np.uint8); img[10:30, 20:30] = 20
+    >>> crop_chars([(img, CharBox(20, 10, 10, 20), False), (img, CharBox(200, 0, 5, 5), False)]).shape
+    (2, 32, 32)
+    """
+    n = len(items)
+    u8 = np.zeros((n, size, size), np.uint8)
+    empty = np.zeros(n, bool)
+    for j, (work, box, invert) in enumerate(items):
+        sq = _square_u8(work, box, size, margin, invert)
+        if sq is None:
+            empty[j] = True
+        else:
+            u8[j] = sq
+    x = u8.astype(np.float32)
+    mean = x.mean(axis=(1, 2), keepdims=True)
+    std = np.maximum(x.std(axis=(1, 2), keepdims=True), np.float32(8.0))
+    out: np.ndarray = (x - mean) / std
+    out[empty] = 0.0
+    return out
+
+
+def crop_char(work: np.ndarray, box: CharBox, *, size: int = 32, margin: float = 0.08, invert: bool = False) -> np.ndarray:
+    """A normalized square crop of one character from a uint8 gray image (H, W):
+    the box grown by ``margin`` x its height, padded to a square with the background
+    level, resized to (size, size), standardized to zero mean and unit-ish variance.
+    ``invert`` turns light ink dark so the classifier sees one polarity.
+    (:func:`crop_chars` crops many boxes at once.)
+
+    >>> img = np.full((40, 100), 200, np.uint8); img[10:30, 20:30] = 20
+    >>> crop_char(img, CharBox(20, 10, 10, 20)).shape
+    (32, 32)
+    """
+    sq = _square_u8(work, box, size, margin, invert)
+    if sq is None:
+        return np.zeros((size, size), np.float32)
+    x = sq.astype(np.float32)
     return (x - x.mean()) / max(float(x.std()), 8.0)
 
 
 def hypothesis_crops(work: np.ndarray, hyp: Hypothesis, cfg: SegCNNConfig) -> np.ndarray:
     """(n, size, size) float32 crops of a hypothesis's boxes from the gray working
     image ``work`` (Hw, Ww) uint8."""
-    crops = [crop_char(work, b, size=cfg.input_size, margin=cfg.margin, invert=hyp.polarity == "light") for b in hyp.boxes]
-    return np.stack(crops) if crops else np.zeros((0, cfg.input_size, cfg.input_size), np.float32)
+    light = hyp.polarity == "light"
+    return crop_chars([(work, b, light) for b in hyp.boxes], size=cfg.input_size, margin=cfg.margin)
 
 
 class SegCNNRecognizer:
@@ -180,6 +216,12 @@ class SegCNNRecognizer:
         z = z - z.max(axis=1, keepdims=True) if len(z) else z
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
+
+    def _crops(self, works: Sequence[WorkImage], index: dict[tuple[int, CharBox, str], int]) -> np.ndarray:
+        """(n, size, size) crops of the (plate, box, polarity) keys of ``index`` (in
+        its insertion order, which its values number)."""
+        items = [(works[i].gray, b, pol == "light") for i, b, pol in index]
+        return crop_chars(items, size=self.config.input_size, margin=self.config.margin)
 
     def _length_logp(self, n: int) -> float:
         return self.config.length_logp.get(n, self.config.unseen_length_logp) if self.config.length_logp else 0.0
@@ -251,13 +293,10 @@ class SegCNNRecognizer:
             # Hypotheses of one image share most boxes: crop and classify each
             # (image, box, polarity) once.
             index: dict[tuple[int, CharBox, str], int] = {}
-            crops: list[np.ndarray] = []
             for i, h in new:
                 for b in h.boxes:
-                    if (i, b, h.polarity) not in index:
-                        index[(i, b, h.polarity)] = len(crops)
-                        crops.append(crop_char(works[i].gray, b, size=self.config.input_size, margin=self.config.margin, invert=h.polarity == "light"))
-            probs = self.classify(np.stack(crops) if crops else np.zeros((0, 1, 1), np.float32))
+                    index.setdefault((i, b, h.polarity), len(index))
+            probs = self.classify(self._crops(works, index))
             for i, h in new:
                 rows = [index[(i, b, h.polarity)] for b in h.boxes]
                 scored[i].append((h, probs[rows]))
@@ -302,14 +341,12 @@ class SegCNNRecognizer:
             i: lattices(works[i], binarizers, segment=seg_cfg, config=cfg, known=rows_by_mask[i] if rows_by_mask else None) for i in which
         }
         index: dict[tuple[int, CharBox, str], int] = {}
-        crops: list[np.ndarray] = []
         for i, ls in lats.items():
             for lat in ls:
                 for b in lat.boxes:
                     if (i, b, lat.polarity) not in index and (known is None or (i, b, lat.polarity) not in known):
-                        index[(i, b, lat.polarity)] = len(crops)
-                        crops.append(crop_char(works[i].gray, b, size=self.config.input_size, margin=self.config.margin, invert=lat.polarity == "light"))
-        probs = self.classify(np.stack(crops) if crops else np.zeros((0, 1, 1), np.float32))
+                        index[(i, b, lat.polarity)] = len(index)
+        probs = self.classify(self._crops(works, index))
         if known:
             index.update({key: len(probs) + k for k, key in enumerate(known)})
             probs = np.concatenate([probs, np.stack(list(known.values()))])
