@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from segocr.recognizers.base import Prediction, Recognizer, get_recognizer_factory
+from segocr.rows import DEFAULT_ROWS, with_rows
 
 
 @lru_cache(maxsize=8)
@@ -34,6 +35,7 @@ def read(
     format: str | Path | None = None,
     topn: int = 1,
     locate: str = "auto",
+    rows: str = DEFAULT_ROWS,
 ) -> Prediction:
     """Read one plate from a path, encoded bytes or an array (see
     :func:`segocr.io.read_image`); ``runtime`` as in :func:`load_recognizer`.
@@ -50,6 +52,10 @@ def read(
     ``info["format"]`` names the one followed (``None``: none fitted). ``topn`` > 1
     puts the N most likely readings in ``info["topn"]`` as (text, probability) pairs.
 
+    ``rows``: two-row plates (:mod:`segocr.rows`): ``auto`` reads a crop found to
+    hold two text rows as its rows side by side (top row first), ``two`` always splits,
+    ``one`` never.
+
     Raises :class:`segocr.errors.ImageReadError` when the image cannot be read.
     """
     from segocr.io import read_image
@@ -57,17 +63,17 @@ def read(
     if locate != "never":
         from segocr.locate import NO_PLATE, NoPlateFoundError
 
-        plates = read_plates(image, model=model, device=device, runtime=runtime, format=format, topn=topn, locate=locate)
+        plates = read_plates(image, model=model, device=device, runtime=runtime, format=format, topn=topn, locate=locate, rows=rows)
         if not plates:
             raise NoPlateFoundError(NO_PLATE)
         return plates[0]
-    rec = load_recognizer(model, device=device, runtime=runtime)
+    rec = with_rows(load_recognizer(model, device=device, runtime=runtime), rows)
     if format is not None or topn > 1:
         from segocr.formats.decoding import DecodeOptions
 
         options = DecodeOptions(format=format, topn=topn)
-        return rec.predict([read_image(image)], options=options)[0]  # type: ignore[call-arg]
-    return rec.predict([read_image(image)])[0]
+        return rec.predict([read_image(image)], options=options)[0]  # type: ignore[no-any-return]
+    return rec.predict([read_image(image)])[0]  # type: ignore[no-any-return]
 
 
 def read_plates(
@@ -79,6 +85,7 @@ def read_plates(
     format: str | Path | None = None,
     topn: int = 1,
     locate: str = "auto",
+    rows: str = DEFAULT_ROWS,
 ) -> list[Prediction]:
     """Every plate of one image, best first: one prediction for a plate crop, one per
     plate located in a photo (``info["quad"]``: its four corners in the input image,
@@ -98,6 +105,7 @@ def read_plates(
         from segocr.formats.decoding import DecodeOptions, FormattedRecognizer
 
         rec = FormattedRecognizer(rec, DecodeOptions(format=format, topn=topn))  # type: ignore[assignment]
+    rec = with_rows(rec, rows)
     verifier = load_verifier(device=device, runtime=runtime)
     reader = LocatingReader(rec, verifier, mode=locate)  # type: ignore[arg-type]
     return reader.read([read_image(image)])[0]

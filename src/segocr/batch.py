@@ -116,6 +116,8 @@ class RecognizerSpec:
     #: Plates in whole photos: ``never`` (every image is a crop), ``auto`` or
     #: ``always`` (see :mod:`segocr.locate.pipeline`).
     locate: str = "never"
+    #: Two-row plates: ``one`` (never split), ``auto`` or ``two`` (see :mod:`segocr.rows`).
+    rows: str = "one"
 
     def load(self) -> Recognizer:
         """The recognizer (cached per process by :func:`segocr.api.load_recognizer`).
@@ -127,8 +129,10 @@ class RecognizerSpec:
         if self.options is not None and self.options.active:
             from segocr.formats.decoding import FormattedRecognizer
 
-            return FormattedRecognizer(rec, self.options)  # type: ignore[return-value]
-        return rec
+            rec = FormattedRecognizer(rec, self.options)  # type: ignore[assignment]
+        from segocr.rows import with_rows
+
+        return with_rows(rec, self.rows)  # type: ignore[no-any-return]
 
     def locating_reader(self) -> Any:
         """The :class:`segocr.locate.LocatingReader` of this spec (its verifier is the

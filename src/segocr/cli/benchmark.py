@@ -19,6 +19,7 @@ from segocr.evaluation.harness import choose_dataset, evaluate, load_recognizers
 from segocr.evaluation.report import attribution_lines, format_table, write_report
 from segocr.io import atomic_folder
 from segocr.names import printable
+from segocr.rows import DEFAULT_ROWS, ROWS_MODES, with_rows
 from segocr.runtime import RUNTIMES
 
 
@@ -143,6 +144,13 @@ def _split_names(value: str | None) -> list[str] | None:
     show_default=True,
     help="Also score one fused reading per track when samples share a track id (IWT4S).",
 )
+@click.option(
+    "--rows",
+    type=click.Choice(ROWS_MODES),
+    default=DEFAULT_ROWS,
+    show_default=True,
+    help="Two-row plates (see segocr read --rows): auto, two (always split), one (never).",
+)
 @click.option("--quiet", is_flag=True, help="Print only the results table.")
 def benchmark(
     dataset: str | None,
@@ -157,6 +165,7 @@ def benchmark(
     batch_size: int,
     format_spec: str | None,
     fusion: bool,
+    rows: str,
     quiet: bool,
 ) -> None:
     """Run recognizers on a dataset split and write a report (results.json,
@@ -221,8 +230,9 @@ def benchmark(
         raise click.ClickException(str(err)) from None
     if options is not None:
         say(f"format: {format_spec}")
+    recognizers = {name: with_rows(rec, rows) for name, rec in loaded.recognizers.items()}
     result = evaluate(
-        loaded.recognizers, samples, batch_size=batch_size, progress=not quiet, options=options, fusion=fusion
+        recognizers, samples, batch_size=batch_size, progress=not quiet, options=options, fusion=fusion
     )
     out_dir = out if out is not None else Path("runs") / f"benchmark-{ds.name}-{split}"
     with atomic_folder(out_dir, overwrite=overwrite or out is None) as tmp:

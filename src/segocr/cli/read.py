@@ -38,6 +38,7 @@ from segocr.errors import ImageReadError, SegocrError
 from segocr.locate.pipeline import LOCATE_MODES
 from segocr.names import one_line, printable
 from segocr.recognizers.base import Prediction, get_recognizer_factory, recognizer_names
+from segocr.rows import DEFAULT_ROWS, ROWS_MODES
 from segocr.runtime import RUNTIMES
 
 STDIN = "-"
@@ -285,6 +286,14 @@ def _stdout_gone() -> NoReturn:
     "error line), always locates, never reads every image as a crop.",
 )
 @click.option(
+    "--rows",
+    type=click.Choice(ROWS_MODES),
+    default=DEFAULT_ROWS,
+    show_default=True,
+    help="Two-row plates: auto reads a crop found to hold two text rows as its rows side "
+    "by side (top row first), two always splits, one never.",
+)
+@click.option(
     "--progress/--no-progress",
     default=None,
     help="Progress bar on stderr.  [default: when stderr is a terminal]",
@@ -305,6 +314,7 @@ def read(
     topn: int,
     group_by: str | None,
     locate: str,
+    rows: str,
     progress: bool | None,
 ) -> None:
     """Read the plate text of each IMAGE (files, directories of images, or - for
@@ -349,7 +359,7 @@ def read(
             raise click.BadParameter(str(exc), param_hint="--group-by") from None
     options = DecodeOptions(format=format_spec, topn=max(topn, DEFAULT_TOPN) if group_by else topn)
     spec = RecognizerSpec(
-        model, str(weights) if weights else None, device, runtime, options if options.active else None, locate=locate
+        model, str(weights) if weights else None, device, runtime, options if options.active else None, locate=locate, rows=rows
     )
     try:
         charset = getattr(spec.load(), "charset", None)  # unusable weights, device or format: one clear error first

@@ -7,9 +7,10 @@
 """
 
 from segocr.rows.reader import RowsRecognizer, with_rows
-from segocr.rows.split import ROWS_MODES, RowsConfig, RowSplit, RowsMode, Stitched, find_rows, stitch
+from segocr.rows.split import DEFAULT_ROWS, ROWS_MODES, RowsConfig, RowSplit, RowsMode, Stitched, find_rows, stitch
 
 __all__ = [
+    "DEFAULT_ROWS",
     "ROWS_MODES",
     "RowSplit",
     "RowsConfig",

@@ -47,6 +47,10 @@ from segocr.segment.characters import guess_polarity
 RowsMode = Literal["auto", "one", "two"]
 #: The modes :class:`RowsConfig` accepts (``--rows``).
 ROWS_MODES: tuple[RowsMode, ...] = ("auto", "one", "two")
+#: The mode of ``segocr read``, ``segocr benchmark`` and :func:`segocr.read`: ``auto``
+#: changed no reading of the one-row validation plates (IWT4S, BR, ES, CO training
+#: splits; benchmarks/rows.py) and reads two-row plates.
+DEFAULT_ROWS: RowsMode = "auto"
 
 
 class RowsConfig(BaseModel):
