@@ -48,6 +48,35 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "search_length_weight_0.5": {"set": {"search": {"length_weight": 0.5}}},
 }
 
+#: Segmentation settings compared with the shipped config (its search included), one
+#: at a time: vertical ink runs longer than this many character heights removed once
+#: the row is found (a character touching a frame side), looser row tolerances, taller
+#: characters, shorter pieces kept, earlier splits, other frame-line lengths, a larger
+#: working copy and a fifth binarization (a narrower Sauvola window).
+SEGMENT_VARIANTS: dict[str, dict[str, Any]] = {
+    **{f"frame_side_height_{r}": {"set": {"segment.frame_side_height": r}} for r in (1.2, 1.35, 1.6, 2.0)},
+    "row_height_tol_0.35": {"set": {"segment.row_height_tol": 0.35}},
+    "row_center_tol_0.25": {"set": {"segment.row_center_tol": 0.25}},
+    "max_char_height_0.97": {"set": {"segment.max_char_height": 0.97}},
+    "min_piece_height_0.5": {"set": {"segment.min_piece_height": 0.5}},
+    "split_width_ratio_1.4": {"set": {"segment.split_width_ratio": 1.4}},
+    "frame_line_fraction_0.15": {"set": {"segment.frame_line_fraction": 0.15}},
+    "frame_line_fraction_0.4": {"set": {"segment.frame_line_fraction": 0.4}},
+    "round_piece_height_0.5": {"set": {"segment.round_piece_height": 0.5}},
+    "work_height_96": {"set": {"segment.work_height": 96}},
+    "polarity_both": {"set": {"segment.polarity": "both"}},
+    "fifth_binarizer_sauvola_0.3": {"set": {"segment.binarizers": [
+        {"method": "sauvola", "window": 0.5, "k": 0.2, "offset": 5.0},
+        {"method": "sauvola", "window": 1.0, "k": 0.1, "offset": 5.0},
+        {"method": "otsu", "window": 0.5, "k": 0.2, "offset": 5.0},
+        {"method": "adaptive_gaussian", "window": 0.6, "k": 0.2, "offset": 4.0},
+        {"method": "sauvola", "window": 0.3, "k": 0.2, "offset": 5.0},
+    ]}},
+    "cascade_confidence_0.95": {"set": {"cascade_confidence": 0.95}},
+}
+
+GRIDS = {"search": VARIANTS, "segment": SEGMENT_VARIANTS}
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(
@@ -56,13 +85,20 @@ def main() -> None:
     ap.add_argument(
         "--data-dir", type=Path, default=ROOT.parent / "shared/data/iwt4s/2017-IWT4S-HDR_LP-dataset"
     )
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/segsearch_select.json")
+    ap.add_argument("--grid", choices=sorted(GRIDS), default="search",
+                    help="search: the search's settings against the old cascade; segment: segmentation "
+                    "settings against the shipped config")  # fmt: skip
+    ap.add_argument("--weights", type=Path, default=None, help="segcnn weights (default: the IWT4S ones)")
+    ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
-    weights = default_weights_path("segcnn")
+    suffix = "" if args.grid == "search" else f"_{args.grid}"
+    out = args.out or ROOT / f"benchmarks/results/segsearch_select{suffix}.json"
+    variants_spec = GRIDS[args.grid]
+    weights = args.weights or default_weights_path("segcnn")
     shipped = load_segcnn(weights, device="cpu", runtime="torch")
     assert isinstance(shipped, SegCNNRecognizer)
     base = shipped.config
-    variants = resolve_grid(parse_grid({"variants": VARIANTS}), base)
+    variants = resolve_grid(parse_grid({"variants": variants_spec}), base)
     train = load_dataset("iwt4s", args.data_dir).samples("train")
     _, val = group_split(list(train), test_fraction=0.15, seed=1)
     val_ids = {s.id for s in val}
@@ -98,9 +134,9 @@ def main() -> None:
               f"diff CI {r['train_diff_ci95']}  p {r['mcnemar_p']}  seg/cls lost {r['lost_to_segmentation']}/{r['lost_to_classifier']}  "
               f"{r['plates_per_s']} plates/s")  # fmt: skip
     print(f"\nchosen on the train split: {chosen['variant']}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps({"rows": rows, "chosen": chosen["variant"], "variants": VARIANTS}, indent=2)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps({"rows": rows, "chosen": chosen["variant"], "variants": variants_spec, "weights": weights.name}, indent=2)
         + "\n"
     )
 

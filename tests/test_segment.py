@@ -84,6 +84,21 @@ def test_frame_lines_and_small_round_things_are_removed() -> None:
     assert len(boxes) == 5 and boxes[-1].x == 95
 
 
+def test_a_character_touching_a_frame_side_is_kept_when_sides_are_removed() -> None:
+    """The last character touches the plate frame's side (a bar taller than the row):
+    their component is too tall for the row and is lost, unless vertical runs longer
+    than the row's characters are removed once the row is found."""
+    mask = np.zeros((60, 140), bool)
+    for x in (15, 35, 55, 75, 95):
+        mask[20:40, x : x + 10] = True
+        mask[24:36, x + 3 : x + 7] = False
+    mask[2:58, 105:108] = True  # the frame side, touching the last character
+    plain, _ = segment_mask(mask, config=SegmentConfig())[0]
+    assert len(plain) == 4
+    boxes, _ = segment_mask(mask, config=SegmentConfig(frame_side_height=1.4))[0]
+    assert len(boxes) == 5 and boxes[-1].x == 95 and boxes[-1].w <= 12
+
+
 def test_blank_and_tiny_images_give_empty_results() -> None:
     for img in (np.full((30, 90, 3), 255, np.uint8), np.zeros((30, 90, 3), np.uint8), np.zeros((1, 1, 3), np.uint8)):
         assert find_characters(img).boxes == ()

@@ -25,6 +25,7 @@ An image where nothing is found gives an empty result, never an exception.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -81,6 +82,10 @@ class SegmentConfig(BaseModel):
     min_char_width: float = Field(0.1, ge=0, le=1)
     #: Fewest characters a row may have.
     min_chars: int = Field(2, ge=1)
+    #: Remove vertical ink runs longer than this many row-character heights once the
+    #: row is found (frame sides and band edges a character touches; a character's
+    #: own strokes are at most one height long). None: kept.
+    frame_side_height: float | None = Field(None, gt=1, le=5)
     #: Reading order: single row for now (two-row plates would add "two_rows").
     layout: Literal["single_row"] = "single_row"
 
@@ -173,6 +178,25 @@ def _remove_lines(mask: np.ndarray, fraction: float) -> np.ndarray:
 
 #: Most character-sized components :func:`_fit_row` looks for a row among.
 MAX_ROW_CANDIDATES = 64
+
+
+def remove_frame_sides(mask: np.ndarray, hc: float, ratio: float | None) -> np.ndarray:
+    """``mask`` (H, W) bool without its vertical ink runs longer than ``ratio`` x the
+    row's character height ``hc`` (None, or runs that cannot fit: ``mask`` itself).
+
+    >>> m = np.zeros((40, 20), bool); m[0:40, 15] = True; m[10:30, 3:8] = True
+    >>> r = remove_frame_sides(m, 20.0, 1.4)
+    >>> bool(r[:, 15].any()), int(r[:, 3:8].sum())
+    (False, 100)
+    """
+    if ratio is None:
+        return mask
+    length = math.ceil(ratio * hc)
+    if length >= mask.shape[0]:
+        return mask
+    u8 = mask.astype(np.uint8)
+    lines = cv2.morphologyEx(u8, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
+    return (u8 > lines) if lines.any() else mask
 
 
 def _fit_row(stats: np.ndarray, cfg: SegmentConfig, H: int) -> tuple[float, float, float] | None:
@@ -272,6 +296,13 @@ def segment_mask(mask: np.ndarray, *, config: SegmentConfig) -> tuple[tuple[tupl
     if row is None:
         return ()
     a, b, hc = row
+    sided = remove_frame_sides(clean, hc, config.frame_side_height)
+    if sided is not clean:
+        clean = sided
+        n, _, stats, _ = cv2.connectedComponentsWithStats(clean.astype(np.uint8), connectivity=8)
+        st = stats[1:n, :4].astype(np.int64)
+        area = stats[1:n, 4]
+        w, h = st[:, 2], st[:, 3]
     # Every piece lying inside the row band belongs to some character.
     cx = st[:, 0] + w / 2
     line = a * cx + b

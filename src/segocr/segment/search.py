@@ -53,6 +53,7 @@ from segocr.segment.characters import (
     SegmentConfig,
     WorkImage,
     _remove_lines,
+    remove_frame_sides,
     segment_mask,
 )
 
@@ -467,8 +468,9 @@ def lattices(
                 if boxes in seen:
                     continue
                 seen.add(boxes)
+                hc = float(np.median([b.h for b in boxes]))
                 lat = build_lattice(
-                    boxes, clean, config=config, method=method.method, polarity=polarity
+                    boxes, remove_frame_sides(clean, hc, segment.frame_side_height), config=config, method=method.method, polarity=polarity
                 )
                 if lat is not None:
                     out.append(lat)

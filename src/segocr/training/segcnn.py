@@ -70,6 +70,12 @@ class SegCNNTrainConfig(BaseModel):
     #: Synthetic plates whose characters are added to the training crops.
     synthetic_plates: int = Field(1500, ge=0)
     width: int = Field(16, ge=4)
+    #: Exposure augmentation (gamma, light gradient, stroke width, motion blur) on top
+    #: of the geometric one: :func:`segocr.training.augment.photometric_crop`.
+    photometric: bool = False
+    #: Seed of the fit/validation division of the train split (None: ``seed + 1``);
+    #: members of an ensemble share it and differ in ``seed``.
+    split_seed: int | None = None
     recognizer: SegCNNConfig = SegCNNConfig()
 
 
@@ -162,7 +168,8 @@ def _fit(
         total = 0.0
         for i in range(0, len(order), cfg.batch_size):
             idx = order[i : i + cfg.batch_size]
-            x = torch.from_numpy(augment_crops(data.x[idx], rng=rng)).unsqueeze(1).to(device)
+            x = torch.from_numpy(augment_crops(data.x[idx], rng=rng, photometric=cfg.photometric))
+            x = x.unsqueeze(1).to(device)
             y = torch.from_numpy(data.y[idx]).to(device)
             loss = loss_fn(model(x), y)
             opt.zero_grad()
@@ -231,7 +238,8 @@ def train_segcnn(
     dev = resolve_device(device)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    fit, val = group_split(list(train_samples), test_fraction=cfg.val_fraction, seed=cfg.seed + 1)
+    split_seed = cfg.seed + 1 if cfg.split_seed is None else cfg.split_seed
+    fit, val = group_split(list(train_samples), test_fraction=cfg.val_fraction, seed=split_seed)
     rcfg = cfg.recognizer.model_copy(update={"length_logp": length_logp([s.text for s in fit])})
     val_images = [s.load() for s in val]
     val_texts = [s.text for s in val]
@@ -394,6 +402,115 @@ def run_segcnn_training(
         rec.model, out_dir / f"{NAME}.pt", dataset, model_fields=model_fields, training=training,
         command=command, metrics=metrics,
     )  # fmt: skip
+
+
+def split_seed_of(train_config: dict[str, Any]) -> int:
+    """The seed of the fit/validation division a segcnn run used (its card's
+    ``training.train_config``; older cards have no ``split_seed``: ``seed + 1``).
+
+    >>> split_seed_of({"seed": 0}), split_seed_of({"seed": 3, "split_seed": 1})
+    (1, 1)
+    """
+    s = train_config.get("split_seed")
+    return int(train_config["seed"]) + 1 if s is None else int(s)
+
+
+def ensemble_recognizer(
+    members: Sequence[Path], train_samples: Sequence[PlateSample], charset: Charset
+) -> tuple[SegCNNRecognizer, dict[str, Any]]:
+    """One segcnn recognizer whose classifier is the ensemble of the trained runs
+    ``members`` (``segcnn.pt`` files with cards): a :class:`CharCNN` with ``members``
+    (mean of their log-softmax). They must share the charset, width, input size and
+    the fit/validation division of ``train_samples`` (the train split); the members'
+    recognizer config (the first's) is kept, with the temperature refitted on the
+    validation part's characters. Returns the recognizer (torch, CPU) and the facts
+    for its card (``train_config``: the first member's, ``members``: each member's
+    seed and validation plate accuracy, ``val_plate_accuracy``: the ensemble's, read
+    without the search as the trainer reads)."""
+    from segocr.models.weights import read_card
+    from segocr.recognizers.segcnn import load_segcnn
+
+    if len(members) < 2:
+        raise ValueError(f"an ensemble needs 2 or more members, got {len(members)}")
+    cards = [read_card(Path(m)) for m in members]
+    tcs = [c["training"]["train_config"] for c in cards]
+    for key in ("width", "val_fraction"):
+        if len({tc.get(key) for tc in tcs}) != 1:
+            raise ValueError(f"ensemble members differ in {key}: {[tc.get(key) for tc in tcs]}")
+    if len({split_seed_of(tc) for tc in tcs}) != 1 or len({c["charset"] for c in cards}) != 1:
+        raise ValueError("ensemble members must share the charset and the fit/validation division")
+    recs: list[SegCNNRecognizer] = []
+    for m in members:
+        r = load_segcnn(Path(m), device="cpu", runtime="torch")
+        assert isinstance(r, SegCNNRecognizer)
+        recs.append(r)
+    model = CharCNN(num_classes=len(charset) + 1, width=int(tcs[0]["width"]), members=len(members))
+    assert isinstance(model.members, nn.ModuleList)
+    for sub, r in zip(model.members, recs, strict=True):
+        assert r.model is not None
+        sub.load_state_dict(r.model.state_dict())
+    model.eval()
+    rec = SegCNNRecognizer(model, charset, recs[0].config, device="cpu")
+    _, val = group_split(list(train_samples), test_fraction=float(tcs[0]["val_fraction"]), seed=split_seed_of(tcs[0]))
+    plain = rec.config.model_copy(update={"search": None, "temperature": 1.0})
+    rec.config = plain
+    val_chars, val_noise = harvest_real(val, charset, plain, classify=rec.classify)
+    calib = CropSet.concat([val_chars, val_noise], plain.input_size)
+    temperature = fit_temperature(rec.logits(calib.x), calib.y)
+    rec.config = recs[0].config.model_copy(update={"temperature": temperature})
+    no_search = rec.config.model_copy(update={"search": None})
+    rec.config = no_search
+    acc = plate_accuracy(rec, [s.load() for s in val], [s.text for s in val])
+    rec.config = recs[0].config.model_copy(update={"temperature": temperature})
+    facts = {
+        "train_config": {**tcs[0], "members": len(members)},
+        "members": [
+            {"weights": Path(m).name, "seed": tc["seed"], "val_plate_accuracy": c["training"].get("val_plate_accuracy")}
+            for m, tc, c in zip(members, tcs, cards, strict=True)
+        ],
+        "val_plate_accuracy": acc,
+        "temperature_fitted_on": f"{len(calib.y)} validation crops",
+    }
+    return rec, facts
+
+
+def save_ensemble(
+    members: Sequence[Path],
+    dataset: Dataset,
+    out: Path,
+    *,
+    command: str,
+    evaluate_test: bool = False,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Write the ensemble of the trained runs ``members`` (see
+    :func:`ensemble_recognizer`) as ``out`` (a ``segcnn.pt``) with its card; with
+    ``evaluate_test`` it is measured once on the test split for the card. Returns the card."""
+    rec, facts = ensemble_recognizer(members, dataset.samples("train"), dataset.charset)
+    log(f"ensemble of {len(members)}: validation plate accuracy {facts['val_plate_accuracy']:.3f}, "
+        f"temperature {rec.config.temperature:.2f}")  # fmt: skip
+    metrics = measure_for_card(rec, NAME, dataset, evaluate_test=evaluate_test, log=log)
+    tc = facts["train_config"]
+    model_fields = {
+        "model": NAME,
+        "architecture": "CharCNN",
+        "model_kwargs": {"width": int(tc["width"]), "members": len(members)},
+        "charset": dataset.charset.chars,
+        "classes": "charset + noise (last index)",
+        "input_size": [rec.config.input_size, rec.config.input_size],
+        "config": rec.config.model_dump(mode="json"),
+    }
+    training = {
+        "split": "train split of segocr.datasets.splits.group_split (80:20 by plate text, seed 0); "
+        f"its own {float(tc['val_fraction']):.0%} (by plate, seed {split_seed_of(tc)}) held out for checkpoint "
+        "choice and the ensemble's temperature",
+        "seed": tc["seed"],
+        **facts,
+    }
+    assert rec.model is not None
+    return save_trained(
+        rec.model, out, dataset, model_fields=model_fields, training=training, command=command, metrics=metrics
+    )
 
 
 register_trainer(Trainer("segcnn", SegCNNTrainConfig, run_segcnn_training, supports_resume=True))
