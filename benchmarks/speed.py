@@ -57,9 +57,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from speed_worker import Worker
 
 from segocr.api import load_recognizer
-from speed_worker import Worker
 from segocr.datasets.base import load_dataset
 from segocr.errors import DatasetError
 from segocr.models.weights import default_weights_path
@@ -319,8 +319,10 @@ def markdown(out: dict[str, Any]) -> str:
             f"'before': the code at {out.get('before_rev')} (same weights, same passes, a worker process)."
         ),
         "",
-        "| model | runtime | plates/s | x torch | x before | before plates/s | x RapidOCR | latency of 1 plate (ms) "
-        "| plate accuracy | same reading as torch | same reading as before |",
+        (
+            "| model | runtime | plates/s | x torch | x before | before plates/s | x RapidOCR | latency of 1 plate (ms) "
+            "| plate accuracy | same reading as torch | same reading as before |"
+        ),
         "|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for name, variants in out["models"].items():
@@ -336,8 +338,10 @@ def markdown(out: dict[str, Any]) -> str:
     if r:
         lines += [
             "",
-            f"RapidOCR (recognizer only, preprocessing {r['preprocess']} chosen on the train split by benchmarks/peers.py): "
-            f"{r['plates_per_second']:.0f} plates/s (passes {r['passes']}), plate accuracy {r['plate_accuracy']:.3f}.",
+            (
+                f"RapidOCR (recognizer only, preprocessing {r['preprocess']} chosen on the train split by benchmarks/peers.py): "
+                f"{r['plates_per_second']:.0f} plates/s (passes {r['passes']}), plate accuracy {r['plate_accuracy']:.3f}."
+            ),
         ]
     if out["cold_read_one_image_s"]:
         lines += ["", "| cold `segocr read` of one image (new process) | median s | runs |", "|:--|--:|:--|"]

@@ -8,8 +8,21 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
+from untrained import untrained_model
 
+from segocr.api import load_recognizer
+from segocr.charset import LATIN, Charset
+from segocr.datasets.base import load_dataset
 from segocr.recognizers.decode import ctc_align, ctc_beam_decode, log_softmax
+from segocr.recognizers.segcnn import (
+    OVERLAP_MIN,
+    SegCNNConfig,
+    SegCNNRecognizer,
+    crop_char,
+    crop_chars,
+)
+from segocr.segment.boxes import CharBox
+from segocr.segment.search import SearchConfig
 
 
 def _ref_align(logits: np.ndarray, labels: list[int], blank: int) -> list[list[int]]:
@@ -118,9 +131,6 @@ def test_align_equals_reference_with_repeats(seed: int) -> None:
 def test_crop_chars_equals_crop_char_one_by_one() -> None:
     """The stacked crops are :func:`crop_char`'s to the bit, boxes outside the image
     and light ink included."""
-    from segocr.recognizers.segcnn import crop_char, crop_chars
-    from segocr.segment.boxes import CharBox
-
     rng = np.random.default_rng(7)
     img = (rng.random((72, 300)) * 255).astype(np.uint8)
     img[20:50, 40:60] //= 4
@@ -133,3 +143,59 @@ def test_crop_chars_equals_crop_char_one_by_one() -> None:
         want = np.stack([crop_char(im, b, size=size, margin=0.08, invert=v) for im, b, v in items])
         assert got.dtype == np.float32 and np.array_equal(got, want)
     assert crop_chars([]).shape == (0, 32, 32)
+
+
+def _same(a: list, b: list) -> None:
+    assert [(p.text, p.confidence, [c.box for c in p.chars]) for p in a] == [
+        (p.text, p.confidence, [c.box for c in p.chars]) for p in b
+    ]
+
+
+def test_segcnn_overlapped_batch_reads_as_one_thread() -> None:
+    """The batch read in two overlapped halves (the classifier in a worker thread)
+    gives the predictions of the one-thread reading, with the shipped weights and
+    their search, and with an untrained network searching every plate."""
+    images = [s.load() for s in load_dataset("synthetic", n_train=1, n_test=2 * OVERLAP_MIN + 1, seed=11).samples("test")]
+    shipped = load_recognizer("segcnn-iwt4s", device="cpu", runtime="onnx")
+    searching = SegCNNRecognizer(
+        untrained_model(1), Charset(LATIN), SegCNNConfig(cascade_confidence=None, search=SearchConfig()), device="cpu"
+    )
+    for rec in (shipped, searching):
+        rec.overlap = False
+        alone = rec.predict(images)
+        rec.overlap = True
+        _same(rec.predict(images), alone)
+        _same(rec.predict(images[:3]), alone[:3])  # too few to split
+
+
+def _ref_extra_components(mask: np.ndarray, boxes: list, row: object, config: SearchConfig) -> list:
+    """The previous per-component loop of :func:`segocr.segment.search.extra_components`."""
+    import cv2
+
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    out = []
+    for x, y, w, h, _ in stats[1:n]:
+        cx = x + w / 2.0
+        hc, base = row.height(cx), row.baseline(cx)  # type: ignore[attr-defined]
+        tol = config.max_baseline_offset * hc
+        if h < config.extra_min_height * hc or y + h > base + tol or y < base - hc - tol:
+            continue
+        if any(min(b.x2, x + w) - max(b.x, x) > 0.5 * min(w, b.w) for b in boxes):
+            continue
+        out.append(CharBox(int(x), int(y), int(w), int(h)))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_extra_components_equals_reference(seed: int) -> None:
+    from segocr.segment.search import Row, extra_components
+
+    rng = np.random.default_rng(seed)
+    mask = rng.random((40, 160)) < 0.03
+    for _ in range(12):
+        x, y = int(rng.integers(0, 150)), int(rng.integers(0, 30))
+        mask[y : y + int(rng.integers(3, 22)), x : x + int(rng.integers(1, 9))] = True
+    boxes = [CharBox(int(x), 8, int(rng.integers(3, 12)), 22) for x in sorted(rng.choice(150, size=int(rng.integers(0, 6)), replace=False))]
+    row = Row(float(rng.normal() * 0.05), 30.0 + float(rng.normal()), 20.0, float(rng.normal() * 0.02), 80.0)
+    cfg = SearchConfig()
+    assert extra_components(mask, boxes, row, cfg) == _ref_extra_components(mask, boxes, row, cfg)

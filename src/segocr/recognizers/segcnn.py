@@ -14,10 +14,10 @@ the hypotheses and lets the classifier choose the grouping.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import cv2
 import numpy as np
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from segocr.runtime import Network
 
 NAME = "segcnn"
+T = TypeVar("T")
 
 
 class SegCNNConfig(BaseModel):
@@ -170,6 +171,9 @@ class SegCNNRecognizer:
         self.config = config
         self.card = card or {}
         self.noise_index = len(charset)
+        #: Overlap the classifier (a worker thread) with the segmentation of another
+        #: part of the batch (see :meth:`predict_prepared`); off: one thread.
+        self.overlap = True
 
     @property
     def model(self) -> CharCNN:
@@ -272,7 +276,26 @@ class SegCNNRecognizer:
     def predict_prepared(self, works: Sequence[WorkImage], *, options: DecodeOptions | None = None) -> list[Prediction]:
         """:meth:`predict` on images already passed through
         :func:`segocr.segment.characters.prepare` with this recognizer's
-        ``config.segment`` (the ablation runner shares them between variants)."""
+        ``config.segment`` (the ablation runner shares them between variants).
+
+        With :attr:`overlap` and at least ``2 * OVERLAP_MIN`` images, the batch is read
+        as two halves whose classifier calls run in a second thread while this one
+        segments the other half (the network releases the GIL): on two cores the
+        segmentation's Python and the network overlap instead of taking turns. Each
+        half is read exactly as alone."""
+        if not self.overlap or len(works) < 2 * OVERLAP_MIN:
+            return _drive(self._read(works, options), self.classify)
+        half = (len(works) + 1) // 2
+        parts = [works[:half], works[half:]]
+        out = _drive_overlapped([self._read(part, options) for part in parts], self.classify)
+        return [p for part in out for p in part]
+
+    def _read(
+        self, works: Sequence[WorkImage], options: DecodeOptions | None
+    ) -> Generator[np.ndarray, np.ndarray, list[Prediction]]:
+        """The reading of ``works`` as a generator: it yields each batch of crops
+        (n, size, size) the classifier must see and is sent back their softmax rows
+        (n, C + 1) (see :func:`_drive`); returns the predictions."""
         seg_cfg = self.config.segment
         scored: list[list[tuple[Hypothesis, np.ndarray]]] = [[] for _ in works]
         pending = list(range(len(works)))
@@ -296,7 +319,7 @@ class SegCNNRecognizer:
             for i, h in new:
                 for b in h.boxes:
                     index.setdefault((i, b, h.polarity), len(index))
-            probs = self.classify(self._crops(works, index))
+            probs = yield self._crops(works, index)
             for i, h in new:
                 rows = [index[(i, b, h.polarity)] for b in h.boxes]
                 scored[i].append((h, probs[rows]))
@@ -313,7 +336,7 @@ class SegCNNRecognizer:
                 (i, b, h.polarity): p[k] for i in pending for h, p in scored[i] for k, b in enumerate(h.boxes)
             }
             into = scored if self.config.search.paths_to_format and options is not None and options.active else None
-            searched = self._search(works, pending, known, paths_into=into, rows_by_mask=rows_by_mask)
+            searched = yield from self._search(works, pending, known, paths_into=into, rows_by_mask=rows_by_mask)
         if options is not None and options.active:  # a plate format or top-N (segocr.formats)
             formatted = [self._formatted(works[i], scored[i], options) for i in range(len(works))]
             return [_with_search(f, searched.get(i)) for i, f in enumerate(formatted)]
@@ -326,13 +349,13 @@ class SegCNNRecognizer:
         known: dict[tuple[int, CharBox, str], np.ndarray] | None = None,
         paths_into: list[list[tuple[Hypothesis, np.ndarray]]] | None = None,
         rows_by_mask: Sequence[RowsByMask] | None = None,
-    ) -> dict[int, Prediction]:
+    ) -> Generator[np.ndarray, np.ndarray, dict[int, Prediction]]:
         """Read plates ``which`` of ``works`` by the segmentation search: a lattice per
         binarization, every candidate box of every plate through the classifier in one
         batch, then the best path (see :mod:`segocr.segment.search`). ``known``: softmax
         rows of (plate, box, polarity) already classified. ``paths_into``: each plate's
         N best paths are appended to its scored hypotheses there (so a plate format
-        decodes the search's segmentations too)."""
+        decodes the search's segmentations too). A generator like :meth:`_read`."""
         cfg = self.config.search
         assert cfg is not None
         seg_cfg = self.config.segment
@@ -346,7 +369,7 @@ class SegCNNRecognizer:
                 for b in lat.boxes:
                     if (i, b, lat.polarity) not in index and (known is None or (i, b, lat.polarity) not in known):
                         index[(i, b, lat.polarity)] = len(index)
-        probs = self.classify(self._crops(works, index))
+        probs = yield self._crops(works, index)
         if known:
             index.update({key: len(probs) + k for k, key in enumerate(known)})
             probs = np.concatenate([probs, np.stack(list(known.values()))])
@@ -451,6 +474,45 @@ class SegCNNRecognizer:
             factor = self.length_factor(chars)
             pred = replace(pred, confidence=pred.confidence * factor)
         return pred
+
+
+#: Fewest images per half for :meth:`SegCNNRecognizer.predict_prepared` to overlap.
+OVERLAP_MIN = 4
+
+
+def _drive(steps: Generator[np.ndarray, np.ndarray, T], classify: Callable[[np.ndarray], np.ndarray]) -> T:
+    """Run a reading generator (:meth:`SegCNNRecognizer._read`): ``classify`` every
+    batch of crops it yields, send the result back, return what it returns."""
+    try:
+        crops = next(steps)
+        while True:
+            crops = steps.send(classify(crops))
+    except StopIteration as done:
+        return done.value
+
+
+def _drive_overlapped(gens: Sequence[Generator[np.ndarray, np.ndarray, T]], classify: Callable[[np.ndarray], np.ndarray]) -> list[T]:
+    """Run several reading generators, each one's ``classify`` calls in one worker
+    thread (in the order asked, one at a time) while this thread advances the others:
+    round robin, each generator waiting only for its own last call. Returns each
+    generator's result, in order."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    results: list[T | None] = [None] * len(gens)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="segocr-classify") as pool:
+        waiting: list[tuple[int, Future[np.ndarray]]] = []
+        for k, g in enumerate(gens):
+            try:
+                waiting.append((k, pool.submit(classify, next(g))))
+            except StopIteration as done:
+                results[k] = done.value
+        while waiting:
+            k, fut = waiting.pop(0)
+            try:
+                waiting.append((k, pool.submit(classify, gens[k].send(fut.result()))))
+            except StopIteration as done:
+                results[k] = done.value
+    return results  # type: ignore[return-value]
 
 
 def _with_search(formatted: Prediction, searched: Prediction | None) -> Prediction:

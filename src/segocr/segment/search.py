@@ -428,17 +428,22 @@ def extra_components(
     [CharBox(x=20, y=5, w=4, h=20)]
     """
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    out = []
-    for x, y, w, h, _ in stats[1:n]:
-        cx = x + w / 2.0
-        hc, base = row.height(cx), row.baseline(cx)
-        tol = config.max_baseline_offset * hc
-        if h < config.extra_min_height * hc or y + h > base + tol or y < base - hc - tol:
-            continue
-        if any(min(b.x2, x + w) - max(b.x, x) > 0.5 * min(w, b.w) for b in boxes):
-            continue
-        out.append(CharBox(int(x), int(y), int(w), int(h)))
-    return out
+    x, y, w, h = (stats[1:n, c] for c in range(4))
+    # All components at once (the same float64 arithmetic as Row.height / baseline).
+    cx = x + w / 2.0
+    hc = np.maximum(row.hc + row.height_slope * (cx - row.x_ref), 0.5 * row.hc)
+    base = row.slope * cx + row.intercept
+    tol = config.max_baseline_offset * hc
+    ok = (h >= config.extra_min_height * hc) & (y + h <= base + tol) & (y >= base - hc - tol)
+    if boxes and ok.any():
+        bx = np.array([b.x for b in boxes])
+        bx2 = np.array([b.x2 for b in boxes])
+        bw = np.array([b.w for b in boxes])
+        overlap = np.minimum(bx2[None, :], (x + w)[:, None]) - np.maximum(bx[None, :], x[:, None])
+        ok &= ~(overlap > 0.5 * np.minimum(w[:, None], bw[None, :])).any(axis=1)
+    return [
+        CharBox(int(a), int(b), int(c), int(d)) for a, b, c, d in zip(x[ok], y[ok], w[ok], h[ok])
+    ]
 
 
 def lattices(
@@ -512,6 +517,28 @@ def search_lattice(
     outgoing: list[list[Span]] = [[] for _ in range(K)]
     for s in lattice.spans:
         outgoing[s.i].append(s)
+
+    def char_steps(s: Span, lp_all: np.ndarray, n: int) -> list[tuple[int, float]]:
+        """(class, log P) of the characters span ``s`` may be read as at position
+        ``n``, best first (``chars_per_box`` at most)."""
+        chars = lp_all[:noise_index]
+        if position_masks is not None:
+            chars = np.where(position_masks[n], chars, -np.inf)
+        floor = max(
+            config.min_char_logp,
+            float(lp_all[noise_index]) if config.noise_veto else -np.inf,
+        )
+        chars = np.where(chars >= floor, chars, -np.inf)
+        if s.narrow:
+            only = np.full(len(chars), -np.inf)
+            only[list(narrow_classes)] = 0.0
+            chars = chars + only
+        top = np.argsort(-chars)[: config.chars_per_box]
+        vals = [(int(c), float(chars[c])) for c in top]
+        return [(c, v) for c, v in vals if math.isfinite(v)]
+
+    # Without position masks a span's characters do not depend on n: found once.
+    steps_of: dict[int, list[tuple[int, float]]] = {}
     for k in range(K - 1):
         for n in range(L + 1):
             here = beams[k][n]
@@ -530,27 +557,17 @@ def search_lattice(
                     _push(beams[s.j][n], [(sc + cost, c, b, lp) for sc, c, b, lp in here], nb)
                 if n >= L or not s.char_ok:
                     continue
-                chars = lp_all[:noise_index]
                 if position_masks is not None:
-                    chars = np.where(position_masks[n], chars, -np.inf)
-                floor = max(
-                    config.min_char_logp,
-                    float(lp_all[noise_index]) if config.noise_veto else -np.inf,
-                )
-                chars = np.where(chars >= floor, chars, -np.inf)
-                if s.narrow:
-                    only = np.full(len(chars), -np.inf)
-                    only[list(narrow_classes)] = 0.0
-                    chars = chars + only
-                top = np.argsort(-chars)[: config.chars_per_box]
+                    cands = char_steps(s, lp_all, n)
+                elif id(s) in steps_of:
+                    cands = steps_of[id(s)]
+                else:
+                    cands = steps_of[id(s)] = char_steps(s, lp_all, n)
                 new = []
-                for c in top:
-                    v = float(chars[c])
-                    if not math.isfinite(v):
-                        continue
+                for c, v in cands:
                     step = v + s.edit_logp
                     new += [
-                        (sc + step, cl + (int(c),), bx + (s.box,), lps + (v,))
+                        (sc + step, cl + (c,), bx + (s.box,), lps + (v,))
                         for sc, cl, bx, lps in here
                     ]
                 _push(beams[s.j][n + 1], new, nb)
