@@ -199,3 +199,20 @@ def test_extra_components_equals_reference(seed: int) -> None:
     row = Row(float(rng.normal() * 0.05), 30.0 + float(rng.normal()), 20.0, float(rng.normal() * 0.02), 80.0)
     cfg = SearchConfig()
     assert extra_components(mask, boxes, row, cfg) == _ref_extra_components(mask, boxes, row, cfg)
+
+
+def test_small_median_and_ink_fill_equal_numpy() -> None:
+    import cv2
+
+    from segocr.segment.characters import _ink_fill, small_median
+
+    rng = np.random.default_rng(3)
+    for n in range(1, 12):
+        for v in (rng.normal(size=n) * 50, rng.integers(0, 90, size=n), rng.integers(0, 9, size=n).astype(np.float64)):
+            assert small_median(v) == float(np.median(v))
+            assert small_median(v.tolist()) == float(np.median(v))
+    mask = rng.random((50, 120)) < 0.4
+    ii = cv2.integral(mask.astype(np.uint8))
+    for _ in range(200):
+        b = CharBox(int(rng.integers(0, 110)), int(rng.integers(0, 45)), int(rng.integers(1, 30)), int(rng.integers(1, 30)))
+        assert _ink_fill(ii, b) == float(mask[b.y : b.y2, b.x : b.x2].mean())

@@ -243,7 +243,7 @@ def _fit_row(stats: np.ndarray, cfg: SegmentConfig, H: int) -> tuple[float, floa
         a2, b2 = np.polyfit(cx[sel], cy[sel], 1)
         if abs(a2) <= cfg.max_slope:
             aa, bb = float(a2), float(b2)
-    return aa, bb, float(np.median(hh[sel]))
+    return aa, bb, small_median(hh[sel])
 
 
 def _split_box(mask: np.ndarray, box: CharBox, n: int) -> list[CharBox]:
@@ -266,6 +266,31 @@ def _split_box(mask: np.ndarray, box: CharBox, n: int) -> list[CharBox]:
             continue
         out.append(CharBox(box.x + x0, box.y + int(rows[0]), x1 - x0, int(rows[-1] - rows[0] + 1)))
     return out
+
+
+def small_median(values: np.ndarray | list[float] | list[int]) -> float:
+    """``float(np.median(values))`` of a short non-empty 1-D sequence, the same value
+    (the middle element, or the two middle ones' sum halved) without NumPy's
+    per-call cost, which dominates for the few boxes of a plate.
+
+    >>> small_median([3, 1, 2]), small_median(np.array([4.0, 1.0, 2.0, 3.0]))
+    (2.0, 2.5)
+    """
+    v = sorted(values.tolist() if isinstance(values, np.ndarray) else values)
+    m = len(v) // 2
+    return float(v[m]) if len(v) % 2 else (float(v[m - 1]) + float(v[m])) / 2.0
+
+
+def _ink_fill(ii: np.ndarray, box: CharBox) -> float:
+    """``mask[box].mean()`` from the integral image ``ii`` (H + 1, W + 1) of a bool
+    mask (H, W): the box's ink fraction, the same value (an exact integer count over
+    the area)."""
+    H, W = ii.shape[0] - 1, ii.shape[1] - 1
+    y0, x0 = min(max(box.y, 0), H), min(max(box.x, 0), W)
+    y1, x1 = min(box.y2, H), min(box.x2, W)
+    area = (y1 - y0) * (x1 - x0)
+    ink = int(ii[y1, x1]) - int(ii[y0, x1]) - int(ii[y1, x0]) + int(ii[y0, x0])
+    return ink / area if area > 0 else math.nan
 
 
 def _is_bar(mask: np.ndarray, box: CharBox, hc: float) -> bool:
@@ -326,7 +351,7 @@ def segment_mask(mask: np.ndarray, *, config: SegmentConfig) -> tuple[tuple[tupl
     if not boxes:
         return ()
     widths = np.array([float(bx.w) for bx in boxes if bx.w <= 0.9 * hc] or [0.55 * hc])
-    wc = float(np.median(widths))
+    wc = small_median(widths)
     split: list[CharBox] = []
     for bx in boxes:
         if bx.w > config.split_width_ratio * wc and bx.w > config.split_min_width * hc:
@@ -353,7 +378,8 @@ def _finish_row(clean: np.ndarray, boxes: list[CharBox], hc: float, config: Segm
     heights = np.array([bx.h for bx in out], np.float64)
     # Strokes fill part of their box; a solid block (the gap between characters seen
     # in the wrong polarity, a band edge) fills nearly all of it.
-    fills = np.array([clean[bx.y : bx.y2, bx.x : bx.x2].mean() for bx in out])
+    ii = cv2.integral(np.ascontiguousarray(clean, dtype=np.uint8))
+    fills = np.array([_ink_fill(ii, bx) for bx in out])
     weight = np.where(fills > 0.8, 0.2, 1.0)
     score = float((heights * weight).sum() / H) - float(np.std(heights) / max(hc, 1)) * len(out)
     return tuple(out), score

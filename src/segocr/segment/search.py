@@ -55,6 +55,7 @@ from segocr.segment.characters import (
     _remove_lines,
     remove_frame_sides,
     segment_mask,
+    small_median,
 )
 
 
@@ -157,13 +158,13 @@ class Row:
         cx = np.array([b.cx for b in boxes], np.float64)
         bottom = np.array([b.y2 for b in boxes], np.float64)
         hh = np.array([b.h for b in boxes], np.float64)
-        x_ref = float(np.median(cx))
+        x_ref = small_median(cx)
         if len(boxes) < 3 or np.ptp(cx) <= 0:
-            return cls(0.0, float(np.median(bottom)), float(np.median(hh)), 0.0, x_ref)
+            return cls(0.0, small_median(bottom), small_median(hh), 0.0, x_ref)
         a, b = np.polyfit(cx, bottom, 1)
         hs, h0 = np.polyfit(cx - x_ref, hh, 1)
         # Perspective: the height may change by at most half along the row.
-        lim = 0.5 * float(np.median(hh)) / float(np.ptp(cx))
+        lim = 0.5 * small_median(hh) / float(np.ptp(cx))
         return cls(float(a), float(b), max(float(h0), 1.0), float(np.clip(hs, -lim, lim)), x_ref)
 
 
@@ -258,7 +259,7 @@ def box_cuts(ink: np.ndarray, *, hc: float, pitch: float, config: SearchConfig) 
     cuts: list[int] = []
     if config.cut_minima:
         smooth = np.convolve(proj, np.ones(3) / 3, mode="same")
-        ref = float(np.median(proj))
+        ref = small_median(proj)
         cuts += [
             int(m)
             for m in _local_extrema(smooth, maxima=False)
@@ -354,7 +355,7 @@ def build_lattice(
     boxes = sorted(boxes)
     row = Row.of_boxes(boxes)
     widths = [b.w for b in boxes if b.w <= 0.9 * row.height(b.cx)]
-    pitch = float(np.median(widths)) if widths else 0.55 * row.hc
+    pitch = small_median(widths) if widths else 0.55 * row.hc
     extra: set[int] = set()
     if config.extra_pieces:
         found = extra_components(mask, boxes, row, config)
