@@ -26,6 +26,9 @@ Measures, in one process unless said otherwise:
   too (``--rapidocr-path``: a folder added to its ``PYTHONPATH``, e.g. a ``pip install
   --no-deps --target DIR -r benchmarks/requirements-peers.txt``; skipped when it does
   not import): each runtime's ratio to it (``over_rapidocr``);
+* besides plates per wall-clock second, plates per CPU second of the process that
+  reads (``time.process_time``: all its threads; the ``_cpu`` ratios): on a machine
+  others load, it moves less than wall time, as it counts only the reader's work;
 * median latency of one plate (``predict([image])``) over the first 100 images;
 * accuracy: plate accuracy with each runtime and how many readings equal torch's;
 * cold ``segocr read`` of one image, wall time of a new process (imports, weights,
@@ -57,7 +60,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from speed_worker import Worker
+from speed_worker import Worker, throughput
 
 from segocr.api import load_recognizer
 from segocr.datasets.base import load_dataset
@@ -70,14 +73,6 @@ MODELS = ("segcnn", "crnn", "holistic")
 #: Runtimes compared: torch, the float ONNX export, and the int8 model where one ships.
 VARIANTS = ("torch", "onnx", "onnx-int8")
 BATCH = 64
-
-
-def throughput(rec: Any, images: list[np.ndarray]) -> float:
-    """Plates per second of one pass over ``images`` in batches of :data:`BATCH`."""
-    t0 = time.perf_counter()
-    for i in range(0, len(images), BATCH):
-        rec.predict(images[i : i + BATCH])
-    return len(images) / (time.perf_counter() - t0)
 
 
 def cold_read(cmd: list[str], runs: int, env: dict[str, str] | None = None, cwd: Path | None = None) -> list[float]:
@@ -195,11 +190,16 @@ def main() -> None:
             w.readings(key)  # warm-up
         passes: dict[tuple[str, str], list[float]] = {key: [] for key in recs}
         other: dict[tuple[str, str], list[float]] = {(w.label, k): [] for w, k in wanted}
+        cpu: dict[tuple[str, str], list[float]] = {key: [] for key in [*passes, *other]}
         for _ in range(args.repeats):
             for key, rec in recs.items():  # interleaved: each pass of each runtime sees similar load
-                passes[key].append(throughput(rec, images))
+                wall, per_cpu = throughput(rec, images)
+                passes[key].append(wall)
+                cpu[key].append(per_cpu)
             for w, k in wanted:
-                other[(w.label, k)].append(w.throughput(k))
+                wall, per_cpu = w.throughput(k)
+                other[(w.label, k)].append(wall)
+                cpu[(w.label, k)].append(per_cpu)
         other_readings = {(w.label, k): w.readings(k) for w, k in wanted}
         worker_weights = {w.label: w.weights for w in workers.values()}
         for w in workers.values():
@@ -226,6 +226,7 @@ def main() -> None:
             m: dict[str, Any] = {
                 "plates_per_second": round(pps, 1),
                 "passes": [round(p, 1) for p in passes[(name, variant)]],
+                "plates_per_cpu_second": round(statistics.median(cpu[(name, variant)]), 1),
                 "latency_one_plate_ms": round(1000 * latency[(name, variant)], 2),
                 "plate_accuracy": round(float(np.mean([a == b for a, b in zip(mine, truth)])), 4),
             }
@@ -240,13 +241,16 @@ def main() -> None:
                 m["before"] = {
                     "plates_per_second": round(b_pps, 1),
                     "passes": [round(p, 1) for p in other[before_key]],
+                    "plates_per_cpu_second": round(statistics.median(cpu[before_key]), 1),
                     "plate_accuracy": round(float(np.mean([a == b for a, b in zip(old, truth)])), 4),
                     "weights": worker_weights["before"].get(f"{name}/{variant}"),
                 }
                 m["over_before"] = round(pps / b_pps, 2)
+                m["over_before_cpu"] = round(m["plates_per_cpu_second"] / m["before"]["plates_per_cpu_second"], 2)
                 m["same_reading_as_before"] = f"{sum(a == b for a, b in zip(mine, old))}/{len(old)}"
             if rapid is not None:
                 m["over_rapidocr"] = round(pps / rapid, 2)
+                m["over_rapidocr_cpu"] = round(m["plates_per_cpu_second"] / statistics.median(cpu[("rapidocr", "rapidocr")]), 2)
             models[name][variant] = m
     rapidocr_out = None
     if rapid is not None:
@@ -256,6 +260,7 @@ def main() -> None:
             "preprocess": rapidocr_preprocess(),
             "plates_per_second": round(rapid, 1),
             "passes": [round(p, 1) for p in other[("rapidocr", "rapidocr")]],
+            "plates_per_cpu_second": round(statistics.median(cpu[("rapidocr", "rapidocr")]), 1),
             "plate_accuracy": round(float(np.mean([a == b for a, b in zip(texts, truth)])), 4),
         }
 
@@ -320,10 +325,11 @@ def markdown(out: dict[str, Any]) -> str:
         ),
         "",
         (
-            "| model | runtime | plates/s | x torch | x before | before plates/s | x RapidOCR | latency of 1 plate (ms) "
-            "| plate accuracy | same reading as torch | same reading as before |"
+            "| model | runtime | plates/s | x torch | x before | before plates/s | x RapidOCR | plates/CPU-s "
+            "| x before (CPU) | x RapidOCR (CPU) | latency of 1 plate (ms) | plate accuracy | same reading as torch "
+            "| same reading as before |"
         ),
-        "|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for name, variants in out["models"].items():
         for variant, m in variants.items():
@@ -331,6 +337,7 @@ def markdown(out: dict[str, Any]) -> str:
             lines.append(
                 f"| {name} | {variant} | {m['plates_per_second']:.0f} | {_cell(m, 'over_torch')} | {_cell(m, 'over_before')} | "
                 f"{_cell(before, 'plates_per_second', '{:.0f}')} | {_cell(m, 'over_rapidocr')} | "
+                f"{m['plates_per_cpu_second']:.0f} | {_cell(m, 'over_before_cpu')} | {_cell(m, 'over_rapidocr_cpu')} | "
                 f"{m['latency_one_plate_ms']:.1f} | {m['plate_accuracy']:.3f} | {m.get('same_reading_as_torch', '-')} | "
                 f"{m.get('same_reading_as_before', '-')} |"
             )
@@ -340,7 +347,8 @@ def markdown(out: dict[str, Any]) -> str:
             "",
             (
                 f"RapidOCR (recognizer only, preprocessing {r['preprocess']} chosen on the train split by benchmarks/peers.py): "
-                f"{r['plates_per_second']:.0f} plates/s (passes {r['passes']}), plate accuracy {r['plate_accuracy']:.3f}."
+                f"{r['plates_per_second']:.0f} plates/s (passes {r['passes']}), {r['plates_per_cpu_second']:.0f} plates "
+                f"per CPU second, plate accuracy {r['plate_accuracy']:.3f}."
             ),
         ]
     if out["cold_read_one_image_s"]:

@@ -306,6 +306,7 @@ class SegCNNRecognizer:
             # The cheap first binarization still serves the plates it reads
             # confidently; the search takes the rest.
             stages = stages[:1] if self.config.cascade_confidence is not None else []
+        classified: dict[tuple[int, CharBox, str], np.ndarray] = {}  # softmax rows
         for stage in stages:
             if not pending or not stage:
                 continue
@@ -314,15 +315,18 @@ class SegCNNRecognizer:
                 seen = {h.boxes for h, _ in scored[i]}
                 new.extend((i, h) for h in hypotheses(works[i], stage, config=seg_cfg, rows_out=rows_by_mask[i]) if h.boxes not in seen)
             # Hypotheses of one image share most boxes: crop and classify each
-            # (image, box, polarity) once.
+            # (image, box, polarity) once, over all stages (a quarter of the second
+            # stage's boxes were the first's).
             index: dict[tuple[int, CharBox, str], int] = {}
             for i, h in new:
                 for b in h.boxes:
-                    index.setdefault((i, b, h.polarity), len(index))
-            probs = yield self._crops(works, index)
+                    if (i, b, h.polarity) not in classified:
+                        index.setdefault((i, b, h.polarity), len(index))
+            if index:
+                probs = yield self._crops(works, index)
+                classified.update((key, probs[j]) for key, j in index.items())
             for i, h in new:
-                rows = [index[(i, b, h.polarity)] for b in h.boxes]
-                scored[i].append((h, probs[rows]))
+                scored[i].append((h, np.stack([classified[(i, b, h.polarity)] for b in h.boxes])))
             still = []
             for i in pending:
                 best = self._best(scored[i])
