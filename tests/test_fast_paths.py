@@ -216,3 +216,15 @@ def test_small_median_and_ink_fill_equal_numpy() -> None:
     for _ in range(200):
         b = CharBox(int(rng.integers(0, 110)), int(rng.integers(0, 45)), int(rng.integers(1, 30)), int(rng.integers(1, 30)))
         assert _ink_fill(ii, b) == float(mask[b.y : b.y2, b.x : b.x2].mean())
+
+
+def test_line_fit_agrees_with_polyfit() -> None:
+    from segocr.segment.characters import line_fit
+
+    rng = np.random.default_rng(5)
+    for n in range(2, 15):
+        x = rng.uniform(0, 300, n)
+        y = 0.1 * x + rng.normal(size=n) * 3 + 40
+        a, b = line_fit(x, y)
+        a0, b0 = np.polyfit(x, y, 1)
+        assert abs(a - a0) <= 1e-9 and abs(b - b0) <= 1e-7

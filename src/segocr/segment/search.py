@@ -53,6 +53,7 @@ from segocr.segment.characters import (
     SegmentConfig,
     WorkImage,
     _remove_lines,
+    line_fit,
     remove_frame_sides,
     segment_mask,
     small_median,
@@ -161,8 +162,8 @@ class Row:
         x_ref = small_median(cx)
         if len(boxes) < 3 or np.ptp(cx) <= 0:
             return cls(0.0, small_median(bottom), small_median(hh), 0.0, x_ref)
-        a, b = np.polyfit(cx, bottom, 1)
-        hs, h0 = np.polyfit(cx - x_ref, hh, 1)
+        a, b = line_fit(cx, bottom)
+        hs, h0 = line_fit(cx - x_ref, hh)
         # Perspective: the height may change by at most half along the row.
         lim = 0.5 * small_median(hh) / float(np.ptp(cx))
         return cls(float(a), float(b), max(float(h0), 1.0), float(np.clip(hs, -lim, lim)), x_ref)
