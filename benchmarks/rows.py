@@ -76,6 +76,11 @@ def main() -> int:
     ap.add_argument("--modes", default="one,auto,two")
     ap.add_argument("--config", default="{}", help="RowsConfig fields as JSON (e.g. '{\"pad\": 0.3}')")
     ap.add_argument("--limit", type=int, default=None, help="first N plates of each source")
+    ap.add_argument(
+        "--only-split",
+        action="store_true",
+        help="read only the plates that --modes other than one split (the others read the same in every mode)",
+    )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None, help="also write a markdown table here")
     args = ap.parse_args()
@@ -97,6 +102,18 @@ def main() -> int:
         t0 = time.perf_counter()
         samples = load_dataset(SOURCES[short], args.data_dir).samples(args.split)[: args.limit]
         images = [s.load() for s in samples]
+        if args.only_split:
+            keep = set()
+            for mode in modes:
+                if mode != "one":
+                    _, layouts = RowsRecognizer(None, config.model_copy(update={"mode": mode})).prepare(images)
+                    keep |= {i for i, st in enumerate(layouts) if st is not None}
+            print(f"{short}: {len(keep)} of {len(samples)} plates split", file=sys.stderr)
+            samples = [s for i, s in enumerate(samples) if i in keep]
+            images = [im for i, im in enumerate(images) if i in keep]
+            if not samples:
+                lines.append(f"| {short} | 0 | - |" + " - |" * len(modes) + " 0 | 0 |")
+                continue
         truths = [s.text for s in samples]
         for name, rec in recs.items():
             got = read_modes(rec, images, modes, config)

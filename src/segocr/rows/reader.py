@@ -39,6 +39,12 @@ class RowsRecognizer:
         self.name: str = str(getattr(inner, "name", "recognizer"))
         self.charset = getattr(inner, "charset", None)
         self.card = getattr(inner, "card", None)
+        line = getattr(inner, "line", None) or getattr(getattr(inner, "inner", None), "line", None)
+        #: A line recognizer's input width / height (crnn, holistic): the stitched rows
+        #: are padded to it (``RowsConfig.fit_line``); None for segcnn.
+        self.line_aspect: float | None = (
+            line.width / line.height if self.config.fit_line and line is not None and hasattr(line, "width") else None
+        )
 
     def prepare(self, images: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[Stitched | None]]:
         """What the inner recognizer reads for each of ``images`` (uint8 (H, W, 3)):
@@ -51,19 +57,46 @@ class RowsRecognizer:
                 inputs.append(image)
                 layouts.append(None)
             else:
-                st = stitch(image, split, self.config)
+                st = stitch(image, split, self.config, line_aspect=self.line_aspect)
                 inputs.append(st.image)
                 layouts.append(st)
         return inputs, layouts
 
     def predict(self, images: Sequence[np.ndarray], **kwargs: Any) -> list[Prediction]:
         """One prediction per image of ``images`` (uint8 (H, W, 3)); ``kwargs`` (e.g.
-        ``options=``) go to the inner recognizer's ``predict``."""
+        ``options=``) go to the inner recognizer's ``predict``. With ``config.join ==
+        "separate"`` each row is read as an image of its own and the readings are
+        joined (text top row first, confidence the product)."""
         if self.config.mode == "one":
             return list(self.inner.predict(images, **kwargs))
         inputs, layouts = self.prepare(images)
-        preds = list(self.inner.predict(inputs, **kwargs))
-        return [p if st is None else _mapped(p, st) for p, st in zip(preds, layouts, strict=True)]
+        if self.config.join == "stitch":
+            preds = list(self.inner.predict(inputs, **kwargs))
+            return [p if st is None else _mapped(p, st) for p, st in zip(preds, layouts, strict=True)]
+        flat: list[np.ndarray] = []
+        for im, st in zip(inputs, layouts, strict=True):
+            flat.extend([im] if st is None else [st.image[:, s.x0 : s.x1] for s in st.segments])
+        read = iter(self.inner.predict(flat, **kwargs))
+        out = []
+        for st in layouts:
+            if st is None:
+                out.append(next(read))
+                continue
+            parts = [next(read) for _ in st.segments]
+            chars = [
+                CharPrediction(c.char, c.confidence, None if c.box is None else replace(c.box, x=c.box.x + seg.x0))
+                for part, seg in zip(parts, st.segments, strict=True)
+                for c in part.chars
+            ]
+            joined = replace(
+                parts[0],
+                text="".join(p.text for p in parts),
+                confidence=float(np.prod([p.confidence for p in parts])),
+                chars=tuple(chars),
+                info={**parts[0].info, "row_readings": [p.text for p in parts]},
+            )
+            out.append(_mapped(joined, st))
+        return out
 
 
 def _mapped(pred: Prediction, st: Stitched) -> Prediction:

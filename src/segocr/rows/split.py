@@ -85,6 +85,15 @@ class RowsConfig(BaseModel):
     min_span: float = Field(0.55, ge=0, le=1)
     #: Horizontal overlap of the two rows, as a fraction of the narrower row's width.
     min_x_overlap: float = Field(0.3, ge=0, le=1)
+    #: A lone row (the other row's characters not found): at least this many similar
+    #: components, this high (fractions of the image height), lying wholly below
+    #: ``lone_offset`` of the height (or above 1 - it); off with ``lone_row=False``.
+    lone_row: bool = True
+    lone_min_chars: int = Field(3, ge=2)
+    lone_char_height: tuple[float, float] = (0.3, 0.55)
+    lone_offset: float = Field(0.42, ge=0.3, le=1)
+    #: ... in an image at most this wide (width / height): two-row plates are squarish.
+    lone_max_aspect: float = Field(1.8, gt=0)
     #: Auto splits only images at most this wide (width / height).
     max_aspect: float = Field(2.6, gt=0)
     #: ``two``'s fallback: where the projection valley is searched (fractions of the height).
@@ -93,11 +102,18 @@ class RowsConfig(BaseModel):
     #: where the image ends).
     pad: float = Field(0.2, ge=0, le=2)
     #: Blank between the stitched rows, in row heights.
-    gap: float = Field(0.4, ge=0, le=4)
+    gap: float = Field(0.6, ge=0, le=4)
+    #: ``stitch``: the rows side by side, read as one image; ``separate``: each row
+    #: read as an image of its own, the readings joined.
+    join: Literal["stitch", "separate"] = "stitch"
+    #: Pad the stitched rows to a line recognizer's input aspect (see :func:`stitch`).
+    fit_line: bool = True
     #: Cut each row to the columns of its characters (plus ``pad``).
-    trim: bool = False
-    #: Paint pixels farther than this (RGB distance) from both the ink and the
-    #: background colour in the background colour; None: off.
+    trim: bool = True
+    #: The columns kept beyond the characters when trimming, in row heights (None: ``pad``).
+    trim_margin: float | None = Field(0.0, ge=0, le=4)
+    #: Paint pixels more colourful (chroma) than the ink and the background by more
+    #: than this in the background colour (:func:`clean_colours`); None: off.
     clean: float | None = Field(None, gt=0)
 
 
@@ -143,6 +159,8 @@ class Stitched:
     image: np.ndarray
     segments: tuple[Segment, ...]
     shape: tuple[int, int]
+    #: Rows of background added above the rows (``line_aspect``), in stitched px.
+    top: int = 0
 
     def to_original(self, box: CharBox) -> CharBox:
         """``box`` (stitched pixels) in the crop's pixels: mapped through the segment
@@ -158,8 +176,8 @@ class Stitched:
         H, W = self.shape
         x1 = (box.x - seg.x0) / seg.scale - seg.pad_x + seg.cx0
         x2 = (box.x2 - seg.x0) / seg.scale - seg.pad_x + seg.cx0
-        y1 = box.y / seg.scale - seg.pad_y + seg.y0
-        y2 = box.y2 / seg.scale - seg.pad_y + seg.y0
+        y1 = (box.y - self.top) / seg.scale - seg.pad_y + seg.y0
+        y2 = (box.y2 - self.top) / seg.scale - seg.pad_y + seg.y0
         xa, xb = int(np.clip(np.floor(x1), 0, W - 1)), int(np.clip(np.ceil(x2), 1, W))
         ya, yb = int(np.clip(np.floor(y1), 0, H - 1)), int(np.clip(np.ceil(y2), 1, H))
         return CharBox(xa, ya, max(1, xb - xa), max(1, yb - ya))
@@ -232,6 +250,32 @@ def _two_rows(boxes: list[CharBox], height: int, config: RowsConfig) -> tuple[li
     return None if best is None else (best[1], best[2])
 
 
+def _lone_row(boxes: list[CharBox], height: int, config: RowsConfig) -> tuple[list[CharBox], str] | None:
+    """A row of at least ``lone_min_chars`` similar components (``lone_char_height``
+    of the image high, one line) lying wholly in the bottom or the top part of the
+    image (the other row's characters were not found, e.g. joined to the frame):
+    the row and ``bottom`` or ``top``; else None."""
+    lo, hi = (f * height for f in config.lone_char_height)
+    cand = [b for b in boxes if lo <= b.h <= hi]
+    if len(cand) < config.lone_min_chars:
+        return None
+    h = float(np.median([b.h for b in cand]))
+    cand = [b for b in cand if abs(b.h - h) <= 0.2 * h]
+    if len(cand) < config.lone_min_chars:
+        return None
+    x = np.array([b.x + b.w / 2 for b in cand])
+    y = np.array([b.y + b.h / 2 for b in cand])
+    slope, icpt = np.polyfit(x, y, 1) if np.ptp(x) > 0 else (0.0, float(y.mean()))
+    if float(np.sqrt(np.mean((slope * x + icpt - y) ** 2))) > config.max_rms * h or abs(slope) > config.max_slope:
+        return None
+    top, bottom = min(b.y for b in cand), max(b.y2 for b in cand)
+    if top >= config.lone_offset * height:
+        return cand, "bottom"
+    if bottom <= (1 - config.lone_offset) * height:
+        return cand, "top"
+    return None
+
+
 def _valley(ink: np.ndarray, config: RowsConfig) -> int:
     """Row (working px) of the least ink in the middle band of ``ink`` (h, w)."""
     h = ink.shape[0]
@@ -267,6 +311,18 @@ def find_rows(image: np.ndarray, config: RowsConfig | None = None) -> RowSplit:
     ]
     if not found:
         polarity = guess_polarity(cv2.resize(to_gray(image) if image.ndim == 3 else image, inks[0].shape[::-1]))
+        lone = [(r, pol) for boxes, pol in zip(per_polarity, ("dark", "light"), strict=True) if (r := _lone_row(boxes, inks[0].shape[0], config))]
+        if lone and config.lone_row and W / H <= config.lone_max_aspect:
+            (row, where), pol = max(lone, key=lambda f: len(f[0][0]))
+            back_row = tuple(CharBox(int(b.x / s), int(b.y / s), max(1, round(b.w / s)), max(1, round(b.h / s))) for b in row)
+            h_row = float(np.median([b.h for b in back_row]))
+            if where == "bottom":
+                cut = max(1, round(min(b.y for b in back_row) - config.pad * h_row))
+                y3 = min(H, round(max(b.y2 for b in back_row) + config.pad * h_row))
+                return RowSplit(((0, cut), (cut, max(y3, cut + 1))), ((), back_row), "a lone row below", pol)
+            cut = min(H - 1, round(max(b.y2 for b in back_row) + config.pad * h_row))
+            y0 = max(0, round(min(b.y for b in back_row) - config.pad * h_row))
+            return RowSplit(((y0, max(cut, y0 + 1)), (cut, H)), (back_row, ()), "a lone row above", pol)
         if config.mode == "auto":
             return RowSplit(one.bands, one.boxes, "no two-row layout found", polarity)
         cut = min(H - 1, max(1, round(_valley(inks[0] if polarity == "dark" else inks[1], config) / s)))
@@ -277,12 +333,11 @@ def find_rows(image: np.ndarray, config: RowsConfig | None = None) -> RowSplit:
     hb = float(np.median([b.h for b in back[1]]))
     top_y2 = max(b.y2 for b in back[0])
     bot_y1 = min(b.y for b in back[1])
-    mid = (top_y2 + bot_y1) / 2 if bot_y1 > top_y2 else (float(np.median([b.y2 for b in back[0]])) + float(np.median([b.y for b in back[1]]))) / 2
+    # The rows are cut at the middle of their gap; outside, ``pad`` row heights are kept.
+    mid = round((top_y2 + bot_y1) / 2 if bot_y1 > top_y2 else (float(np.median([b.y2 for b in back[0]])) + float(np.median([b.y for b in back[1]]))) / 2)
     y0 = max(0, round(min(b.y for b in back[0]) - config.pad * ht))
-    y1 = min(H, max(round(mid) + 1, min(round(top_y2 + config.pad * ht), round(mid))))
-    y2 = max(0, min(round(mid), max(round(bot_y1 - config.pad * hb), round(mid))))
     y3 = min(H, round(max(b.y2 for b in back[1]) + config.pad * hb))
-    return RowSplit(((y0, max(y1, y0 + 1)), (y2, max(y3, y2 + 1))), (back[0], back[1]), "two rows", polarity)
+    return RowSplit(((y0, max(mid + 1, y0 + 1)), (mid, max(y3, mid + 1))), (back[0], back[1]), "two rows", polarity)
 
 
 def _colours(band: np.ndarray, polarity: str) -> tuple[np.ndarray, np.ndarray]:
@@ -299,33 +354,36 @@ def _colours(band: np.ndarray, polarity: str) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def clean_colours(band: np.ndarray, polarity: str, distance: float) -> tuple[np.ndarray, tuple[int, ...]]:
-    """``band`` (h, w, 3) uint8 with every pixel farther than ``distance`` (RGB) from
-    both its ink and its background colour painted in the background colour (coats
-    of arms, coloured bands and stickers: characters are one colour), and that
-    background colour.
+def clean_colours(band: np.ndarray, polarity: str, margin: float) -> tuple[np.ndarray, tuple[int, ...]]:
+    """``band`` (h, w, 3) uint8 with every pixel whose chroma (max - min channel)
+    exceeds both the ink's and the background's by more than ``margin`` painted in the
+    background colour (coats of arms, coloured bands and stickers; characters and the
+    grey edges between them and the plate are kept), and that background colour.
 
     >>> band = np.full((10, 20, 3), 230, np.uint8); band[2:8, 2:8] = 0; band[2:8, 11:13] = (200, 0, 0)
-    >>> out, bg = clean_colours(band, "dark", 80.0)
+    >>> out, bg = clean_colours(band, "dark", 60.0)
     >>> bg, out[5, 3].tolist(), out[5, 12].tolist()
     ((230, 230, 230), [0, 0, 0], [230, 230, 230])
     """
     ink, bg = _colours(band, polarity)
-    px = band.astype(np.float64)
-    far = (np.linalg.norm(px - ink, axis=2) > distance) & (np.linalg.norm(px - bg, axis=2) > distance)
+    chroma = band.max(axis=2).astype(np.int32) - band.min(axis=2)
+    limit = max(float(ink.max() - ink.min()), float(bg.max() - bg.min())) + margin
     out = band.copy()
     bg_t = tuple(int(round(v)) for v in bg)
-    out[far] = bg_t
+    out[chroma > limit] = bg_t
     return out, bg_t
 
 
-def stitch(image: np.ndarray, split: RowSplit, config: RowsConfig | None = None) -> Stitched:
+def stitch(image: np.ndarray, split: RowSplit, config: RowsConfig | None = None, *, line_aspect: float | None = None) -> Stitched:
     """The rows of ``split`` cut from ``image`` (uint8 (H, W, 3)), each (with
     ``config.trim``) cut to its characters' columns, cleaned of colours that are
     neither ink nor background (``config.clean``, :func:`clean_colours`), padded by
     ``config.pad`` row heights of background colour where the crop ends, scaled to one
     height h (the tallest row's) and put side by side, top row first, ``config.gap``
-    heights apart: uint8 (h, W', 3). A one-row split gives the image itself.
+    heights apart: uint8 (h, W', 3). With ``line_aspect`` (a line recognizer's input
+    width / height), background is added above and below so that W' / h is at most
+    that: the recognizer then does not squeeze the rows. A one-row split gives the
+    image itself.
 
     >>> img = np.full((50, 70, 3), 200, np.uint8)
     >>> st = stitch(img, RowSplit(((0, 25), (25, 50)), ((), ()), "test"), RowsConfig(pad=0.2, gap=0.5))
@@ -345,8 +403,9 @@ def stitch(image: np.ndarray, split: RowSplit, config: RowsConfig | None = None)
         want = round(config.pad * rh)
         cx0, cx1 = 0, W
         if config.trim and boxes:
-            cx0 = max(0, min(b.x for b in boxes) - want)
-            cx1 = min(W, max(b.x2 for b in boxes) + want)
+            side = round((config.pad if config.trim_margin is None else config.trim_margin) * rh)
+            cx0 = max(0, min(b.x for b in boxes) - side)
+            cx1 = min(W, max(b.x2 for b in boxes) + side)
         band = image[y0:y1, cx0:cx1]
         if config.clean is not None:
             band, bg = clean_colours(band, split.polarity, config.clean)
@@ -374,4 +433,10 @@ def stitch(image: np.ndarray, split: RowSplit, config: RowsConfig | None = None)
         segments.append(Segment(x, x + scaled.shape[1] + (gap_w // 2 if i + 1 < len(rows) else 0), y0, y1, cx0, s, pad_x, pad_top))
         parts.append(scaled)
         x += scaled.shape[1]
-    return Stitched(np.ascontiguousarray(np.hstack(parts)), tuple(segments), (H, W))
+    out = np.hstack(parts)
+    top = 0
+    if line_aspect is not None and out.shape[1] > line_aspect * h:
+        extra = int(np.ceil(out.shape[1] / line_aspect)) - h
+        top = extra // 2
+        out = cv2.copyMakeBorder(out, top, extra - top, 0, 0, cv2.BORDER_CONSTANT, value=gap_colour)
+    return Stitched(np.ascontiguousarray(out), tuple(segments), (H, W), top)
