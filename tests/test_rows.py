@@ -188,3 +188,33 @@ def test_real_eu2_plates_split_into_two_rows() -> None:
     splits = [find_rows(s.load()) for s in samples]
     share = np.mean([s.n_rows == 2 for s in splits])
     assert share >= 0.8, share  # the plates are two-row squares (train split, measured: 87%)
+
+
+def test_a_lone_bottom_row_in_a_square_crop_still_splits() -> None:
+    img = plate(["AB", "1234"], (80, 120), scale=1.3, thick=3)
+    cv2.rectangle(img, (0, 0), (119, 36), (20, 20, 20), 2)  # the top row's letters touch a frame
+    cv2.line(img, (0, 18), (119, 18), (20, 20, 20), 2)
+    split = find_rows(img)
+    assert split.n_rows == 2 and split.reason == "a lone row below"
+    assert len(split.boxes[1]) == 4 and split.bands[0][0] == 0
+    assert find_rows(img, RowsConfig(lone_row=False)).n_rows == 1
+
+
+def test_line_recognizers_get_the_rows_at_their_input_aspect() -> None:
+    img = two_row()
+    split = find_rows(img)
+    flat = stitch(img, split)
+    fitted = stitch(img, split, line_aspect=4.0)
+    assert flat.image.shape[1] / flat.image.shape[0] > 4.0  # wide without fitting
+    assert fitted.image.shape[1] == flat.image.shape[1] and fitted.image.shape[1] / fitted.image.shape[0] <= 4.0
+    box = CharBox(flat.segments[1].x0 + 4, 3, 8, flat.image.shape[0] - 6)
+    moved = CharBox(box.x, box.y + fitted.top, box.w, box.h)
+    assert fitted.top > 0 and fitted.to_original(moved) == flat.to_original(box)
+
+
+def test_rows_read_separately_are_joined_top_first() -> None:
+    rec = Recorder()
+    preds = RowsRecognizer(rec, RowsConfig(join="separate")).predict([two_row(), one_row()])
+    assert len(rec.seen) == 3  # two rows, then the one-row plate
+    assert preds[0].text == "AA" and preds[0].info["row_readings"] == ["A", "A"]
+    assert abs(preds[0].confidence - 0.81) < 1e-9 and preds[1].text == "A"
