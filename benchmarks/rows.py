@@ -56,7 +56,7 @@ def read_modes(
         if mode == "one":
             continue
         wrapper = RowsRecognizer(rec, config.model_copy(update={"mode": mode}))
-        inputs, layouts = wrapper.prepare(images)
+        _, layouts = wrapper.prepare(images)
         split = [i for i, st in enumerate(layouts) if st is not None]
         preds = list(base)
         for j in range(0, len(split), batch):
@@ -68,13 +68,19 @@ def read_modes(
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
     ap.add_argument("--split", choices=("train", "test"), default="train")
-    ap.add_argument("--sources", default=",".join(SOURCES), help="comma-separated: " + ", ".join(SOURCES))
+    ap.add_argument(
+        "--sources", default=",".join(SOURCES), help="comma-separated: " + ", ".join(SOURCES)
+    )
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--modes", default="one,auto,two")
-    ap.add_argument("--config", default="{}", help="RowsConfig fields as JSON (e.g. '{\"pad\": 0.3}')")
+    ap.add_argument(
+        "--config", default="{}", help="RowsConfig fields as JSON (e.g. '{\"pad\": 0.3}')"
+    )
     ap.add_argument("--limit", type=int, default=None, help="first N plates of each source")
     ap.add_argument(
         "--only-split",
@@ -95,7 +101,11 @@ def main() -> int:
         + (f" with {args.config}" if args.config != "{}" else "")
         + "). Plate accuracy / CER; split: images read as two rows; changed: readings that differ from `one`.",
         "",
-        "| source | n | model | " + " | ".join(modes) + " | split (" + ", ".join(m for m in modes if m != "one") + ") | changed |",
+        "| source | n | model | "
+        + " | ".join(modes)
+        + " | split ("
+        + ", ".join(m for m in modes if m != "one")
+        + ") | changed |",
         "|:--|--:|:--|" + "--:|" * len(modes) + "--:|--:|",
     ]
     for short in args.sources.split(","):
@@ -106,7 +116,9 @@ def main() -> int:
             keep = set()
             for mode in modes:
                 if mode != "one":
-                    _, layouts = RowsRecognizer(None, config.model_copy(update={"mode": mode})).prepare(images)
+                    _, layouts = RowsRecognizer(
+                        None, config.model_copy(update={"mode": mode})
+                    ).prepare(images)
                     keep |= {i for i, st in enumerate(layouts) if st is not None}
             print(f"{short}: {len(keep)} of {len(samples)} plates split", file=sys.stderr)
             samples = [s for i, s in enumerate(samples) if i in keep]
@@ -126,7 +138,11 @@ def main() -> int:
                 if mode != "one":
                     splits.append(str(n_split))
                     changed.append(str(sum(p.text != b for p, b in zip(preds, base, strict=True))))
-            lines.append(f"| {short} | {len(samples)} | {name} | " + " | ".join(cells) + f" | {', '.join(splits)} | {', '.join(changed)} |")
+            lines.append(
+                f"| {short} | {len(samples)} | {name} | "
+                + " | ".join(cells)
+                + f" | {', '.join(splits)} | {', '.join(changed)} |"
+            )
             print(lines[-1], flush=True)
         print(f"{short}: {time.perf_counter() - t0:.0f}s", file=sys.stderr)
     if args.out is not None:

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import SHARED_DATA
 from pydantic import ValidationError
 
 from segocr.cli import main
@@ -16,12 +17,18 @@ from segocr.recognizers.base import CharPrediction, Prediction
 from segocr.rows import RowsConfig, RowsRecognizer, find_rows, stitch, with_rows
 from segocr.segment.boxes import CharBox
 
-from conftest import SHARED_DATA
-
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
-def plate(rows: list[str], size: tuple[int, int], *, scale: float, thick: int, ink: int = 20, bg: int = 225) -> np.ndarray:
+def plate(
+    rows: list[str],
+    size: tuple[int, int],
+    *,
+    scale: float,
+    thick: int,
+    ink: int = 20,
+    bg: int = 225,
+) -> np.ndarray:
     """A plate (H, W, 3) with each text of ``rows`` centred on its own line, evenly
     spread over the height."""
     H, W = size
@@ -143,7 +150,11 @@ class Recorder:
         out = []
         for im in images:
             h, w = im.shape[:2]
-            out.append(Prediction.from_chars([CharPrediction("A", 0.9, CharBox(w - 12, 1, 10, h - 2))], "rec"))
+            out.append(
+                Prediction.from_chars(
+                    [CharPrediction("A", 0.9, CharBox(w - 12, 1, 10, h - 2))], "rec"
+                )
+            )
         return out
 
 
@@ -155,12 +166,20 @@ def test_wrapper_passes_one_row_plates_untouched_and_stitches_two_rows() -> None
     assert rec.seen[0] is one  # the one-row image itself
     assert rec.seen[1].shape[0] < two.shape[0] and rec.seen[1].shape[1] > two.shape[1]  # stitched
     assert rec.kwargs == [{"options": "x"}]  # one batch, keyword arguments passed on
-    assert "rows" not in preds[0].info and preds[0].chars[0].box == CharBox(one.shape[1] - 12, 1, 10, one.shape[0] - 2)
+    assert "rows" not in preds[0].info and preds[0].chars[0].box == CharBox(
+        one.shape[1] - 12, 1, 10, one.shape[0] - 2
+    )
     assert preds[1].info["rows"] == 2 and len(preds[1].info["row_bands"]) == 2
     box = preds[1].chars[0].box
-    assert box is not None and box.y >= preds[1].info["row_bands"][1][0] - 3  # the last char: bottom row
+    assert (
+        box is not None and box.y >= preds[1].info["row_bands"][1][0] - 3
+    )  # the last char: bottom row
     assert box.x2 <= two.shape[1] and box.y2 <= two.shape[0]
     assert with_rows(rec, "one") is rec and with_rows(rec, None) is rec
+    with pytest.raises(
+        ValueError, match="unknown rows mode 'three'; choose one of: auto, one, two"
+    ):
+        with_rows(rec, "three")
     assert RowsRecognizer(rec, RowsConfig(mode="one")).predict([two])[0].info == {}
 
 
@@ -170,7 +189,9 @@ def test_rows_option_of_read_and_benchmark(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["read", "--rows", "nope", str(f)])
     assert res.exit_code == 2 and "--rows" in res.output
     for mode in ("one", "two"):
-        res = CliRunner().invoke(main, ["read", "--json", "--locate", "never", "--rows", mode, str(f)])
+        res = CliRunner().invoke(
+            main, ["read", "--json", "--locate", "never", "--rows", mode, str(f)]
+        )
         assert res.exit_code == 0, res.output
     assert "--rows" in CliRunner().invoke(main, ["benchmark", "--help"]).output
     res = CliRunner().invoke(main, ["benchmark", "--rows", "nope"])
@@ -206,7 +227,10 @@ def test_line_recognizers_get_the_rows_at_their_input_aspect() -> None:
     flat = stitch(img, split)
     fitted = stitch(img, split, line_aspect=4.0)
     assert flat.image.shape[1] / flat.image.shape[0] > 4.0  # wide without fitting
-    assert fitted.image.shape[1] == flat.image.shape[1] and fitted.image.shape[1] / fitted.image.shape[0] <= 4.0
+    assert (
+        fitted.image.shape[1] == flat.image.shape[1]
+        and fitted.image.shape[1] / fitted.image.shape[0] <= 4.0
+    )
     box = CharBox(flat.segments[1].x0 + 4, 3, 8, flat.image.shape[0] - 6)
     moved = CharBox(box.x, box.y + fitted.top, box.w, box.h)
     assert fitted.top > 0 and fitted.to_original(moved) == flat.to_original(box)

@@ -72,8 +72,8 @@ def read(
         from segocr.formats.decoding import DecodeOptions
 
         options = DecodeOptions(format=format, topn=topn)
-        return rec.predict([read_image(image)], options=options)[0]  # type: ignore[no-any-return]
-    return rec.predict([read_image(image)])[0]  # type: ignore[no-any-return]
+        return rec.predict([read_image(image)], options=options)[0]
+    return rec.predict([read_image(image)])[0]
 
 
 def read_plates(

@@ -132,7 +132,7 @@ class RecognizerSpec:
             rec = FormattedRecognizer(rec, self.options)  # type: ignore[assignment]
         from segocr.rows import with_rows
 
-        return with_rows(rec, self.rows)  # type: ignore[no-any-return]
+        return with_rows(rec, self.rows)
 
     def locating_reader(self) -> Any:
         """The :class:`segocr.locate.LocatingReader` of this spec (its verifier is the

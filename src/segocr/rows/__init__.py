@@ -7,7 +7,16 @@
 """
 
 from segocr.rows.reader import RowsRecognizer, with_rows
-from segocr.rows.split import DEFAULT_ROWS, ROWS_MODES, RowsConfig, RowSplit, RowsMode, Stitched, find_rows, stitch
+from segocr.rows.split import (
+    DEFAULT_ROWS,
+    ROWS_MODES,
+    RowsConfig,
+    RowsMode,
+    RowSplit,
+    Stitched,
+    find_rows,
+    stitch,
+)
 
 __all__ = [
     "DEFAULT_ROWS",

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from segocr.recognizers.base import CharPrediction, Prediction
-from segocr.rows.split import RowsConfig, Stitched, find_rows, stitch
+from segocr.rows.split import ROWS_MODES, RowsConfig, Stitched, find_rows, stitch
 
 
 class RowsRecognizer:
@@ -43,10 +43,14 @@ class RowsRecognizer:
         #: A line recognizer's input width / height (crnn, holistic): the stitched rows
         #: are padded to it (``RowsConfig.fit_line``); None for segcnn.
         self.line_aspect: float | None = (
-            line.width / line.height if self.config.fit_line and line is not None and hasattr(line, "width") else None
+            line.width / line.height
+            if self.config.fit_line and line is not None and hasattr(line, "width")
+            else None
         )
 
-    def prepare(self, images: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[Stitched | None]]:
+    def prepare(
+        self, images: Sequence[np.ndarray]
+    ) -> tuple[list[np.ndarray], list[Stitched | None]]:
         """What the inner recognizer reads for each of ``images`` (uint8 (H, W, 3)):
         the image itself, or its stitched rows; and the stitching (None: one row)."""
         inputs: list[np.ndarray] = []
@@ -72,7 +76,9 @@ class RowsRecognizer:
         inputs, layouts = self.prepare(images)
         if self.config.join == "stitch":
             preds = list(self.inner.predict(inputs, **kwargs))
-            return [p if st is None else _mapped(p, st) for p, st in zip(preds, layouts, strict=True)]
+            return [
+                p if st is None else _mapped(p, st) for p, st in zip(preds, layouts, strict=True)
+            ]
         flat: list[np.ndarray] = []
         for im, st in zip(inputs, layouts, strict=True):
             flat.extend([im] if st is None else [st.image[:, s.x0 : s.x1] for s in st.segments])
@@ -84,7 +90,11 @@ class RowsRecognizer:
                 continue
             parts = [next(read) for _ in st.segments]
             chars = [
-                CharPrediction(c.char, c.confidence, None if c.box is None else replace(c.box, x=c.box.x + seg.x0))
+                CharPrediction(
+                    c.char,
+                    c.confidence,
+                    None if c.box is None else replace(c.box, x=c.box.x + seg.x0),
+                )
                 for part, seg in zip(parts, st.segments, strict=True)
                 for c in part.chars
             ]
@@ -102,10 +112,13 @@ class RowsRecognizer:
 def _mapped(pred: Prediction, st: Stitched) -> Prediction:
     """``pred`` of the stitched image of ``st`` with its boxes in the input image."""
     chars = tuple(
-        CharPrediction(c.char, c.confidence, st.to_original(c.box) if c.box is not None else None) for c in pred.chars
+        CharPrediction(c.char, c.confidence, st.to_original(c.box) if c.box is not None else None)
+        for c in pred.chars
     )
     bands = [[s.y0, s.y1] for s in st.segments]
-    return replace(pred, chars=chars, info={**pred.info, "rows": len(st.segments), "row_bands": bands})
+    return replace(
+        pred, chars=chars, info={**pred.info, "rows": len(st.segments), "row_bands": bands}
+    )
 
 
 def with_rows(recognizer: Any, config: RowsConfig | str | None) -> Any:
@@ -120,7 +133,9 @@ def with_rows(recognizer: Any, config: RowsConfig | str | None) -> Any:
     """
     if config is None:
         return recognizer
-    cfg = RowsConfig(mode=config) if isinstance(config, str) else config  # type: ignore[arg-type]
+    if isinstance(config, str) and config not in ROWS_MODES:
+        raise ValueError(f"unknown rows mode {config!r}; choose one of: {', '.join(ROWS_MODES)}")
+    cfg = RowsConfig(mode=config) if isinstance(config, str) else config
     if cfg.mode == "one":
         return recognizer
     return RowsRecognizer(recognizer, cfg)

@@ -183,7 +183,9 @@ class Stitched:
         return CharBox(xa, ya, max(1, xb - xa), max(1, yb - ya))
 
 
-def _components(image: np.ndarray, config: RowsConfig) -> tuple[list[list[CharBox]], list[np.ndarray], float]:
+def _components(
+    image: np.ndarray, config: RowsConfig
+) -> tuple[list[list[CharBox]], list[np.ndarray], float]:
     """Character-like components of ``image`` (uint8 (H, W) or (H, W, 3)) in working
     pixels, per ink polarity (dark ink first, then light ink: a two-row crop's centre is
     mostly ink, so the polarity is not guessed but both are tried), the working ink
@@ -191,16 +193,24 @@ def _components(image: np.ndarray, config: RowsConfig) -> tuple[list[list[CharBo
     gray = to_gray(image) if image.ndim == 3 else image
     H, W = gray.shape
     s = config.work_height / H
-    work = cv2.resize(gray, (max(1, round(W * s)), config.work_height), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    work = cv2.resize(
+        gray,
+        (max(1, round(W * s)), config.work_height),
+        interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
+    )
     h_lo, h_hi = (f * config.work_height for f in config.char_height)
     per_polarity: list[list[CharBox]] = []
     inks = []
     for polarity in ("dark", "light"):
-        ink = binarize(work, method=config.binarize, polarity=polarity)  # type: ignore[arg-type]
+        ink = binarize(work, method=config.binarize, polarity=polarity)
         _, _, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
         boxes = []
         for x, y, w, h, area in stats[1:]:
-            if h_lo <= h <= h_hi and w <= config.max_char_aspect * h and area >= config.min_fill * w * h:
+            if (
+                h_lo <= h <= h_hi
+                and w <= config.max_char_aspect * h
+                and area >= config.min_fill * w * h
+            ):
                 boxes.append(CharBox(int(x), int(y), int(w), int(h)))
         per_polarity.append(boxes)
         inks.append(ink)
@@ -210,7 +220,9 @@ def _components(image: np.ndarray, config: RowsConfig) -> tuple[list[list[CharBo
 def _row_fit(top: list[CharBox], bottom: list[CharBox]) -> tuple[float, float, float]:
     """Two parallel lines through the centres of ``top`` and ``bottom`` (one slope):
     the distance between them (bottom minus top, px), the RMS residual and the slope."""
-    pts = [(b.x + b.w / 2, b.y + b.h / 2, 0.0) for b in top] + [(b.x + b.w / 2, b.y + b.h / 2, 1.0) for b in bottom]
+    pts = [(b.x + b.w / 2, b.y + b.h / 2, 0.0) for b in top] + [
+        (b.x + b.w / 2, b.y + b.h / 2, 1.0) for b in bottom
+    ]
     a = np.array([[x, 1.0 - g, g] for x, _, g in pts])
     y = np.array([p[1] for p in pts])
     coef, *_ = np.linalg.lstsq(a, y, rcond=None)
@@ -218,7 +230,9 @@ def _row_fit(top: list[CharBox], bottom: list[CharBox]) -> tuple[float, float, f
     return float(coef[2] - coef[1]), rms, float(coef[0])
 
 
-def _two_rows(boxes: list[CharBox], height: int, config: RowsConfig) -> tuple[list[CharBox], list[CharBox]] | None:
+def _two_rows(
+    boxes: list[CharBox], height: int, config: RowsConfig
+) -> tuple[list[CharBox], list[CharBox]] | None:
     """The best valid cut of ``boxes`` (working px, image ``height``) into a top and a
     bottom row, or None."""
     order = sorted(boxes, key=lambda b: b.y + b.h / 2)
@@ -250,7 +264,9 @@ def _two_rows(boxes: list[CharBox], height: int, config: RowsConfig) -> tuple[li
     return None if best is None else (best[1], best[2])
 
 
-def _lone_row(boxes: list[CharBox], height: int, config: RowsConfig) -> tuple[list[CharBox], str] | None:
+def _lone_row(
+    boxes: list[CharBox], height: int, config: RowsConfig
+) -> tuple[list[CharBox], str] | None:
     """A row of at least ``lone_min_chars`` similar components (``lone_char_height``
     of the image high, one line) lying wholly in the bottom or the top part of the
     image (the other row's characters were not found, e.g. joined to the frame):
@@ -266,7 +282,10 @@ def _lone_row(boxes: list[CharBox], height: int, config: RowsConfig) -> tuple[li
     x = np.array([b.x + b.w / 2 for b in cand])
     y = np.array([b.y + b.h / 2 for b in cand])
     slope, icpt = np.polyfit(x, y, 1) if np.ptp(x) > 0 else (0.0, float(y.mean()))
-    if float(np.sqrt(np.mean((slope * x + icpt - y) ** 2))) > config.max_rms * h or abs(slope) > config.max_slope:
+    if (
+        float(np.sqrt(np.mean((slope * x + icpt - y) ** 2))) > config.max_rms * h
+        or abs(slope) > config.max_slope
+    ):
         return None
     top, bottom = min(b.y for b in cand), max(b.y2 for b in cand)
     if top >= config.lone_offset * height:
@@ -307,37 +326,70 @@ def find_rows(image: np.ndarray, config: RowsConfig | None = None) -> RowSplit:
         return RowSplit(one.bands, one.boxes, f"wider than {config.max_aspect} heights")
     per_polarity, inks, s = _components(image, config)
     found = [
-        (r, pol) for boxes, ink, pol in zip(per_polarity, inks, ("dark", "light"), strict=True) if (r := _two_rows(boxes, ink.shape[0], config))
+        (r, pol)
+        for boxes, ink, pol in zip(per_polarity, inks, ("dark", "light"), strict=True)
+        if (r := _two_rows(boxes, ink.shape[0], config))
     ]
     if not found:
-        polarity = guess_polarity(cv2.resize(to_gray(image) if image.ndim == 3 else image, inks[0].shape[::-1]))
-        lone = [(r, pol) for boxes, pol in zip(per_polarity, ("dark", "light"), strict=True) if (r := _lone_row(boxes, inks[0].shape[0], config))]
+        polarity: str = guess_polarity(
+            cv2.resize(to_gray(image) if image.ndim == 3 else image, inks[0].shape[::-1])
+        )
+        lone = [
+            (lr, pol)
+            for boxes, pol in zip(per_polarity, ("dark", "light"), strict=True)
+            if (lr := _lone_row(boxes, inks[0].shape[0], config))
+        ]
         if lone and config.lone_row and W / H <= config.lone_max_aspect:
             (row, where), pol = max(lone, key=lambda f: len(f[0][0]))
-            back_row = tuple(CharBox(int(b.x / s), int(b.y / s), max(1, round(b.w / s)), max(1, round(b.h / s))) for b in row)
+            back_row = tuple(
+                CharBox(int(b.x / s), int(b.y / s), max(1, round(b.w / s)), max(1, round(b.h / s)))
+                for b in row
+            )
             h_row = float(np.median([b.h for b in back_row]))
             if where == "bottom":
                 cut = max(1, round(min(b.y for b in back_row) - config.pad * h_row))
                 y3 = min(H, round(max(b.y2 for b in back_row) + config.pad * h_row))
-                return RowSplit(((0, cut), (cut, max(y3, cut + 1))), ((), back_row), "a lone row below", pol)
+                return RowSplit(
+                    ((0, cut), (cut, max(y3, cut + 1))), ((), back_row), "a lone row below", pol
+                )
             cut = min(H - 1, round(max(b.y2 for b in back_row) + config.pad * h_row))
             y0 = max(0, round(min(b.y for b in back_row) - config.pad * h_row))
-            return RowSplit(((y0, max(cut, y0 + 1)), (cut, H)), (back_row, ()), "a lone row above", pol)
+            return RowSplit(
+                ((y0, max(cut, y0 + 1)), (cut, H)), (back_row, ()), "a lone row above", pol
+            )
         if config.mode == "auto":
             return RowSplit(one.bands, one.boxes, "no two-row layout found", polarity)
-        cut = min(H - 1, max(1, round(_valley(inks[0] if polarity == "dark" else inks[1], config) / s)))
+        cut = min(
+            H - 1, max(1, round(_valley(inks[0] if polarity == "dark" else inks[1], config) / s))
+        )
         return RowSplit(((0, cut), (cut, H)), ((), ()), "projection valley", polarity)
     (top, bottom), polarity = max(found, key=lambda f: len(f[0][0]) + len(f[0][1]))
-    back = [tuple(CharBox(int(b.x / s), int(b.y / s), max(1, round(b.w / s)), max(1, round(b.h / s))) for b in r) for r in (top, bottom)]
+    back = [
+        tuple(
+            CharBox(int(b.x / s), int(b.y / s), max(1, round(b.w / s)), max(1, round(b.h / s)))
+            for b in r
+        )
+        for r in (top, bottom)
+    ]
     ht = float(np.median([b.h for b in back[0]]))
     hb = float(np.median([b.h for b in back[1]]))
     top_y2 = max(b.y2 for b in back[0])
     bot_y1 = min(b.y for b in back[1])
     # The rows are cut at the middle of their gap; outside, ``pad`` row heights are kept.
-    mid = round((top_y2 + bot_y1) / 2 if bot_y1 > top_y2 else (float(np.median([b.y2 for b in back[0]])) + float(np.median([b.y for b in back[1]]))) / 2)
+    mid = round(
+        (top_y2 + bot_y1) / 2
+        if bot_y1 > top_y2
+        else (float(np.median([b.y2 for b in back[0]])) + float(np.median([b.y for b in back[1]])))
+        / 2
+    )
     y0 = max(0, round(min(b.y for b in back[0]) - config.pad * ht))
     y3 = min(H, round(max(b.y2 for b in back[1]) + config.pad * hb))
-    return RowSplit(((y0, max(mid + 1, y0 + 1)), (mid, max(y3, mid + 1))), (back[0], back[1]), "two rows", polarity)
+    return RowSplit(
+        ((y0, max(mid + 1, y0 + 1)), (mid, max(y3, mid + 1))),
+        (back[0], back[1]),
+        "two rows",
+        polarity,
+    )
 
 
 def _colours(band: np.ndarray, polarity: str) -> tuple[np.ndarray, np.ndarray]:
@@ -354,7 +406,9 @@ def _colours(band: np.ndarray, polarity: str) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def clean_colours(band: np.ndarray, polarity: str, margin: float) -> tuple[np.ndarray, tuple[int, ...]]:
+def clean_colours(
+    band: np.ndarray, polarity: str, margin: float
+) -> tuple[np.ndarray, tuple[int, ...]]:
     """``band`` (h, w, 3) uint8 with every pixel whose chroma (max - min channel)
     exceeds both the ink's and the background's by more than ``margin`` painted in the
     background colour (coats of arms, coloured bands and stickers; characters and the
@@ -369,12 +423,18 @@ def clean_colours(band: np.ndarray, polarity: str, margin: float) -> tuple[np.nd
     chroma = band.max(axis=2).astype(np.int32) - band.min(axis=2)
     limit = max(float(ink.max() - ink.min()), float(bg.max() - bg.min())) + margin
     out = band.copy()
-    bg_t = tuple(int(round(v)) for v in bg)
+    bg_t = tuple(int(v) for v in np.rint(bg))
     out[chroma > limit] = bg_t
     return out, bg_t
 
 
-def stitch(image: np.ndarray, split: RowSplit, config: RowsConfig | None = None, *, line_aspect: float | None = None) -> Stitched:
+def stitch(
+    image: np.ndarray,
+    split: RowSplit,
+    config: RowsConfig | None = None,
+    *,
+    line_aspect: float | None = None,
+) -> Stitched:
     """The rows of ``split`` cut from ``image`` (uint8 (H, W, 3)), each (with
     ``config.trim``) cut to its characters' columns, cleaned of colours that are
     neither ink nor background (``config.clean``, :func:`clean_colours`), padded by
@@ -410,13 +470,15 @@ def stitch(image: np.ndarray, split: RowSplit, config: RowsConfig | None = None,
         if config.clean is not None:
             band, bg = clean_colours(band, split.polarity, config.clean)
         else:
-            bg = tuple(int(round(v)) for v in _colours(band, split.polarity)[1])
+            bg = tuple(int(v) for v in np.rint(_colours(band, split.polarity)[1]))
         bgs.append(bg)
         pad_top = max(0, want - y0)
         pad_bottom = max(0, want - (H - y1))
         pad_x = max(0, want - cx0) if config.trim else want
         pad_r = max(0, want - (W - cx1)) if config.trim else want
-        padded = cv2.copyMakeBorder(band, pad_top, pad_bottom, pad_x, pad_r, cv2.BORDER_CONSTANT, value=bg)
+        padded = cv2.copyMakeBorder(
+            band, pad_top, pad_bottom, pad_x, pad_r, cv2.BORDER_CONSTANT, value=bg
+        )
         rows.append((padded, y0, y1, cx0, pad_top, pad_x))
     h = max(r[0].shape[0] for r in rows)
     gap_w = round(config.gap * h)
@@ -426,11 +488,24 @@ def stitch(image: np.ndarray, split: RowSplit, config: RowsConfig | None = None,
     x = 0
     for i, (padded, y0, y1, cx0, pad_top, pad_x) in enumerate(rows):
         s = h / padded.shape[0]
-        scaled = cv2.resize(padded, (max(1, round(padded.shape[1] * s)), h), interpolation=cv2.INTER_LINEAR)
+        scaled = cv2.resize(
+            padded, (max(1, round(padded.shape[1] * s)), h), interpolation=cv2.INTER_LINEAR
+        )
         if i:
             parts.append(np.full((h, gap_w, 3), gap_colour, np.uint8))
             x += gap_w
-        segments.append(Segment(x, x + scaled.shape[1] + (gap_w // 2 if i + 1 < len(rows) else 0), y0, y1, cx0, s, pad_x, pad_top))
+        segments.append(
+            Segment(
+                x,
+                x + scaled.shape[1] + (gap_w // 2 if i + 1 < len(rows) else 0),
+                y0,
+                y1,
+                cx0,
+                s,
+                pad_x,
+                pad_top,
+            )
+        )
         parts.append(scaled)
         x += scaled.shape[1]
     out = np.hstack(parts)
