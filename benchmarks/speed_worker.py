@@ -91,7 +91,7 @@ class Worker:
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=cwd)
         first = self.proc.stdout.readline() if self.proc.stdout else ""
         if not first:
-            self.proc.wait()
+            self.close()
             raise RuntimeError(f"the {label} worker did not start (exit {self.proc.returncode})")
         hello = json.loads(first)
         self.keys: list[str] = hello["keys"]
@@ -116,8 +116,10 @@ class Worker:
         return list(self._ask(f"readings {key}")["texts"])
 
     def close(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
+        """End the worker (end of input) and close its pipes."""
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                pipe.close()
         self.proc.wait(timeout=60)
 
 
