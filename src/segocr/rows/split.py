@@ -94,8 +94,10 @@ class RowsConfig(BaseModel):
     lone_offset: float = Field(0.42, ge=0.3, le=1)
     #: ... in an image at most this wide (width / height): two-row plates are squarish.
     lone_max_aspect: float = Field(1.8, gt=0)
-    #: Auto splits only images at most this wide (width / height).
-    max_aspect: float = Field(2.6, gt=0)
+    #: Auto splits only images at most this wide (width / height): two-row plates are
+    #: squarish (EU 280x200 mm, Spanish and Brazilian motorcycle plates 220x160 and
+    #: 200x170, US motorcycle plates 7x4 in).
+    max_aspect: float = Field(1.9, gt=0)
     #: ``two``'s fallback: where the projection valley is searched (fractions of the height).
     valley_band: tuple[float, float] = (0.3, 0.7)
     #: Margin around each row crop, in row heights (filled with the background colour
