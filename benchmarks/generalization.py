@@ -17,7 +17,8 @@ except that UC3M-LP's two greyed-out characters per plate count as matched by on
 character or none (visible positions only). The union (``all``) is the Latin sources.
 Writes ``benchmarks/results/generalization.md`` and ``.json``: plate accuracy (95%
 bootstrap interval), CER and ECE of the plate confidence per source, on the union and
-per label length on that union.
+per label length on that union. Every model reads as ``segocr read`` does: two-row
+plates by :mod:`segocr.rows` (``--rows``, default ``auto``).
 
 ``--loso DIR``: the leave-one-source-out table (``benchmarks/results/loso.md``). For
 each held-out source X (:data:`LOSO`), ``DIR/MODEL-without-X`` is a training on the mix
@@ -46,6 +47,7 @@ from segocr.api import load_recognizer
 from segocr.datasets.base import PlateSample, load_dataset
 from segocr.evaluation.harness import evaluate
 from segocr.recognizers.base import Prediction
+from segocr.rows import DEFAULT_ROWS, ROWS_MODES, with_rows
 from segocr.training.mixdata import score_visible
 
 
@@ -250,7 +252,8 @@ def report(
             "Weights: `src/segocr/weights/{segcnn,crnn}-general.pt` (trained on the mix"
             " `src/segocr/configs/general.yaml`), `segcnn-iwt4s` = `segcnn.pt`, `crnn-iwt4s` ="
             " `crnn.pt` (trained on IWT4S alone), `crnn-ccpd.pt` (the CCPD2019 sample's 240 train frames)."
-            " torch runtime, CPU, 1 thread."
+            " torch runtime, CPU, 1 thread; two-row plates read by `segocr.rows` as `segocr read`"
+            " does (`--rows`)."
         ),
         "",
     ]
@@ -291,7 +294,9 @@ def loso_models(text: str) -> list[str]:
     return names
 
 
-def run_loso(root: Path, data_root: Path, models: Sequence[str]) -> list[str]:
+def run_loso(
+    root: Path, data_root: Path, models: Sequence[str], *, rows: str = DEFAULT_ROWS
+) -> list[str]:
     """Measure every leave-one-source-out run under ``root`` on its held-out source's
     test split; the Markdown lines of ``benchmarks/results/loso.md``."""
     by_short = {s.short: s for s in SOURCES}
@@ -310,7 +315,10 @@ def run_loso(root: Path, data_root: Path, models: Sequence[str]) -> list[str]:
                     missing.append(loso_command(root, model, which, data_root))
                     figures.append(None)
                     continue
-                rec = load_recognizer(model, weights=str(weights), device="cpu", runtime="torch")
+                rec = with_rows(
+                    load_recognizer(model, weights=str(weights), device="cpu", runtime="torch"),
+                    rows,
+                )
                 res = evaluate({"m": rec}, test, progress=False)
                 figures.append(
                     score_visible([s.text for s in res.samples], list(res.models["m"].predictions))
@@ -323,7 +331,10 @@ def run_loso(root: Path, data_root: Path, models: Sequence[str]) -> list[str]:
     lines = [
         "# Leave-one-source-out",
         "",
-        f"`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/generalization.py --data-dir {data_root} --loso {root}`",
+        (
+            f"`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/generalization.py --data-dir {data_root} --loso {root}`"
+            f" (two-row plates: `--rows {rows}`)"
+        ),
         "",
         (
             "Each row: two trainings with the same options and seed, on the mix without the held-out source's real"
@@ -384,6 +395,12 @@ def main() -> int:
         help="also write each *-general model's per-source test figures into its weight card (metrics)",
     )
     ap.add_argument(
+        "--rows",
+        default=DEFAULT_ROWS,
+        choices=ROWS_MODES,
+        help="two-row plates, as `segocr read --rows`",
+    )
+    ap.add_argument(
         "--loso",
         type=Path,
         default=None,
@@ -409,7 +426,7 @@ def main() -> int:
                     if not (m == "crnn" and h == "es"):
                         print(loso_command(root, m, h, args.data_dir))
             return 0
-        lines = run_loso(root, args.data_dir, models)
+        lines = run_loso(root, args.data_dir, models, rows=args.rows)
         out = args.out or Path("benchmarks/results/loso.md")
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text("\n".join(lines), encoding="utf-8")
@@ -430,7 +447,9 @@ def main() -> int:
     recs = {}
     for row, name, weights in MODELS:
         try:
-            recs[row] = load_recognizer(name, weights=weights, device="cpu", runtime="torch")
+            recs[row] = with_rows(
+                load_recognizer(name, weights=weights, device="cpu", runtime="torch"), args.rows
+            )
         except Exception as e:  # noqa: BLE001 - a missing model is reported, the rest still run
             print(f"skipping {row}: {e}", file=sys.stderr)
     if not recs:
@@ -440,6 +459,7 @@ def main() -> int:
     command = (
         "OMP_NUM_THREADS=1 .venv/bin/python benchmarks/generalization.py --data-dir ../shared/data"
     )
+    command += "" if args.rows == DEFAULT_ROWS else f" --rows {args.rows}"
     lines = report(results, counts, by_length, sources=sources, command=command)
     out = args.out or Path("benchmarks/results/generalization.md")
     out.parent.mkdir(parents=True, exist_ok=True)
