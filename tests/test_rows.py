@@ -242,3 +242,12 @@ def test_rows_read_separately_are_joined_top_first() -> None:
     assert len(rec.seen) == 3  # two rows, then the one-row plate
     assert preds[0].text == "AA" and preds[0].info["row_readings"] == ["A", "A"]
     assert abs(preds[0].confidence - 0.81) < 1e-9 and preds[1].text == "A"
+
+
+def test_a_tilted_two_row_plate_is_split() -> None:
+    img = two_row()
+    for angle in (-8, 8):
+        m = cv2.getRotationMatrix2D((70, 50), angle, 1.0)
+        tilted = cv2.warpAffine(img, m, (140, 100), borderValue=(225, 225, 225))
+        split = find_rows(tilted)
+        assert split.n_rows == 2 and [len(b) for b in split.boxes] == [2, 4], angle
