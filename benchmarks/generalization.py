@@ -300,7 +300,7 @@ def run_loso(
     """Measure every leave-one-source-out run under ``root`` on its held-out source's
     test split; the Markdown lines of ``benchmarks/results/loso.md``."""
     by_short = {s.short: s for s in SOURCES}
-    rows: list[tuple[str, str, dict[str, float] | None, dict[str, float] | None]] = []
+    table: list[tuple[str, str, dict[str, float] | None, dict[str, float] | None]] = []
     missing: list[str] = []
     for model in models:
         for held in LOSO:
@@ -320,14 +320,13 @@ def run_loso(
                     rows,
                 )
                 res = evaluate({"m": rec}, test, progress=False)
-                figures.append(
-                    score_visible([s.text for s in res.samples], list(res.models["m"].predictions))
-                )
+                m = score_visible([s.text for s in res.samples], list(res.models["m"].predictions))
+                figures.append(m)
                 print(
-                    f"loso {model} {run.name} on {held}: {pct(figures[-1]['plate_accuracy'])}",
+                    f"loso {model} {run.name} on {held}: {pct(m['plate_accuracy'])}",
                     file=sys.stderr,
                 )
-            rows.append((model, held, figures[0], figures[1]))
+            table.append((model, held, figures[0], figures[1]))
     lines = [
         "# Leave-one-source-out",
         "",
@@ -345,7 +344,7 @@ def run_loso(
         "| model | held out | left out of the mix | test plates | trained without it | trained with it |",
         "|:--|:--|:--|--:|--:|--:|",
     ]
-    for model, held, without, with_ in rows:
+    for model, held, without, with_ in table:
 
         def cell(m: dict[str, float] | None) -> str:
             return (

@@ -73,3 +73,45 @@ def test_report_has_accuracy_cer_and_ece_per_source(gen) -> None:  # type: ignor
 def test_can_read_checks_the_charset(gen) -> None:  # type: ignore[no-untyped-def]
     assert gen.can_read("ABC123", [PlateSample("a", "AB?1"), PlateSample("b", "C3")])
     assert not gen.can_read("ABC123", [PlateSample("a", "皖A12")])
+
+
+def test_run_loso_reads_each_held_out_source_with_and_without(
+    gen, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    class Fixed:
+        """Reads every plate as ``text`` (from its run folder's ``read.txt``)."""
+
+        def __init__(self, text: str) -> None:
+            self.name, self.text, self.charset = "fixed", text, None
+
+        def predict(self, images, **kwargs):  # type: ignore[no-untyped-def]
+            return [Prediction(self.text, 0.5) for _ in images]
+
+    img = np.zeros((20, 60, 3), np.uint8)
+    monkeypatch.setattr(
+        gen,
+        "load_test",
+        lambda src, root: [PlateSample(str(i), "AB1", image=img) for i in range(4)],
+    )
+    monkeypatch.setattr(
+        gen,
+        "load_recognizer",
+        lambda model, weights, **kw: Fixed((Path(weights).parent / "read.txt").read_text()),
+    )
+    for held, text in (("br", "XX1"), (None, "AB1")):
+        run = gen.loso_run(tmp_path, "crnn", held)
+        run.mkdir(parents=True)
+        (run / "crnn.pt").write_bytes(b"")
+        (run / "read.txt").write_text(text)
+    lines = gen.run_loso(tmp_path, Path("data"), ["crnn"], rows="one")
+    br = next(line for line in lines if line.startswith("| crnn | br |"))
+    without, with_ = (c.strip() for c in br.split("|")[5:7])
+    assert without.startswith("0.0%") and without.endswith("/ 66.7%")
+    assert with_.startswith("100.0%") and with_.endswith("/ 0.0%")
+    eu2 = next(line for line in lines if line.startswith("| crnn | eu2 |"))
+    assert eu2.split("|")[5].strip() == "-"  # no run folder: reported as missing
+    assert not any(
+        line.startswith("| crnn | es |") for line in lines
+    )  # the CRNN never trains on ES
