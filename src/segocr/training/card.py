@@ -41,6 +41,9 @@ def measure_test_split(rec: Any, name: str, samples: Sequence[PlateSample]) -> d
         "ece": m.ece,
         "plates_per_s": mr.plates_per_s,
         "segment_count_accuracy": m.segmentation.count_accuracy if m.segmentation else None,
+        # A segmentation reader's lost plates: wrong segment count / right count, misread.
+        "lost_to_segmentation": m.segmentation.wrong_count if m.segmentation else None,
+        "lost_to_classifier": m.segmentation.misread if m.segmentation else None,
         "per_subset": {k: {"n": v.n, "plate_accuracy": v.plate_accuracy, "cer": v.cer} for k, v in mr.subsets.items()},
     }
 
