@@ -14,7 +14,9 @@ Choices (thresholds, the default mode) were made with ``--split train`` (the tra
 split of each source's own group split; nothing of the test split); the test split is
 run once at the end::
 
-    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/rows.py --split train
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/rows.py --split train --sources eu2
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/rows.py --split train --sources iwt4s,br,es,co \
+        --modes one,auto --only-split     # the no-change check: what auto splits, and how it reads
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/rows.py --split test --out benchmarks/results/rows.md
 """
 
@@ -97,9 +99,16 @@ def main() -> int:
     lines = [
         f"# Two-row plates: `--rows` on the {args.split} split of each source",
         "",
-        f"`OMP_NUM_THREADS=2 .venv/bin/python benchmarks/rows.py --split {args.split}` (RowsConfig: defaults"
-        + (f" with {args.config}" if args.config != "{}" else "")
-        + "). Plate accuracy / CER; split: images read as two rows; changed: readings that differ from `one`.",
+        (
+            f"`OMP_NUM_THREADS=2 .venv/bin/python benchmarks/rows.py {' '.join(sys.argv[1:])}` "
+            "(RowsConfig: defaults unless --config). Plate accuracy / CER; split: images read as "
+            "two rows; changed: readings that differ from `one`."
+            + (
+                " n: the plates split (the others read the same in every mode)."
+                if args.only_split
+                else ""
+            )
+        ),
         "",
         "| source | n | model | "
         + " | ".join(modes)
