@@ -228,3 +228,17 @@ def test_line_fit_agrees_with_polyfit() -> None:
         a, b = line_fit(x, y)
         a0, b0 = np.polyfit(x, y, 1)
         assert abs(a - a0) <= 1e-9 and abs(b - b0) <= 1e-7
+
+
+@pytest.mark.parametrize("shape", [(72, 216), (30, 90), (600, 500)])
+def test_component_stats_equal_32_bit_labels(shape: tuple[int, int]) -> None:
+    import cv2
+
+    from segocr.segment.characters import component_stats
+
+    rng = np.random.default_rng(shape[0])
+    for density in (0.02, 0.3, 0.6):
+        mask = rng.random(shape) < density
+        n0, _, st0, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+        n, st = component_stats(mask)
+        assert n == n0 and np.array_equal(st, st0)

@@ -172,8 +172,10 @@ class SegCNNRecognizer:
         self.card = card or {}
         self.noise_index = len(charset)
         #: Overlap the classifier (a worker thread) with the segmentation of another
-        #: part of the batch (see :meth:`predict_prepared`); off: one thread.
-        self.overlap = True
+        #: part of the batch (see :meth:`predict_prepared`). Off by default: on the
+        #: shared, loaded 2-core machine it measured 2-10% slower (thread handoffs);
+        #: it is meant for a machine with a core to spare.
+        self.overlap = False
 
     @property
     def model(self) -> CharCNN:
@@ -278,7 +280,7 @@ class SegCNNRecognizer:
         :func:`segocr.segment.characters.prepare` with this recognizer's
         ``config.segment`` (the ablation runner shares them between variants).
 
-        With :attr:`overlap` and at least ``2 * OVERLAP_MIN`` images, the batch is read
+        With :attr:`overlap` set and at least ``2 * OVERLAP_MIN`` images, the batch is read
         as two halves whose classifier calls run in a second thread while this one
         segments the other half (the network releases the GIL): on two cores the
         segmentation's Python and the network overlap instead of taking turns. Each

@@ -124,6 +124,24 @@ class Segmentation:
         return tuple(b.scaled(sx, sy) for b in boxes)
 
 
+def component_stats(mask: np.ndarray) -> tuple[int, np.ndarray]:
+    """(n, stats) of ``cv2.connectedComponentsWithStats(mask, connectivity=8)`` for a
+    uint8 or bool mask (H, W): n labels (background included), stats (n, 5) int32
+    (x, y, w, h, area). The labels are made 16-bit when they fit (an 8-connected
+    mask has at most ceil(H/2) * ceil(W/2) components): the same stats, about three
+    times faster than with 32-bit labels.
+
+    >>> m = np.zeros((6, 9), np.uint8); m[1:4, 1:3] = 1; m[2:5, 6:8] = 1
+    >>> n, st = component_stats(m); n, st[1:].tolist()
+    (3, [[1, 1, 2, 3, 6], [6, 2, 2, 3, 6]])
+    """
+    u8 = mask.view(np.uint8) if mask.dtype == np.bool_ else mask
+    H, W = u8.shape
+    ltype = cv2.CV_16U if ((H + 1) // 2) * ((W + 1) // 2) < 65535 else cv2.CV_32S
+    n, _, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=8, ltype=ltype)
+    return n, stats
+
+
 # --- the blue band ----------------------------------------------------------------
 
 
@@ -141,7 +159,7 @@ def find_band_edge(rgb: np.ndarray) -> int:
     h, s, v = hsv[:, :, 0], hsv[:, :, 1], hsv[:, :, 2]
     raw = ((h >= 95) & (h <= 135) & (s >= 125) & (v >= 70)).astype(np.uint8)
     blue = cv2.morphologyEx(raw, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
-    n, _, stats, _ = cv2.connectedComponentsWithStats(blue, connectivity=8)
+    n, stats = component_stats(blue)
     H, W = blue.shape
     bands = [
         (int(x), int(x + w))
@@ -323,7 +341,7 @@ def segment_mask(mask: np.ndarray, *, config: SegmentConfig) -> tuple[tuple[tupl
     modified."""
     H = mask.shape[0]
     clean = _remove_lines(mask, config.frame_line_fraction)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(clean.astype(np.uint8), connectivity=8)
+    n, stats = component_stats(clean.astype(np.uint8))
     st = stats[1:n, :4].astype(np.int64)
     area = stats[1:n, 4]
     if len(st) == 0:
@@ -342,7 +360,7 @@ def segment_mask(mask: np.ndarray, *, config: SegmentConfig) -> tuple[tuple[tupl
     sided = remove_frame_sides(clean, hc, config.frame_side_height)
     if sided is not clean:
         clean = sided
-        n, _, stats, _ = cv2.connectedComponentsWithStats(clean.astype(np.uint8), connectivity=8)
+        n, stats = component_stats(clean.astype(np.uint8))
         st = stats[1:n, :4].astype(np.int64)
         area = stats[1:n, 4]
         w, h = st[:, 2], st[:, 3]

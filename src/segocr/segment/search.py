@@ -42,7 +42,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -53,6 +52,7 @@ from segocr.segment.characters import (
     SegmentConfig,
     WorkImage,
     _remove_lines,
+    component_stats,
     line_fit,
     remove_frame_sides,
     segment_mask,
@@ -429,7 +429,7 @@ def extra_components(
     >>> extra_components(mask, [CharBox(2, 5, 4, 20)], Row(0.0, 25.0, 20.0), SearchConfig())
     [CharBox(x=20, y=5, w=4, h=20)]
     """
-    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    n, stats = component_stats(mask.astype(np.uint8))
     x, y, w, h = (stats[1:n, c] for c in range(4))
     # All components at once (the same float64 arithmetic as Row.height / baseline).
     cx = x + w / 2.0
