@@ -116,7 +116,7 @@ class RowsConfig(BaseModel):
     trim_margin: float | None = Field(0.0, ge=0, le=4)
     #: Paint pixels more colourful (chroma) than the ink and the background by more
     #: than this in the background colour (:func:`clean_colours`); None: off.
-    clean: float | None = Field(None, gt=0)
+    clean: float | None = Field(40.0, gt=0)
 
 
 @dataclass(frozen=True)
