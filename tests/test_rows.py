@@ -251,3 +251,32 @@ def test_a_tilted_two_row_plate_is_split() -> None:
         tilted = cv2.warpAffine(img, m, (140, 100), borderValue=(225, 225, 225))
         split = find_rows(tilted)
         assert split.n_rows == 2 and [len(b) for b in split.boxes] == [2, 4], angle
+
+
+def test_a_located_crop_is_read_once_when_the_verifier_read_it_already() -> None:
+    from segocr.locate import LocatingReader
+
+    class RowReader(Recorder):  # reads a row of 5 characters filling the image: a crop
+        def predict(self, images: list[np.ndarray], **kwargs: object) -> list[Prediction]:
+            self.seen.extend(images)
+            return [
+                Prediction.from_chars(
+                    [
+                        CharPrediction("A", 0.9, CharBox(10 * k, 0, 8, im.shape[0]))
+                        for k in range(5)
+                    ],
+                    "rec",
+                )
+                for im in images
+            ]
+
+    verifier = RowReader()
+    reader = LocatingReader(RowsRecognizer(verifier), verifier, mode="auto")
+    big_one_row = cv2.resize(one_row(), (520, 120))  # not under 120 px: the verifier reads it
+    big_two_row = cv2.resize(two_row(), (168, 120))
+    verifier.seen.clear()
+    reader.read([big_one_row])
+    assert len(verifier.seen) == 1  # the verifier's reading is reused: read once
+    verifier.seen.clear()
+    out = reader.read([big_two_row])
+    assert len(verifier.seen) == 2 and out[0][0].info["rows"] == 2  # then read as two rows

@@ -196,11 +196,16 @@ class LocatingReader:
                     continue
             out[i] = self.read_plates(images[i], plates)
         as_crop.sort()
-        same = self.recognizer is self.verifier or (
-            type(self.recognizer) is type(self.verifier)
-            and getattr(self.recognizer, "card", None) == getattr(self.verifier, "card", None)
+        # A rows wrapper (segocr.rows) reads a one-row crop with its inner recognizer.
+        rec = getattr(self.recognizer, "one_row_reader", self.recognizer)
+        splits = getattr(self.recognizer, "splits", None)
+        same = rec is self.verifier or (
+            type(rec) is type(self.verifier)
+            and getattr(rec, "card", None) == getattr(self.verifier, "card", None)
         )  # the verifier's reading of the whole image is the recognizer's
-        todo = [i for i in as_crop if not (same and i in direct)]
+        todo = [
+            i for i in as_crop if not (same and i in direct and not (splits and splits(images[i])))
+        ]
         readings = self.recognizer.predict([images[i] for i in todo]) if todo else []
         read_now = dict(zip(todo, readings, strict=True))
         for i in as_crop:

@@ -48,6 +48,15 @@ class RowsRecognizer:
             else None
         )
 
+    @property
+    def one_row_reader(self) -> Any:
+        """The recognizer that reads the images not split: the inner one."""
+        return self.inner
+
+    def splits(self, image: np.ndarray) -> bool:
+        """True when ``image`` (uint8 (H, W, 3)) is read as two rows."""
+        return self.config.mode != "one" and find_rows(image, self.config).n_rows > 1
+
     def prepare(
         self, images: Sequence[np.ndarray]
     ) -> tuple[list[np.ndarray], list[Stitched | None]]:
