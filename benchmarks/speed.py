@@ -19,8 +19,10 @@ Measures, in one process unless said otherwise:
 * the same passes, interleaved with these, of the code at ``--before-rev`` (the
   recognizers before the pipeline speed work: a ``git archive`` of its ``src`` run in
   a worker process, ``benchmarks/speed_worker.py``, on this tree's weights where that
-  code loads them) with the ONNX runtimes: each runtime's ratio to it
-  (``over_before``) and whether it reads the same;
+  code loads them) with the ONNX runtimes, and this code in the same kind of worker
+  (``now_in_worker``): their ratio (``over_before``, like for like: this process
+  also carries torch and every model, which costs it some 5-10%) and whether the
+  readings are the same;
 * RapidOCR's recognizer alone (``benchmarks/peers.py``; the preprocessing chosen
   on the train split there, ``benchmarks/results/peers.json``), same passes, in a worker
   too (``--rapidocr-path``: a folder added to its ``PYTHONPATH``, e.g. a ``pip install
@@ -99,7 +101,9 @@ def baseline_tree(rev: str, dest: Path) -> Path:
 
 def start_workers(args: argparse.Namespace, images: list[np.ndarray], tmp: Path, here: set[tuple[str, str]]) -> dict[str, Worker]:
     """The worker processes of this run: ``before`` (the code at ``--before-rev``, the
-    ONNX runtimes this process runs too) and ``rapidocr`` (when it imports)."""
+    ONNX runtimes this process runs too), ``now`` (this code in the same kind of
+    worker, so that the two compare like for like: this process also carries torch
+    and every model) and ``rapidocr`` (when it imports)."""
     import pickle
 
     pkl = tmp / "images.pkl"
@@ -116,6 +120,13 @@ def start_workers(args: argparse.Namespace, images: list[np.ndarray], tmp: Path,
         )  # fmt: skip
         w.keys = [k for k in w.keys if tuple(k.split("/")) in here]
         workers["before"] = w
+        now = Worker(
+            "now",
+            [sys.executable, script, str(pkl), "--threads", str(args.threads), "--weights-dir", str(ROOT / "src/segocr/weights")],
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, cwd=tmp,
+        )  # fmt: skip
+        now.keys = [k for k in now.keys if k in w.keys]
+        workers["now"] = now
     extra = [str(args.rapidocr_path)] if args.rapidocr_path else []
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([*extra, str(ROOT / "src")])}
     try:
@@ -178,16 +189,17 @@ def main() -> None:
             recs[(name, "torch")] = load_recognizer(name, weights=str(pt), device="cpu", runtime="torch")
         for variant, path in (("onnx", pt.with_suffix(".onnx")), ("onnx-int8", pt.with_name(f"{pt.stem}-int8.onnx"))):
             if path.exists() and variant in variants_run:
-                rec = load_recognizer(name, weights=str(path), device="cpu", runtime="onnx")
+                rec: Any = load_recognizer(name, weights=str(path), device="cpu", runtime="onnx")
                 rec.net, _ = load_onnx(path, threads=args.threads)  # --threads intra-op threads
                 recs[(name, variant)] = rec
     readings = {key: [p.text for p in rec.predict(images)] for key, rec in recs.items()}  # also the warm-up
 
     with tempfile.TemporaryDirectory() as tmp:
         workers = start_workers(args, images, Path(tmp), {(n, v) for n, v in recs})
-        wanted = {(w, key): key for w in workers.values() for key in w.keys}
-        for w, key in wanted:
-            w.readings(key)  # warm-up
+        # the same key's workers one after the other (before, now), then RapidOCR
+        wanted = sorted(((w, k) for w in workers.values() for k in w.keys), key=lambda wk: (wk[1], wk[0].label))
+        for w, k in wanted:
+            w.readings(k)  # warm-up
         passes: dict[tuple[str, str], list[float]] = {key: [] for key in recs}
         other: dict[tuple[str, str], list[float]] = {(w.label, k): [] for w, k in wanted}
         cpu: dict[tuple[str, str], list[float]] = {key: [] for key in [*passes, *other]}
@@ -245,8 +257,16 @@ def main() -> None:
                     "plate_accuracy": round(float(np.mean([a == b for a, b in zip(old, truth)])), 4),
                     "weights": worker_weights["before"].get(f"{name}/{variant}"),
                 }
-                m["over_before"] = round(pps / b_pps, 2)
-                m["over_before_cpu"] = round(m["plates_per_cpu_second"] / m["before"]["plates_per_cpu_second"], 2)
+                now_key = ("now", f"{name}/{variant}")
+                m["now_in_worker"] = {
+                    "plates_per_second": round(statistics.median(other[now_key]), 1),
+                    "passes": [round(p, 1) for p in other[now_key]],
+                    "plates_per_cpu_second": round(statistics.median(cpu[now_key]), 1),
+                    "same_reading_as_this_process": f"{sum(a == b for a, b in zip(mine, other_readings[now_key]))}/{len(mine)}",
+                }
+                # like for like: this code and the code before, each in a worker
+                m["over_before"] = round(m["now_in_worker"]["plates_per_second"] / b_pps, 2)
+                m["over_before_cpu"] = round(m["now_in_worker"]["plates_per_cpu_second"] / m["before"]["plates_per_cpu_second"], 2)
                 m["same_reading_as_before"] = f"{sum(a == b for a, b in zip(mine, old))}/{len(old)}"
             if rapid is not None:
                 m["over_rapidocr"] = round(pps / rapid, 2)
@@ -321,7 +341,8 @@ def markdown(out: dict[str, Any]) -> str:
             f"Speed on {out['images']} decoded {out['dataset']} {out['split']} images, batches of {out['batch']}, "
             f"{out['threads']['onnxruntime_intra_op']} threads; medians of {out['repeats']} interleaved passes "
             f"(load average at the start {out.get('load_average_at_start')}, at the end {out['load_average_at_end']}). "
-            f"'before': the code at {out.get('before_rev')} (same weights, same passes, a worker process)."
+            f"'before': the code at {out.get('before_rev')} in a worker process, against this code in the same kind of "
+            "worker ('x before', 'x before (CPU)'); same weights, same passes."
         ),
         "",
         (

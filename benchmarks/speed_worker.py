@@ -60,7 +60,7 @@ def segocr_recognizers(threads: int, weights_dir: Path | None) -> tuple[dict[str
                 if not path.exists():
                     continue
                 try:
-                    rec = load_recognizer(name, weights=str(path), device="cpu", runtime="onnx")
+                    rec: Any = load_recognizer(name, weights=str(path), device="cpu", runtime="onnx")
                 except Exception as exc:  # noqa: BLE001 -- an older code may refuse newer cards
                     print(f"{path}: {type(exc).__name__}: {exc}", file=sys.stderr)
                     continue
