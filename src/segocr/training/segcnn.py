@@ -382,15 +382,7 @@ def run_segcnn_training(
         extra_state={"config": resolved, "data": data_fp}, **mix,
     )  # fmt: skip
     metrics = measure_for_card(rec, NAME, dataset, evaluate_test=evaluate_test, log=log)
-    model_fields = {
-        "model": NAME,
-        "architecture": "CharCNN",
-        "model_kwargs": {"width": cfg.width},
-        "charset": dataset.charset.chars,
-        "classes": "charset + noise (last index)",
-        "input_size": [cfg.recognizer.input_size, cfg.recognizer.input_size],
-        "config": rec.config.model_dump(mode="json"),
-    }
+    model_fields = _model_fields(rec, dataset.charset, {"width": cfg.width})
     training = {
         "split": "train split of segocr.datasets.splits.group_split (80:20 by plate text, seed 0); "
         f"its own {cfg.val_fraction:.0%} (by plate) held out for checkpoint choice",
@@ -402,6 +394,19 @@ def run_segcnn_training(
         rec.model, out_dir / f"{NAME}.pt", dataset, model_fields=model_fields, training=training,
         command=command, metrics=metrics,
     )  # fmt: skip
+
+
+def _model_fields(rec: SegCNNRecognizer, charset: Charset, model_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The card fields that describe a trained segcnn network (one net or an ensemble)."""
+    return {
+        "model": NAME,
+        "architecture": "CharCNN",
+        "model_kwargs": model_kwargs,
+        "charset": charset.chars,
+        "classes": "charset + noise (last index)",
+        "input_size": [rec.config.input_size, rec.config.input_size],
+        "config": rec.config.model_dump(mode="json"),
+    }
 
 
 def split_seed_of(train_config: dict[str, Any]) -> int:
@@ -491,15 +496,7 @@ def save_ensemble(
         f"temperature {rec.config.temperature:.2f}")  # fmt: skip
     metrics = measure_for_card(rec, NAME, dataset, evaluate_test=evaluate_test, log=log)
     tc = facts["train_config"]
-    model_fields = {
-        "model": NAME,
-        "architecture": "CharCNN",
-        "model_kwargs": {"width": int(tc["width"]), "members": len(members)},
-        "charset": dataset.charset.chars,
-        "classes": "charset + noise (last index)",
-        "input_size": [rec.config.input_size, rec.config.input_size],
-        "config": rec.config.model_dump(mode="json"),
-    }
+    model_fields = _model_fields(rec, dataset.charset, {"width": int(tc["width"]), "members": len(members)})
     training = {
         "split": "train split of segocr.datasets.splits.group_split (80:20 by plate text, seed 0); "
         f"its own {float(tc['val_fraction']):.0%} (by plate, seed {split_seed_of(tc)}) held out for checkpoint "
