@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from segocr.preprocess import to_gray
 from segocr.segment.binarize import BinarizeConfig, binarize
 from segocr.segment.boxes import CharBox
-from segocr.segment.characters import guess_polarity
+from segocr.segment.characters import component_stats, guess_polarity
 
 RowsMode = Literal["auto", "one", "two"]
 #: The modes :class:`RowsConfig` accepts (``--rows``).
@@ -205,7 +205,7 @@ def _components(
     inks = []
     for polarity in ("dark", "light"):
         ink = binarize(work, method=config.binarize, polarity=polarity)
-        _, _, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+        _, stats = component_stats(ink.astype(np.uint8))
         boxes = []
         for x, y, w, h, area in stats[1:]:
             if (
