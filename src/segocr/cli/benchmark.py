@@ -48,8 +48,8 @@ def _speed_context(dataset: str) -> str:
     text = (
         f"plates/s: recognizer time over the decoded images of this one run, on this machine "
         f"as it is now ({cpus} CPUs{load}); it moves with the load, the thread count and the "
-        "first run's warm-up. The README's figures are medians of 5 runs on an idle 2-core "
-        "machine, on IWT4S"
+        "first run's warm-up. The README's figures are medians of 5 runs on the project's "
+        "2-core machine, on IWT4S, each table with the load it was measured under"
     )
     if dataset == "synthetic":
         text += (
