@@ -23,9 +23,9 @@ from typing import Any
 
 from segocr.api import load_recognizer
 from segocr.datasets.base import load_dataset
-from segocr.evaluation.harness import evaluate
 from segocr.models.weights import atomic_write_bytes, seal_card
 from segocr.segment.search import SearchConfig
+from segocr.training.card import measure_test_split
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "src/segocr/weights"
@@ -67,24 +67,8 @@ def main() -> None:
 
     samples = load_dataset("iwt4s", args.data_dir).samples("test")
     rec = load_recognizer("segcnn-iwt4s", device="cpu")
-    result = evaluate({"segcnn": rec}, samples, progress=False)
-    mr = result.models["segcnn"]
-    m = mr.overall
-    seg = m.segmentation
     metrics: dict[str, Any] = {
-        "split": "test",
-        "n": m.n,
-        "plate_accuracy": m.plate_accuracy,
-        "plate_accuracy_ci95": [m.ci_low, m.ci_high],
-        "cer": m.cer,
-        "char_accuracy": m.char_accuracy,
-        "segment_count_accuracy": seg.count_accuracy if seg else None,
-        "lost_to_segmentation": seg.wrong_count if seg else None,
-        "lost_to_classifier": seg.misread if seg else None,
-        "per_subset": {
-            name: {"n": s.n, "plate_accuracy": s.plate_accuracy, "cer": s.cer}
-            for name, s in sorted(mr.subsets.items())
-        },
+        **measure_test_split(rec, "segcnn", samples),
         "search": settings,
         "command": "python benchmarks/segsearch_card.py",
     }
