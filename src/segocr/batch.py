@@ -326,9 +326,9 @@ def _read_joblib(
         raise
 
 
-def stop_workers(*, wait: bool = False) -> None:
+def stop_workers() -> None:
     """Kill the worker processes of joblib's reusable process pool, if it has any
-    (``wait``: until they are gone).
+    (without waiting for them to be gone: waiting could itself hang).
 
     joblib keeps its loky workers alive after a run, for the next one (about five
     minutes, each holding its recognizer: hundreds of MB). :func:`read_many` calls
@@ -342,7 +342,7 @@ def stop_workers(*, wait: bool = False) -> None:
         return
     executor = getattr(reusable_executor, "_executor", None)
     if executor is not None:
-        executor.shutdown(wait=wait, kill_workers=True)
+        executor.shutdown(wait=False, kill_workers=True)
 
 
 def _read_dask(
