@@ -16,7 +16,7 @@ class CharCNN(nn.Module):
     About 160k parameters and 9M multiply-adds per crop for 37 classes.
 
     With ``members`` > 1 it is an ensemble of that many such nets (``self.members``,
-    trained apart and put together by :func:`segocr.training.segcnn.ensemble`): the
+    trained apart and put together by :func:`segocr.training.segcnn.ensemble_recognizer`): the
     logits are the mean of the members' log-softmax.
 
     >>> m = CharCNN(num_classes=37)
