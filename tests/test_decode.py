@@ -12,6 +12,7 @@ from segocr.recognizers.decode import (
     ctc_align,
     ctc_beam_decode,
     ctc_greedy_decode,
+    ctc_labelling_logp,
     log_softmax,
     slot_decode,
     softmax,
@@ -104,6 +105,51 @@ def test_wide_beam_finds_the_most_probable_text(seed: int) -> None:
     rng = np.random.default_rng(seed)
     lg = rng.normal(0, 1.5, size=(5, 3))  # 2 labels + blank, 243 paths
     assert ctc_beam_decode(lg, beam_width=64, blank=2, prune=0).indices == _exhaustive_best(lg, 2)
+
+
+def _exhaustive_totals(lg: np.ndarray, blank: int) -> dict[tuple[int, ...], float]:
+    p = softmax(lg)
+    totals: dict[tuple[int, ...], float] = {}
+    for path in itertools.product(range(p.shape[1]), repeat=p.shape[0]):
+        labels = tuple(k for i, k in enumerate(path) if k != blank and (i == 0 or k != path[i - 1]))
+        totals[labels] = totals.get(labels, 0.0) + float(np.prod(p[np.arange(len(path)), path]))
+    return totals
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_labelling_logp_sums_every_alignment(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    lg = rng.normal(0, 2.0, size=(5, 3))
+    lg[rng.integers(5), 2] -= 30  # a frame where the blank is (almost) impossible
+    for labels, total in _exhaustive_totals(lg, 2).items():
+        assert ctc_labelling_logp(log_softmax(lg), labels, blank=2, prune=0) == pytest.approx(np.log(total), rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_dominant_path_shortcut_reads_as_the_search(seed: int) -> None:
+    """A confident best path (P > 1/2) is read without the search: same text,
+    confidences and posteriors; its logp sums all alignments, so it is at least the
+    search's (whose beam may have dropped some)."""
+    rng = np.random.default_rng(seed)
+    seq = [int(k) for k in rng.choice([0, 1, 2, BLANK, BLANK], size=30)]
+    seq[10:12] = [1, 1]  # a repeat merged
+    seq[20:23] = [2, BLANK, 2]  # a repeat kept
+    lg = peaked(seq, p=0.995) + rng.normal(0, 0.3, size=(30, 4))
+    assert log_softmax(lg).max(axis=1).sum() > np.log(0.5)
+    fast = ctc_beam_decode(lg, blank=BLANK)
+    slow = ctc_beam_decode(lg, blank=BLANK, shortcut=False)
+    assert fast.indices == slow.indices
+    assert fast.confidences == slow.confidences
+    assert fast.posteriors is not None and slow.posteriors is not None
+    assert np.array_equal(fast.posteriors, slow.posteriors)
+    exact = ctc_labelling_logp(log_softmax(lg), fast.indices, blank=BLANK, prune=0)
+    assert fast.logp == pytest.approx(exact, abs=1e-9)  # no class here is below the pruning
+    assert slow.logp <= fast.logp + 1e-12
+
+
+def test_no_shortcut_when_the_best_path_is_not_dominant() -> None:
+    lg = frames((0.36, 0.01, 0.01, 0.62), (0.36, 0.01, 0.01, 0.62))  # best path 0.38: the search runs
+    assert ctc_beam_decode(lg, blank=BLANK).indices == (0,)
 
 
 def test_beam_width_must_be_positive() -> None:

@@ -237,6 +237,89 @@ def _total(p: Sequence[float]) -> float:
     return _logaddexp(p[0], p[1])
 
 
+def ctc_labelling_logp(lp: np.ndarray, labels: Sequence[int], *, blank: int, prune: float = 1e-4) -> float:
+    """log P(``labels``) under CTC log probabilities ``lp`` (T, C): the sum over every
+    alignment of the labels (the forward algorithm, run over the labels' prefixes with
+    the recursion of :func:`ctc_beam_decode`, whose classes below probability ``prune``
+    in a frame are ignored as there). ``labels`` are class indices, ``blank`` a
+    non-negative class index.
+
+    >>> p = np.array([[0.36, 0.01, 0.63], [0.36, 0.01, 0.63]])  # classes A, B, blank
+    >>> round(math.exp(ctc_labelling_logp(np.log(p), [0], blank=2)), 4)  # AA, A-, -A
+    0.5832
+    """
+    lab = [int(k) for k in labels]
+    n = len(lab)
+    log_prune = math.log(prune) if prune > 0 else -math.inf
+    # Frames where none of the labels is likely only move paths into the blank.
+    active = (lp[:, sorted(set(lab))] >= log_prune).any(axis=1) if lab else np.zeros(len(lp), bool)
+    blank_lp = lp[:, blank].tolist()
+    # Probabilities, rescaled after every frame with more than the blank (log scale
+    # kept in ``scale``): plain float arithmetic, no logaddexp per state.
+    pb = [1.0] + [0.0] * n  # P(first i labels, path ends in blank) / exp(scale)
+    pnb = [0.0] * (n + 1)  # ... ends in label i
+    scale = 0.0
+    prev = -1
+    for t in np.flatnonzero(active).tolist():
+        if t > prev + 1:  # frames of no label: every prefix waits, ending in blank
+            scale += math.fsum(blank_lp[prev + 1 : t])
+            pb = [b + nb for b, nb in zip(pb, pnb)]
+            pnb = [0.0] * (n + 1)
+        prev = t
+        row = lp[t]
+        p = [math.exp(v) if v >= log_prune else 0.0 for v in row[lab].tolist()]
+        p_blank = math.exp(blank_lp[t])
+        b_new = [(b + nb) * p_blank for b, nb in zip(pb, pnb)]
+        nb_new = [0.0] * (n + 1)
+        for i in range(n):
+            if i and p[i - 1]:
+                nb_new[i] += pnb[i] * p[i - 1]  # repeat merged
+            if p[i]:
+                nb_new[i + 1] += (pb[i] if i and lab[i - 1] == lab[i] else pb[i] + pnb[i]) * p[i]
+        if n and p[n - 1]:
+            nb_new[n] += pnb[n] * p[n - 1]
+        top = max(max(b_new), max(nb_new))
+        if top == 0.0:
+            return -math.inf
+        pb = [v / top for v in b_new]
+        pnb = [v / top for v in nb_new]
+        scale += math.log(top)
+    scale += math.fsum(blank_lp[prev + 1 :])
+    total = pb[n] + pnb[n]
+    return math.log(total) + scale if total > 0 else -math.inf
+
+
+def _dominant_path(lp: np.ndarray, blank: int, prune: float) -> Decoded | None:
+    """The reading of the best path when that path alone has probability above 1/2,
+    else None. It is then the most likely text of all, exactly: the best path gives
+    its text more than 1/2, and every other text shares what is left. Its characters'
+    frames are the runs of the best path (its most likely alignment), so confidences
+    and posteriors are those :func:`ctc_beam_decode` would give it."""
+    best = lp.argmax(axis=1)
+    rows = np.arange(len(best))
+    if float(lp[rows, best].sum()) <= -_LOG2:
+        return None
+    probs = np.exp(lp)
+    peak_p = probs[rows, best].tolist()
+    indices: list[int] = []
+    peaks: list[int] = []
+    prev = blank
+    for t, k in enumerate(best.tolist()):
+        if k != blank:
+            if k != prev:
+                indices.append(k)
+                peaks.append(t)
+            elif peak_p[t] > peak_p[peaks[-1]]:
+                peaks[-1] = t
+        prev = k
+    labels = tuple(indices)
+    logp = ctc_labelling_logp(lp, labels, blank=blank, prune=prune)
+    if not labels:
+        return Decoded((), (), logp=logp)
+    confs = tuple(peak_p[t] for t in peaks)
+    return Decoded(_labels(labels, blank), confs, logp=logp, posteriors=_drop_class(probs[peaks], blank))
+
+
 def ctc_beam_decode(
     logits: np.ndarray,
     *,
@@ -245,6 +328,7 @@ def ctc_beam_decode(
     prune: float = 1e-4,
     patterns: Automaton | None = None,
     topn: int = 1,
+    shortcut: bool = True,
 ) -> Decoded:
     """CTC prefix beam search over ``logits`` (T, C): keeps the ``beam_width`` most
     likely prefixes, each scored by the sum over all its alignments; classes below
@@ -263,6 +347,12 @@ def ctc_beam_decode(
     its position, and only whole plates (a layout's full length) can win; the search
     walks the automaton, so the result is the most likely *legal* text in the beam.
     ``topn`` ranks the final beams (legal ones only, with ``patterns``).
+
+    ``shortcut``: without ``patterns`` and for ``topn`` = 1, when the best path alone
+    has probability above 1/2 its text is returned without the search
+    (:func:`_dominant_path`): it is provably the most likely text, which the search
+    can only approximate; ``logp`` then sums over all of its alignments
+    (:func:`ctc_labelling_logp`). A confident CTC model's plates mostly take it.
     """
     x, blank = _check(logits, blank, "blank")
     if beam_width < 1:
@@ -270,6 +360,10 @@ def ctc_beam_decode(
     if topn < 1:
         raise ValueError(f"topn must be at least 1, got {topn}")
     lp = log_softmax(x)
+    if shortcut and patterns is None and topn == 1:
+        fast = _dominant_path(lp, blank, prune)
+        if fast is not None:
+            return fast
     log_prune = np.log(prune) if prune > 0 else -np.inf
     n_chars = x.shape[1] - 1
     # prefix -> (log P(prefix, ends in blank), log P(prefix, ends in a label))
