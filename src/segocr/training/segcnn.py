@@ -76,6 +76,9 @@ class SegCNNTrainConfig(BaseModel):
     #: Seed of the fit/validation division of the train split (None: ``seed + 1``);
     #: members of an ensemble share it and differ in ``seed``.
     split_seed: int | None = None
+    #: Start the classifier of both stages from these trained segcnn weights (a path or
+    #: a shipped name, with its card) instead of a random init: :func:`init_from`.
+    init: str | None = None
     recognizer: SegCNNConfig = SegCNNConfig()
 
 
@@ -108,6 +111,52 @@ def synthetic_crops(n_plates: int, charset: Charset, config: SegCNNConfig, *, se
     return CropSet(
         np.concatenate(xs) if xs else np.zeros((0, size, size), np.float32), np.array(ys, np.int64)
     )
+
+
+def transfer_state(model: nn.Module, charset: Charset, source: nn.Module, source_charset: Charset) -> int:
+    """Copy ``source``'s parameters and buffers into ``model`` (two CharCNNs of the same
+    width, each with the classes ``charset + noise``). The output layer's rows are
+    matched by character and ``noise`` to ``noise``; rows of characters ``source_charset``
+    lacks keep ``model``'s own values. Returns the number of rows matched.
+
+    >>> a, b = CharCNN(num_classes=3, width=4), CharCNN(num_classes=4, width=4)
+    >>> transfer_state(a, Charset("AB"), b, Charset("BCA"))
+    3
+    >>> bool(torch.equal(a.head[2].weight[0], b.head[2].weight[2]))
+    True
+    """
+    from segocr.errors import ConfigError
+
+    linears = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+    head = {f"{linears[-1]}.weight", f"{linears[-1]}.bias"} if linears else set()
+    own, src = model.state_dict(), source.state_dict()
+    bad = [k for k in own if k not in src or (k not in head and src[k].shape != own[k].shape)]
+    if bad or set(src) != set(own):
+        raise ConfigError(f"init: the source net does not fit this one (width or members differ): {bad[:3]}")
+    rows = [source_charset.chars.index(c) if c in source_charset.chars else -1 for c in charset.chars]
+    rows.append(len(source_charset))  # noise
+    new = {}
+    for k, v in own.items():
+        if k in head:
+            v = v.clone()
+            for i, j in enumerate(rows):
+                if j >= 0:
+                    v[i] = src[k][j]
+            new[k] = v
+        else:
+            new[k] = src[k].clone()
+    model.load_state_dict(new)
+    return sum(j >= 0 for j in rows)
+
+
+def init_from(model: nn.Module, charset: Charset, weights: str | Path) -> int:
+    """Start ``model`` from the trained segcnn ``weights`` (a path or a shipped name,
+    with its card): :func:`transfer_state`. Returns the output rows matched."""
+    from segocr.recognizers.segcnn import load_segcnn
+
+    src = load_segcnn(weights, device="cpu", runtime="torch")
+    assert isinstance(src, SegCNNRecognizer) and src.model is not None
+    return transfer_state(model, charset, src.model, src.charset)
 
 
 @dataclass
@@ -243,7 +292,10 @@ def train_segcnn(
     rcfg = cfg.recognizer.model_copy(update={"length_logp": length_logp([s.text for s in fit])})
     val_images = [s.load() for s in val]
     val_texts = [s.text for s in val]
-    model = CharCNN(num_classes=len(charset) + 1, width=cfg.width).to(dev)
+    model = CharCNN(num_classes=len(charset) + 1, width=cfg.width)
+    if cfg.init is not None:
+        log(f"classifier initialised from {cfg.init}: {init_from(model, charset, cfg.init)} output rows matched")
+    model = model.to(dev)
     rec = SegCNNRecognizer(model, charset, rcfg, device=str(dev))
     ck: dict[str, Any] = resume if resume is not None else {
         "format": FORMAT, "stage": 1, "epoch": 0, "model": None, "optimizer": None, "scheduler": None, "best": None,
@@ -302,7 +354,10 @@ def train_segcnn(
     _, noise = harvest_real(fit, charset, rcfg, classify=rec.classify)
     log(f"harvested {len(noise.y)} noise crops")
     stage2 = CropSet.concat([chars, synth, noise], rcfg.input_size)
-    model = CharCNN(num_classes=len(charset) + 1, width=cfg.width).to(dev)
+    model = CharCNN(num_classes=len(charset) + 1, width=cfg.width)
+    if cfg.init is not None:
+        init_from(model, charset, cfg.init)
+    model = model.to(dev)
     rec.model = model
     model.load_state_dict(
         _fit(model, stage2, epochs=cfg.epochs, evaluate=evaluate, stage=2, **common)
