@@ -155,3 +155,20 @@ def test_absent_data_says_where_ccpd_is_published(
         find_release(tmp_path / "nowhere")
     with pytest.raises(DatasetError, match="unknown crop"):
         CCPD(tmp_path, crop="warp")  # type: ignore[arg-type]
+
+
+def test_both_crops_give_two_samples_per_frame_on_one_side_of_the_split(tmp_path: Path) -> None:
+    for i in range(10):
+        idx = [0, 0, 22, 27, 27, 33, i]
+        name = f"0{i}-90_90-10&10_60&30-59&29_10&29_10&10_59&10-{'_'.join(map(str, idx))}-50-50.png"
+        _frame(tmp_path / name)
+    one, both = open_ccpd(tmp_path), open_ccpd(tmp_path, crop="both")
+    assert len(both.samples()) == 2 * len(one.samples()) == 20
+    train, test = both.samples("train"), both.samples("test")
+    assert (len(train), len(test)) == (16, 4)
+    assert {s.text for s in train} == {s.text for s in one.samples("train")}
+    by_id = {s.id: s for s in train}
+    plain = next(i for i in by_id if not i.endswith("#bbox"))
+    rect, boxed = by_id[plain].load(), by_id[plain + "#bbox"].load()
+    assert rect.shape == (46, 144, 3) and boxed.shape == (20, 50, 3)
+    assert by_id[plain].text == by_id[plain + "#bbox"].text

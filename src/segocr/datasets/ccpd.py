@@ -65,6 +65,9 @@ _POINT = re.compile(r"^(\d+)&(\d+)$")
 
 Point = tuple[int, int]
 CropMode = Literal["rectify", "bbox"]
+#: The ``crop`` option of the dataset: one mode, or ``both`` (two samples per frame, the
+#: rectified plate and the bbox crop, whose id ends in ``#bbox``; same text and group).
+CropOption = Literal["rectify", "bbox", "both"]
 
 
 @dataclass(frozen=True)
@@ -290,7 +293,7 @@ class CCPD:
     """CCPD read from a folder of CCPD-named images (any depth below ``root``)."""
 
     root: Path
-    crop: CropMode = "rectify"
+    crop: CropOption = "rectify"
     size: tuple[int, int] = RECTIFIED_SIZE
     strict: bool = True
     test_fraction: float = 0.2
@@ -300,8 +303,8 @@ class CCPD:
     source: str = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.crop not in ("rectify", "bbox"):
-            raise DatasetError(f"unknown crop {self.crop!r}; choose one of: rectify, bbox")
+        if self.crop not in ("rectify", "bbox", "both"):
+            raise DatasetError(f"unknown crop {self.crop!r}; choose one of: rectify, bbox, both")
         self.source = f"CCPD at {self.root} ({self.crop} crops)"
 
     @cached_property
@@ -320,26 +323,31 @@ class CCPD:
                 continue
             folders = rel.parts[:-1]
             split_dirs = [_SPLIT_DIRS[d] for d in folders if d in _SPLIT_DIRS]
-            out.splits.append(split_dirs[-1] if split_dirs else None)
-            out.samples.append(
-                CCPDSample(
-                    id=rel.as_posix(),
-                    text=record.text,
-                    path=path,
-                    subset="/".join(d for d in folders if d not in _SPLIT_DIRS),
-                    group=record.text,
-                    meta={
-                        "area": record.area,
-                        "tilt": record.tilt,
-                        "brightness": record.brightness,
-                        "blur": record.blur,
-                    },
-                    record=record,
-                    crop=self.crop,
-                    size=self.size,
-                )
-            )
+            modes: tuple[CropMode, ...] = ("rectify", "bbox") if self.crop == "both" else (self.crop,)
+            for mode in modes:
+                out.splits.append(split_dirs[-1] if split_dirs else None)
+                out.samples.append(self._sample(rel, path, folders, record, mode))
         return out
+
+    def _sample(self, rel: PurePath, path: Path, folders: tuple[str, ...], record: CCPDRecord, mode: CropMode) -> CCPDSample:
+        """The sample of one frame cut in ``mode`` (a ``#bbox`` id suffix under ``both``)."""
+        suffix = "#bbox" if self.crop == "both" and mode == "bbox" else ""
+        return CCPDSample(
+            id=rel.as_posix() + suffix,
+            text=record.text,
+            path=path,
+            subset="/".join(d for d in folders if d not in _SPLIT_DIRS),
+            group=record.text,
+            meta={
+                "area": record.area,
+                "tilt": record.tilt,
+                "brightness": record.brightness,
+                "blur": record.blur,
+            },
+            record=record,
+            crop=mode,
+            size=self.size,
+        )
 
     def scan(self, split: str = "all") -> IndexScan:
         """The samples of ``split`` and the names that could not be parsed (whole index)."""
@@ -372,13 +380,13 @@ class CCPD:
 def open_ccpd(
     data_dir: Path | None = None,
     *,
-    crop: CropMode = "rectify",
+    crop: CropOption = "rectify",
     strict: bool = True,
     test_fraction: float = 0.2,
     seed: int = 0,
 ) -> CCPD:
     """Open CCPD (see :func:`find_release` for where it is looked for); ``crop``:
-    ``rectify`` (46x144, from the vertices) or ``bbox``."""
+    ``rectify`` (46x144, from the vertices), ``bbox``, or ``both`` (two samples per frame)."""
     return CCPD(
         find_release(data_dir), crop=crop, strict=strict, test_fraction=test_fraction, seed=seed
     )

@@ -3,16 +3,18 @@
 Geometric changes (shift, zoom, small rotation, shear, horizontal stretch) are applied
 to a line kept at a higher resolution than the model input (twice its height by
 default), then the line is shrunk to the model height and changed photometrically
-(contrast, exposure, blur, noise).
+(contrast, exposure, blur, noise); a low-resolution step (off by default) shrinks the
+line to a few pixels' height and back, as small crops (94x24 LPRNet crops of CCPD) are.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import cv2
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from segocr.preprocess import resize_to_height
 
@@ -43,6 +45,28 @@ class AugmentConfig(BaseModel):
     p_noise: float = Field(0.5, ge=0, le=1)
     #: Noise sigma drawn uniformly from [0, noise] grey levels.
     noise: float = Field(10.0, ge=0, le=64)
+    #: Probability that the line is shrunk to a height drawn uniformly from
+    #: ``lowres_height`` (px) and enlarged back, before blur and noise; its width in
+    #: proportion, or (``lowres_aspect``) to that width/height ratio, as a detector's
+    #: fixed-size crops are (94/24 for LPRNet's), the line keeping its own width.
+    p_lowres: float = Field(0.0, ge=0, le=1)
+    lowres_height: tuple[float, float] = (16.0, 32.0)
+    lowres_aspect: float | None = Field(None, gt=0.5, le=12)
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The fields; the low-resolution ones only when that step is on, so that the
+        options of runs made before it existed dump (and resume) unchanged.
+
+        >>> "lowres_height" in AugmentConfig().model_dump(), AugmentConfig(p_lowres=0.5).model_dump()["lowres_height"]
+        (False, (16.0, 32.0))
+        """
+        data: dict[str, Any] = handler(self)
+        if self.p_lowres == 0:
+            data.pop("p_lowres", None)
+            data.pop("lowres_height", None)
+            data.pop("lowres_aspect", None)
+        return data
 
 
 def augment_line(
@@ -77,8 +101,33 @@ def augment_line(
     mean = float(img.mean())
     img = (img - mean) * rng.uniform(1 - c.contrast, 1 + c.contrast / 2) + mean
     img = 255.0 * (np.clip(img, 0, 255) / 255.0) ** math.exp(rng.normal(0, c.exposure))
+    if c.p_lowres > 0 and rng.random() < c.p_lowres:
+        img = _lowres(img, rng.uniform(*c.lowres_height), rng, aspect=c.lowres_aspect)
     if rng.random() < c.p_blur:
         img = cv2.GaussianBlur(img, (0, 0), sigmaX=rng.uniform(0.3, c.blur_sigma))
     if rng.random() < c.p_noise:
         img = img + rng.normal(0, rng.uniform(0, c.noise), size=img.shape)
     return np.clip(img + 0.5, 0, 255).astype(np.uint8)
+
+
+def _lowres(img: np.ndarray, height: float, rng: np.random.Generator, *, aspect: float | None = None) -> np.ndarray:
+    """``img`` (h, w) float32 shrunk to ``height`` rows (area interpolation; not below
+    4) and ``height * aspect`` columns (``None``: in proportion), and enlarged back to
+    (h, w), bilinear or bicubic at random; unchanged when ``height >= h``.
+
+    >>> img = np.zeros((48, 160), np.float32); img[:, ::2] = 255
+    >>> out = _lowres(img, 16, np.random.default_rng(0))
+    >>> out.shape, bool(out.std() < img.std() / 4)
+    ((48, 160), True)
+    >>> _lowres(img, 24, np.random.default_rng(0), aspect=94 / 24).shape
+    (48, 160)
+    """
+    h, w = img.shape
+    if height >= h:
+        return img
+    small_h = max(4, round(height))
+    small_w = max(4, round(small_h * aspect if aspect is not None else w * small_h / h))
+    small = cv2.resize(img, (small_w, small_h), interpolation=cv2.INTER_AREA)
+    interp = cv2.INTER_LINEAR if rng.random() < 0.5 else cv2.INTER_CUBIC
+    out: np.ndarray = cv2.resize(small, (w, h), interpolation=interp)
+    return out

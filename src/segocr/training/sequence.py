@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
+import cv2
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 from torch import nn
 from tqdm import tqdm
 
@@ -79,8 +80,9 @@ class PretrainConfig(_Frozen):
     """Synthetic pretraining (``plates: 0`` or ``epochs: 0`` skips it)."""
 
     plates: int = Field(5000, ge=0)
-    #: ``cz`` (Czech layout), ``generic`` (5..8 random alphanumerics) or ``mixed`` (3/4 cz).
-    style: Literal["cz", "generic", "mixed"] = "mixed"
+    #: ``cz`` (Czech layout), ``generic`` (5..8 random alphanumerics), ``mixed`` (3/4 cz)
+    #: or ``cn`` (Chinese blue and green plates, province character first).
+    style: Literal["cz", "generic", "mixed", "cn"] = "mixed"
     #: Seed of the synthetic dataset (its train split is used).
     seed: int = 1
     epochs: int = Field(4, ge=0)
@@ -132,6 +134,19 @@ class SequenceTrainConfig(_Frozen):
     augment: AugmentConfig = AugmentConfig()
     pretrain: PretrainConfig = PretrainConfig()
     finetune: FinetuneConfig = FinetuneConfig()
+    #: (height, width): the validation plates are shrunk to this size (area
+    #: interpolation) before they are read, e.g. ``[24, 94]`` as CCPD's LPRNet crops, so
+    #: that the checkpoint is chosen on small crops. None: read as they are.
+    val_resize: tuple[int, int] | None = None
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The fields; ``val_resize`` only when set, so that the options of runs made
+        before it existed dump (and resume) unchanged."""
+        data: dict[str, Any] = handler(self)
+        if self.val_resize is None:
+            data.pop("val_resize", None)
+        return data
 
 
 class CRNNParams(_Frozen):
@@ -327,18 +342,22 @@ class Lines:
 
 def make_lines(
     samples: Sequence[PlateSample], charset: Charset, *, height: int, max_width: int, keep: Callable[[int], bool],
-    progress: bool = False, desc: str = "lines",
+    progress: bool = False, desc: str = "lines", resize: tuple[int, int] | None = None,
 ) -> tuple[Lines, int]:
     """Gray lines of ``samples`` at ``height`` rows; samples with characters outside
     ``charset`` (hidden characters, ``?``, too: never trained on a guess) or whose length
-    ``keep`` rejects are left out (their count is returned)."""
+    ``keep`` rejects are left out (their count is returned). ``resize`` (h, w): each
+    image is first shrunk to that size (area interpolation)."""
     out = Lines([], [], [])
     dropped = 0
     for s in tqdm(samples, desc=desc, unit="plate", disable=not progress, leave=False):
         if charset.unknown(s.text) or not keep(len(s.text)):
             dropped += 1
             continue
-        out.lines.append(line_gray(s.load(), height=height, max_width=max_width))
+        img = s.load()
+        if resize is not None:
+            img = cv2.resize(img, (resize[1], resize[0]), interpolation=cv2.INTER_AREA)
+        out.lines.append(line_gray(img, height=height, max_width=max_width))
         out.labels.append(charset.encode(s.text))
         out.texts.append(s.text)
         out.weights.append(float(s.meta.get("weight", 1.0)))
@@ -683,7 +702,9 @@ def run_sequence_training(
         return head.fits(n, cfg)
 
     fit, fit_dropped = make_lines(fit_s, charset, height=O * H, max_width=O * W, keep=keep, progress=progress, desc="fit plates")
-    val, val_dropped = make_lines(val_s, charset, height=H, max_width=W, keep=keep, progress=progress, desc="validation plates")
+    val, val_dropped = make_lines(
+        val_s, charset, height=H, max_width=W, keep=keep, progress=progress, desc="validation plates", resize=cfg.val_resize
+    )
     if not len(fit) or not len(val):
         raise DatasetError(f"{dataset.name}: no usable plates left to fit or validate on (charset or length)")
     synth = Lines([], [], [])
