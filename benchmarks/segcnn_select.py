@@ -2,6 +2,8 @@
 
     python benchmarks/segcnn_select.py runs/s13/base-s1 runs/s13/photo-s1 ... \\
         [--ensemble runs/s13/base-s1+runs/s13/photo-s1] [--out benchmarks/results/segcnn_select.json]
+    python benchmarks/segcnn_select.py base=src/segocr/weights/segcnn.pt base=runs/s13/base-s1 \\
+        photo=runs/s13/photo-s0 photo=runs/s13/photo-s1 --baseline base --splits 1,2 --margin 3
 
 Each MODEL is a ``segocr train --model segcnn`` run folder (or a ``segcnn.pt`` with
 its card). It is read with the segmentation search of the shipped IWT4S card
@@ -20,6 +22,12 @@ log-softmax, temperature refitted on the validation characters).
 Printed per model: validation plates right (all, HDR), plates lost to segmentation
 (wrong segment count) and to the classifier (right count, misread), the classifier's
 parameters and multiply-adds per crop.
+
+A model given as ``LABEL=PATH`` belongs to the recipe ``LABEL`` (one run per split);
+``--baseline LABEL`` then prints a table per recipe (per split and summed over
+``--splits``, the splits every recipe compared has) and the verdict of the rule fixed in
+docs/models.md (S13k): a recipe passes when its plates summed over the splits beat the
+baseline's by at least ``--margin`` and its HDR plates are not fewer.
 """
 
 from __future__ import annotations
@@ -66,30 +74,67 @@ def cost(model: torch.nn.Module, size: int) -> tuple[int, float]:
     return sum(p.numel() for p in model.parameters()), macs / 1e6
 
 
+def verdicts(rows: list[dict[str, Any]], baseline: str, splits: list[int], margin: int) -> list[dict[str, Any]]:
+    """Per recipe (``row["label"]``), its figures summed over ``splits`` and whether it
+    beats ``baseline`` by the rule (>= ``margin`` plates, HDR plates not fewer). A recipe
+    lacking one of the splits gets no verdict.
+
+    >>> r = lambda lab, sp, ok, h: {"label": lab, "split_seed": sp, "val_correct": ok, "val_n": 10,
+    ...     "hdr_correct": h, "hdr_n": 5, "lost_to_segmentation": 0, "lost_to_classifier": 10 - ok}
+    >>> rows = [r("b", 1, 7, 3), r("b", 2, 8, 4), r("c", 1, 9, 3), r("c", 2, 9, 4), r("d", 1, 10, 2)]
+    >>> [(v["label"], v["correct"], v["passes"]) for v in verdicts(rows, "b", [1, 2], 3)]
+    [('b', 15, None), ('c', 18, True), ('d', None, None)]
+    """
+    out = []
+    for label in dict.fromkeys(r["label"] for r in rows):
+        mine = {r["split_seed"]: r for r in rows if r["label"] == label}
+        v: dict[str, Any] = {"label": label, "correct": None, "passes": None}
+        if all(s in mine for s in splits):
+            sel = [mine[s] for s in splits]
+            for key, field in (("correct", "val_correct"), ("n", "val_n"), ("hdr_correct", "hdr_correct"),
+                               ("hdr_n", "hdr_n"), ("seg", "lost_to_segmentation"), ("cls", "lost_to_classifier")):
+                v[key] = sum(int(r[field] or 0) for r in sel)
+        out.append(v)
+    base = next((v for v in out if v["label"] == baseline), None)
+    if base is None or base["correct"] is None:
+        raise SystemExit(f"baseline {baseline!r} lacks one of the splits {splits}")
+    for v in out:
+        if v["label"] != baseline and v["correct"] is not None:
+            v["margin"] = v["correct"] - base["correct"]
+            v["hdr_margin"] = v["hdr_correct"] - base["hdr_correct"]
+            v["passes"] = v["margin"] >= margin and v["hdr_margin"] >= 0
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="*", type=Path)
     ap.add_argument("--ensemble", action="append", default=[], help="run folders joined by +")
     ap.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared/data/iwt4s/2017-IWT4S-HDR_LP-dataset")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--baseline", default=None, help="the LABEL of the baseline recipe: print the rule's verdicts")
+    ap.add_argument("--splits", default="1,2,3", help="split seeds the verdict sums over (comma-separated)")
+    ap.add_argument("--margin", type=int, default=3, help="plates a recipe must gain over the baseline")
     args = ap.parse_args()
     torch.set_num_threads(1)
     search = json.loads(SHIPPED.with_suffix(".json").read_text())["config"].get("search")
     dataset = load_dataset("iwt4s", args.data_dir)
     train = list(dataset.samples("train"))
-    cands: list[tuple[str, SegCNNRecognizer, dict[str, Any]]] = []
-    for m in args.models:
+    cands: list[tuple[str, str, SegCNNRecognizer, dict[str, Any]]] = []
+    for arg in args.models:
+        label, _, path = str(arg).rpartition("=")
+        m = Path(path)
         w = weights_of(m)
         rec = load_segcnn(w, device="cpu", runtime="torch")
         assert isinstance(rec, SegCNNRecognizer)
         card = json.loads(w.with_suffix(".json").read_text())
-        cands.append((str(m), rec, card["training"]["train_config"]))
+        cands.append((label or str(m), str(m), rec, card["training"]["train_config"]))
     for spec in args.ensemble:
         members = [weights_of(Path(p)) for p in spec.split("+")]
         rec, facts = ensemble_recognizer(members, train, dataset.charset)
-        cands.append((spec, rec, facts["train_config"]))
+        cands.append((spec, spec, rec, facts["train_config"]))
     rows = []
-    for name, rec, tc in cands:
+    for label, name, rec, tc in cands:
         seed = split_seed_of(tc)
         _, val = group_split(train, test_fraction=float(tc.get("val_fraction", 0.15)), seed=seed)
         rec.config = rec.config.model_copy(update={"search": None if search is None else SearchConfig.model_validate(search)})
@@ -100,6 +145,7 @@ def main() -> None:
         assert rec.model is not None
         params, mmacs = cost(rec.model, rec.config.input_size)
         row = {
+            "label": label,
             "model": name,
             "split_seed": seed,
             "val_n": mr.overall.n,
@@ -120,9 +166,29 @@ def main() -> None:
             f"{params / 1e3:.0f}k params  {mmacs:.1f} MMAC/crop",
             flush=True,
         )
+    summary = None
+    if args.baseline is not None:
+        splits = [int(s) for s in args.splits.split(",")]
+        summary = verdicts(rows, args.baseline, splits, args.margin)
+        print(f"\nrule: plates summed over splits {splits} >= baseline {args.baseline!r} + {args.margin}, HDR not fewer")
+        print("| recipe | " + " | ".join(f"split {s}" for s in splits) + " | sum | HDR | lost seg / cls | margin | passes |")
+        print("|:--|" + "--:|" * (len(splits) + 6))
+        for v in summary:
+            mine = {r["split_seed"]: r for r in rows if r["label"] == v["label"]}
+            cells = [
+                f"{mine[s]['val_correct']}/{mine[s]['val_n']} ({mine[s]['hdr_correct']}/{mine[s]['hdr_n']} HDR; "
+                f"{mine[s]['lost_to_segmentation']}/{mine[s]['lost_to_classifier']})" if s in mine else ""
+                for s in splits
+            ]
+            tail = (
+                [f"{v['correct']}/{v['n']}", f"{v['hdr_correct']}/{v['hdr_n']}", f"{v['seg']} / {v['cls']}",
+                 f"{v.get('margin', 0):+d} ({v.get('hdr_margin', 0):+d} HDR)", str(v["passes"])]
+                if v["correct"] is not None else ["", "", "", "", ""]
+            )  # fmt: skip
+            print(f"| {v['label']} | " + " | ".join(cells + tail) + " |")
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"search": search, "rows": rows}, indent=2) + "\n")
+        args.out.write_text(json.dumps({"search": search, "rows": rows, "summary": summary}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
