@@ -1,0 +1,55 @@
+"""benchmarks/mix_validation.py and benchmarks/train_crnn_holdout.py: draw shares and the
+held-out validation plates of the init weights (issue 10)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+
+import pytest
+
+from segocr.charset import LATIN, Charset
+from segocr.datasets.base import PlateSample
+from segocr.models.weights import SHIPPED_DIR
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_draw_shares_weigh_sources_and_rare_characters() -> None:
+    mv = _load("mix_validation")
+    mix = SimpleNamespace(charset=Charset(LATIN))
+    samples = [PlateSample(str(i), "1234", subset="a") for i in range(3)]
+    samples += [PlateSample("3", "1234", subset="b"), PlateSample("4", "12?4", subset="b")]
+    even = mv.draw_shares(samples, mix, {"a": 1.0, "b": 1.0})
+    assert even == pytest.approx({"a": 0.75, "b": 0.25})  # the ? plate is never drawn
+    heavy = mv.draw_shares(samples, mix, {"a": 1.0, "b": 3.0})
+    assert heavy == pytest.approx({"a": 0.5, "b": 0.5})
+    rare = mv.draw_shares([*samples[:3], PlateSample("5", "123Q", subset="b")], mix, {"a": 1.0, "b": 1.0})
+    assert rare["b"] > 0.25  # a plate with a rarer character is drawn more often
+
+
+@pytest.mark.real_data
+def test_held_out_ids_are_the_init_weights_validation_plates() -> None:
+    from conftest import SHARED_DATA, _need
+
+    _need(SHARED_DATA / "iwt4s")
+    th = _load("train_crnn_holdout")
+    card = json.loads((SHIPPED_DIR / "crnn.json").read_text())
+    mix = SimpleNamespace(datasets={"iwt4s": None}, config=SimpleNamespace(name="m"))
+    ids, name = th.held_out_ids("crnn-iwt4s", mix, SHARED_DATA)
+    assert name == "iwt4s" and len(ids) == card["training"]["val_plates"]
+    assert all(i.startswith("iwt4s/") for i in ids)
+    with pytest.raises(SystemExit, match="not a source"):
+        th.held_out_ids("crnn-iwt4s", SimpleNamespace(datasets={}, config=mix.config), SHARED_DATA)
