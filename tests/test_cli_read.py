@@ -90,7 +90,7 @@ def test_python_api_reads_paths_bytes_and_arrays() -> None:
     from segocr.io import read_image
 
     c = segocr.read(read_image(path))
-    assert a.text == b.text == c.text and a.recognizer == "segcnn"
+    assert a.text == b.text == c.text and a.recognizer == "ensemble"  # the default reader
     assert isinstance(a, segocr.Prediction)
 
 

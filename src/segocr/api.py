@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from segocr.recognizers.base import Prediction, Recognizer, get_recognizer_factory
+from segocr.recognizers.base import DEFAULT_MODEL, Prediction, Recognizer, get_recognizer_factory
 from segocr.rows import DEFAULT_ROWS, with_rows
 
 
 @lru_cache(maxsize=8)
 def load_recognizer(
-    name: str = "segcnn", *, weights: str | None = None, device: str = "auto", runtime: str = "auto"
+    name: str = DEFAULT_MODEL, *, weights: str | None = None, device: str = "auto", runtime: str = "auto"
 ) -> Recognizer:
     """The recognizer registered as ``name`` with its shipped weights (or ``weights``),
     on ``device`` (``auto`` takes the GPU when there is one) and ``runtime``: ``onnx``
@@ -29,7 +29,7 @@ def load_recognizer(
 def read(
     image: str | Path | bytes | np.ndarray,
     *,
-    model: str = "segcnn",
+    model: str = DEFAULT_MODEL,
     device: str = "auto",
     runtime: str = "auto",
     format: str | Path | None = None,
@@ -79,7 +79,7 @@ def read(
 def read_plates(
     image: str | Path | bytes | np.ndarray,
     *,
-    model: str = "segcnn",
+    model: str = DEFAULT_MODEL,
     device: str = "auto",
     runtime: str = "auto",
     format: str | Path | None = None,

@@ -34,7 +34,7 @@ from typing import Any, Literal, TypeAlias
 import numpy as np
 
 from segocr.errors import ImageReadError, SegocrError
-from segocr.recognizers.base import Prediction, Recognizer
+from segocr.recognizers.base import DEFAULT_MODEL, Prediction, Recognizer
 
 __all__ = [
     "BACKENDS",
@@ -106,7 +106,7 @@ class RecognizerSpec:
     be shipped with every chunk while the recognizer itself is loaded once per
     process."""
 
-    model: str = "segcnn"
+    model: str = DEFAULT_MODEL
     weights: str | None = None
     device: str = "auto"
     #: ``auto``, ``onnx`` or ``torch`` (see :mod:`segocr.runtime`).

@@ -36,7 +36,7 @@ import numpy as np
 from segocr.charset import Charset
 from segocr.formats.decoding import DecodeOptions, FormatPlan, plan
 from segocr.formats.schema import Automaton
-from segocr.recognizers.base import CharPrediction, Prediction
+from segocr.recognizers.base import DEFAULT_MODEL, CharPrediction, Prediction
 from segocr.recognizers.decode import kbest_product
 
 if TYPE_CHECKING:
@@ -235,7 +235,7 @@ def fuse_with_options(
 def read_track(
     images: Sequence[str | Path | bytes | np.ndarray],
     *,
-    model: str = "segcnn",
+    model: str = DEFAULT_MODEL,
     device: str = "auto",
     format: str | Path | None = None,
     topn: int = 1,

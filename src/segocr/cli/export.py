@@ -76,6 +76,11 @@ def export(
         get_recognizer_factory(model)
     except KeyError as exc:
         raise click.UsageError(str(exc.args[0])) from None
+    from segocr.ensemble import ENSEMBLES
+
+    if model in ENSEMBLES:
+        members = ", ".join(ENSEMBLES[model])
+        raise click.UsageError(f"{model} has no network of its own: export its members ({members}) one by one")
     if not torch_available():
         raise click.ClickException("exporting needs torch and onnx: pip install 'segocr[train]'")
     from segocr.runtime.export import export_onnx

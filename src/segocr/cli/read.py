@@ -37,7 +37,7 @@ from segocr.cli.options import DEVICE_HELP, check_device
 from segocr.errors import ImageReadError, SegocrError
 from segocr.locate.pipeline import LOCATE_MODES
 from segocr.names import one_line, printable
-from segocr.recognizers.base import Prediction, get_recognizer_factory, recognizer_names
+from segocr.recognizers.base import DEFAULT_MODEL, Prediction, get_recognizer_factory, recognizer_names
 from segocr.rows import DEFAULT_ROWS, ROWS_MODES
 from segocr.runtime import RUNTIMES
 
@@ -193,7 +193,7 @@ def _stdout_gone() -> NoReturn:
     "--model",
     default=None,
     help="Recognizer: " + ", ".join(recognizer_names()) + ".  "
-    "[default: the model named by the --weights card, else segcnn]",
+    f"[default: the model named by the --weights card, else {DEFAULT_MODEL}]",
 )
 @click.option(
     "--weights",
@@ -339,7 +339,7 @@ def read(
         raise click.BadParameter("an empty path ('') is not an image", param_hint="IMAGE")
     given = model
     if model is None:
-        model = _card_model(weights) if weights is not None else "segcnn"
+        model = _card_model(weights) if weights is not None else DEFAULT_MODEL
     try:
         get_recognizer_factory(model)
     except KeyError as exc:

@@ -82,8 +82,14 @@ RecognizerFactory = Callable[..., Recognizer]
 R = TypeVar("R")
 RECOGNIZERS: Registry[RecognizerFactory] = Registry(
     "recognizer",
-    builtin=("segocr.recognizers.crnn", "segocr.recognizers.holistic", "segocr.recognizers.segcnn"),
+    builtin=("segocr.recognizers.crnn", "segocr.recognizers.holistic", "segocr.recognizers.segcnn", "segocr.ensemble"),
 )
+
+
+#: The recognizer that reads when none is named (``segocr read``, :func:`segocr.read`):
+#: the ensemble of segcnn and crnn with their general weights, chosen on validation
+#: plates (``benchmarks/ensemble_validation.py``; see :mod:`segocr.ensemble`).
+DEFAULT_MODEL = "ensemble"
 
 
 def register_recognizer(name: str) -> Callable[[RecognizerFactory], RecognizerFactory]:

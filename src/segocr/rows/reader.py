@@ -132,7 +132,8 @@ def _mapped(pred: Prediction, st: Stitched) -> Prediction:
 
 def with_rows(recognizer: Any, config: RowsConfig | str | None) -> Any:
     """``recognizer`` wrapped in :class:`RowsRecognizer` unless rows are off: a
-    ``config`` (or mode name) of ``one``, or None, gives ``recognizer`` itself.
+    ``config`` (or mode name) of ``one``, or None, gives ``recognizer`` itself. A
+    recognizer with a ``with_rows(config)`` method (an ensemble) does it itself.
 
     >>> class R:
     ...     name = "r"
@@ -142,6 +143,9 @@ def with_rows(recognizer: Any, config: RowsConfig | str | None) -> Any:
     """
     if config is None:
         return recognizer
+    delegate = getattr(recognizer, "with_rows", None)
+    if callable(delegate):  # e.g. an ensemble wraps each of its members
+        return delegate(config)
     if isinstance(config, str) and config not in ROWS_MODES:
         raise ValueError(f"unknown rows mode {config!r}; choose one of: {', '.join(ROWS_MODES)}")
     cfg = RowsConfig(mode=config) if isinstance(config, str) else config

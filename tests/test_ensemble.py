@@ -1,0 +1,124 @@
+"""Ensembles of recognizers (segocr.ensemble): fusion of hand-made member readings,
+boxes and two-row details carried over, loading errors, and the shipped ensembles
+reading the bundled samples through the API and the CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from segocr.api import load_recognizer
+from segocr.charset import Charset
+from segocr.cli import main
+from segocr.ensemble import EnsembleRecognizer, load_ensemble
+from segocr.errors import WeightsError
+from segocr.io import read_image
+from segocr.recognizers.base import CharPrediction, Prediction
+from segocr.rows import RowsRecognizer, with_rows
+from segocr.segment.boxes import CharBox
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+CS = Charset("AB12")
+
+
+class Fixed:
+    """A member that returns the given predictions (one per image, in order)."""
+
+    def __init__(self, name: str, preds: Sequence[Prediction], charset: Charset = CS) -> None:
+        self.name = name
+        self.preds = list(preds)
+        self.charset = charset
+        self.seen: list[Any] = []
+
+    def predict(self, images: Sequence[np.ndarray], *, options: Any = None) -> list[Prediction]:
+        self.seen.append(options)
+        return self.preds[: len(images)]
+
+
+def pred(text: str, conf: float, post: list[list[float]], boxes: bool = False, **info: Any) -> Prediction:
+    chars = tuple(CharPrediction(c, 0.9, CharBox(10 * i, 0, 8, 20) if boxes else None) for i, c in enumerate(text))
+    return Prediction(text, conf, chars, "m", {"posteriors": np.array(post), **info})
+
+
+IMAGES = [np.zeros((20, 60, 3), np.uint8)]
+
+
+def test_equal_lengths_multiply_the_members_posteriors() -> None:
+    # segcnn-like member: sure of A, unsure of 1/2; crnn-like member: sure of 2
+    a = pred("A1", 0.55, [[0.95, 0.05, 0, 0], [0, 0, 0.55, 0.45]], boxes=True, rows=2, row_bands=[[0, 9], [10, 20]])
+    b = pred("B2", 0.40, [[0.45, 0.55, 0, 0], [0, 0, 0.05, 0.95]])
+    ens = EnsembleRecognizer([Fixed("seg", [a]), Fixed("crnn", [b])])
+    (p,) = ens.predict(IMAGES)
+    assert p.text == "A2" and p.recognizer == "ensemble" and p.info["fusion"] == "aligned"
+    assert [c.box for c in p.chars] == [c.box for c in a.chars]  # boxes from the member that has them
+    assert p.info["rows"] == 2 and p.info["row_bands"] == [[0, 9], [10, 20]]
+    assert p.info["members"] == [("seg", "A1", 0.55), ("crnn", "B2", 0.40)]
+    assert p.info["posteriors"].shape == (2, 4)
+
+
+def test_different_lengths_take_the_more_confident_member() -> None:
+    a = pred("A1", 0.3, [[0.9, 0.1, 0, 0], [0, 0, 0.9, 0.1]], boxes=True)
+    b = pred("AB1", 0.7, [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]])
+    (p,) = EnsembleRecognizer([Fixed("seg", [a]), Fixed("crnn", [b])]).predict(IMAGES)
+    assert (p.text, p.confidence, p.info["fusion"]) == ("AB1", 0.7, "pick")
+    (q,) = EnsembleRecognizer([Fixed("seg", [a]), Fixed("crnn", [b])], rule="pick").predict(IMAGES)
+    assert q.text == "AB1"
+
+
+def test_options_reach_every_member_and_an_empty_batch_reads_nothing() -> None:
+    from segocr.formats.decoding import DecodeOptions
+
+    m1, m2 = Fixed("a", [pred("A", 0.9, [[1, 0, 0, 0]])]), Fixed("b", [pred("A", 0.9, [[1, 0, 0, 0]])])
+    opts = DecodeOptions(topn=2)
+    EnsembleRecognizer([m1, m2]).predict(IMAGES, options=opts)
+    assert m1.seen == [opts] and m2.seen == [opts]
+    assert EnsembleRecognizer([m1, m2]).predict([]) == []
+
+
+def test_members_must_share_a_charset_and_be_two_or_more() -> None:
+    a = Fixed("a", [], Charset("AB12"))
+    with pytest.raises(WeightsError, match="different charsets"):
+        EnsembleRecognizer([a, Fixed("b", [], Charset("AB123"))])
+    with pytest.raises(ValueError, match="at least two"):
+        EnsembleRecognizer([a])
+    with pytest.raises(ValueError, match="unknown fusion rule"):
+        EnsembleRecognizer([a, a], rule="vote")
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [("segcnn", "two or more members"), ("segcnn+nope", "unknown ensemble member 'nope'"), ("segcnn+ensemble", "unknown ensemble member")],
+)
+def test_bad_member_lists_are_weights_errors(weights: str, message: str) -> None:
+    with pytest.raises(WeightsError, match=message):
+        load_ensemble(weights, device="cpu")
+
+
+def test_rows_wrap_each_member() -> None:
+    a, b = Fixed("a", []), Fixed("b", [])
+    ens = with_rows(EnsembleRecognizer([a, b]), "auto")
+    assert isinstance(ens, EnsembleRecognizer) and all(isinstance(m, RowsRecognizer) for m in ens.members)
+    assert with_rows(ens, "one").members[0] is ens.members[0]
+
+
+@pytest.mark.parametrize("name", ["ensemble", "ensemble-iwt4s"])
+def test_shipped_ensembles_read_the_samples(name: str) -> None:
+    rec = load_recognizer(name, device="cpu")
+    assert [m.name for m in rec.members] == ["segcnn", "crnn"]  # type: ignore[attr-defined]
+    files = ["9KE0410.png", "3J55450.png"]
+    preds = rec.predict([read_image(SAMPLES / f) for f in files])
+    assert [p.text for p in preds] == [Path(f).stem for f in files]
+    assert all(0 < p.confidence <= 1 and p.recognizer == name for p in preds)
+
+
+def test_cli_reads_with_the_ensemble() -> None:
+    res = CliRunner().invoke(main, ["read", "--model", "ensemble", "--json", str(SAMPLES / "9KE0410.png")])
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.output.strip().splitlines()[0])
+    assert row["text"] == "9KE0410" and row["recognizer"] == "ensemble"
