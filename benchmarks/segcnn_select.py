@@ -92,7 +92,8 @@ def verdicts(rows: list[dict[str, Any]], baseline: str, splits: list[int], margi
         if all(s in mine for s in splits):
             sel = [mine[s] for s in splits]
             for key, field in (("correct", "val_correct"), ("n", "val_n"), ("hdr_correct", "hdr_correct"),
-                               ("hdr_n", "hdr_n"), ("seg", "lost_to_segmentation"), ("cls", "lost_to_classifier")):
+                               ("hdr_n", "hdr_n"), ("seg", "lost_to_segmentation"), ("cls", "lost_to_classifier"),
+                               ("hdr_seg", "hdr_lost_to_segmentation"), ("hdr_cls", "hdr_lost_to_classifier")):
                 v[key] = sum(int(r[field] or 0) for r in sel)
         out.append(v)
     base = next((v for v in out if v["label"] == baseline), None)
@@ -154,6 +155,8 @@ def main() -> None:
             "hdr_correct": round(hdr.plate_accuracy * hdr.n) if hdr else 0,
             "lost_to_segmentation": seg.wrong_count if seg else None,
             "lost_to_classifier": seg.misread if seg else None,
+            "hdr_lost_to_segmentation": hdr.segmentation.wrong_count if hdr and hdr.segmentation else None,
+            "hdr_lost_to_classifier": hdr.segmentation.misread if hdr and hdr.segmentation else None,
             "cer": round(mr.overall.cer, 4),
             "params": params,
             "mmacs_per_crop": round(mmacs, 2),
@@ -162,7 +165,8 @@ def main() -> None:
         rows.append(row)
         print(
             f"{name:45s} split {seed}  val {row['val_correct']}/{row['val_n']}  hdr {row['hdr_correct']}/{row['hdr_n']}  "
-            f"lost seg/cls {row['lost_to_segmentation']}/{row['lost_to_classifier']}  CER {row['cer']:.4f}  "
+            f"lost seg/cls {row['lost_to_segmentation']}/{row['lost_to_classifier']} "
+            f"(HDR {row['hdr_lost_to_segmentation']}/{row['hdr_lost_to_classifier']})  CER {row['cer']:.4f}  "
             f"{params / 1e3:.0f}k params  {mmacs:.1f} MMAC/crop",
             flush=True,
         )
@@ -171,18 +175,19 @@ def main() -> None:
         splits = [int(s) for s in args.splits.split(",")]
         summary = verdicts(rows, args.baseline, splits, args.margin)
         print(f"\nrule: plates summed over splits {splits} >= baseline {args.baseline!r} + {args.margin}, HDR not fewer")
-        print("| recipe | " + " | ".join(f"split {s}" for s in splits) + " | sum | HDR | lost seg / cls | margin | passes |")
-        print("|:--|" + "--:|" * (len(splits) + 6))
+        print("| recipe | " + " | ".join(f"split {s}" for s in splits) + " | sum | HDR | lost seg / cls (of them HDR) | margin | passes |")
+        print("|:--|" + "--:|" * (len(splits) + 5))
         for v in summary:
             mine = {r["split_seed"]: r for r in rows if r["label"] == v["label"]}
             cells = [
                 f"{mine[s]['val_correct']}/{mine[s]['val_n']} ({mine[s]['hdr_correct']}/{mine[s]['hdr_n']} HDR; "
-                f"{mine[s]['lost_to_segmentation']}/{mine[s]['lost_to_classifier']})" if s in mine else ""
+                f"seg/cls {mine[s]['lost_to_segmentation']}/{mine[s]['lost_to_classifier']})" if s in mine else ""
                 for s in splits
             ]
             tail = (
-                [f"{v['correct']}/{v['n']}", f"{v['hdr_correct']}/{v['hdr_n']}", f"{v['seg']} / {v['cls']}",
-                 f"{v.get('margin', 0):+d} ({v.get('hdr_margin', 0):+d} HDR)", str(v["passes"])]
+                [f"{v['correct']}/{v['n']}", f"{v['hdr_correct']}/{v['hdr_n']}", f"{v['seg']} / {v['cls']} ({v['hdr_seg']} / {v['hdr_cls']})",
+                 f"{v['margin']:+d} ({v['hdr_margin']:+d} HDR)" if "margin" in v else "baseline",
+                 {True: "yes", False: "no", None: ""}[v["passes"]]]
                 if v["correct"] is not None else ["", "", "", "", ""]
             )  # fmt: skip
             print(f"| {v['label']} | " + " | ".join(cells + tail) + " |")
