@@ -9,8 +9,9 @@ split of each source (each dataset's own leak-free split by plate text; none of 
 plates was seen in training or used for a choice): IWT4S, openalpr-br, openalpr-eu2,
 uc3m-ocr (ES), cparking-co and CCPD (the 1,000 LPRNet test crops, all of them: no CCPD
 plate of that set is in any training). Models: the shipped ``segcnn-general``,
-``crnn-general``, ``segcnn-iwt4s`` (``segcnn.pt``), ``crnn-iwt4s`` (``crnn.pt``) and
-``crnn-ccpd``. A model reads a source only when its charset holds every label character
+``crnn-general``, ``segcnn-iwt4s`` (``segcnn.pt``), ``crnn-iwt4s`` (``crnn.pt``),
+``crnn-ccpd``, and the ensembles ``ensemble`` (segcnn-general + crnn-general, the default
+reader) and ``ensemble-iwt4s`` (:mod:`segocr.ensemble`). A model reads a source only when its charset holds every label character
 (the general weights are Latin-only: no Chinese province character; crnn-ccpd is measured on
 CCPD only). Scoring (:func:`segocr.training.mixdata.score_visible`): exact plates,
 except that UC3M-LP's two greyed-out characters per plate count as matched by one
@@ -79,6 +80,9 @@ MODELS = (
     ("segcnn-iwt4s", "segcnn", "segcnn-iwt4s"),
     ("crnn-iwt4s", "crnn", "crnn-iwt4s"),
     ("crnn-ccpd", "crnn", "crnn-ccpd"),
+    # segocr.ensemble: the members' readings fused (the weights name the members)
+    ("ensemble", "ensemble", "segcnn+crnn"),
+    ("ensemble-iwt4s", "ensemble", "segcnn-iwt4s+crnn-iwt4s"),
 )
 #: Models that read only some sources (the source-specific weights of another alphabet).
 ONLY = {"crnn-ccpd": ("ccpd",)}
