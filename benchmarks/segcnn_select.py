@@ -94,7 +94,7 @@ def verdicts(rows: list[dict[str, Any]], baseline: str, splits: list[int], margi
             for key, field in (("correct", "val_correct"), ("n", "val_n"), ("hdr_correct", "hdr_correct"),
                                ("hdr_n", "hdr_n"), ("seg", "lost_to_segmentation"), ("cls", "lost_to_classifier"),
                                ("hdr_seg", "hdr_lost_to_segmentation"), ("hdr_cls", "hdr_lost_to_classifier")):
-                v[key] = sum(int(r[field] or 0) for r in sel)
+                v[key] = sum(int(r.get(field) or 0) for r in sel)
         out.append(v)
     base = next((v for v in out if v["label"] == baseline), None)
     if base is None or base["correct"] is None:
