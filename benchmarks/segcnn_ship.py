@@ -83,7 +83,11 @@ def main() -> None:
     }
     training["chosen_on"] = "validation plates only: python benchmarks/segcnn_select.py (the test split read once, here)"
     training["shipped_from"] = shipped_from
-    save_trained(rec.model, WEIGHTS, dataset, model_fields=model_fields, training=training, command=command, metrics=metrics)
+    start = training.get("initialised_from")  # a run started from other weights inherits their licence too
+    save_trained(
+        rec.model, WEIGHTS, dataset, model_fields=model_fields, training=training, command=command, metrics=metrics,
+        also_inherits=start["licence"] if start else None,
+    )  # fmt: skip
     print(json.dumps(metrics, indent=2))
 
 

@@ -77,11 +77,14 @@ def save_trained(
     training: dict[str, Any],
     command: str,
     metrics: dict[str, Any],
+    also_inherits: str | None = None,
 ) -> dict[str, Any]:
     """Save ``model`` at ``path`` with its card: ``model_fields`` (model, architecture,
     model_kwargs, charset, classes, input_size, config, ...) first, then ``training``
     (completed with the dataset's name and source, and a mix's sources), the command,
-    the metrics, the licence the weights inherit and the torch version. Returns the card."""
+    the metrics, the licence the weights inherit and the torch version. Returns the card.
+    ``also_inherits`` is the licence of other weights the model started from (a
+    fine-tuned net), added to the dataset's."""
     import torch
 
     from segocr.datasets.mix import Mix
@@ -93,6 +96,8 @@ def save_trained(
         licence = dataset.licence
     else:
         licence = LICENCE_NOTE.get(dataset.name, "inherits the licence of the training data")
+    if also_inherits:
+        licence = f"{licence} It started from other weights and also inherits their terms: {also_inherits}"
     card = {
         **model_fields,
         "training": training,

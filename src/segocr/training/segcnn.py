@@ -445,10 +445,37 @@ def run_segcnn_training(
         "train_config": cfg.model_dump(mode="json", exclude={"recognizer"}),
         **facts,
     }
+    start = init_facts(cfg.init) if cfg.init is not None else None
+    if start is not None:
+        training["initialised_from"] = start
     return save_trained(
         rec.model, out_dir / f"{NAME}.pt", dataset, model_fields=model_fields, training=training,
-        command=command, metrics=metrics,
+        command=command, metrics=metrics, also_inherits=start["licence"] if start else None,
     )  # fmt: skip
+
+
+def init_facts(weights: str | Path) -> dict[str, Any]:
+    """What a card records of the weights a run started from (``init``): their path or
+    name, sha256, training data, command and licence (which the new weights inherit too).
+
+    >>> f = init_facts("segcnn-general")
+    >>> f["dataset"], "AGPL" in f["licence"]
+    ('mix:general', True)
+    """
+    import json
+
+    from segocr.models.weights import resolve_weights
+
+    card = json.loads(resolve_weights(weights, NAME).with_suffix(".json").read_text())
+    tr = card.get("training", {})
+    return {
+        "weights": str(weights),
+        "sha256": card.get("sha256"),
+        "dataset": tr.get("dataset"),
+        "source": tr.get("source"),
+        "command": card.get("command"),
+        "licence": card.get("licence", "unknown: the card of the initial weights states none"),
+    }
 
 
 def _model_fields(rec: SegCNNRecognizer, charset: Charset, model_kwargs: dict[str, Any]) -> dict[str, Any]:
