@@ -29,7 +29,7 @@ from segocr.datasets.base import load_dataset
 from segocr.recognizers.segcnn import NAME, SegCNNRecognizer, load_segcnn
 from segocr.segment.search import SearchConfig
 from segocr.training.card import measure_for_card, save_trained
-from segocr.training.segcnn import ensemble_recognizer
+from segocr.training.segcnn import ensemble_recognizer, init_facts
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "src/segocr/weights/segcnn.pt"
@@ -83,7 +83,11 @@ def main() -> None:
     }
     training["chosen_on"] = "validation plates only: python benchmarks/segcnn_select.py (the test split read once, here)"
     training["shipped_from"] = shipped_from
-    start = training.get("initialised_from")  # a run started from other weights inherits their licence too
+    # a run started from other weights (``init``) inherits their licence too
+    init = training.get("train_config", {}).get("init")
+    start = training.get("initialised_from") or (init_facts(init) if init else None)
+    if start is not None:
+        training["initialised_from"] = start
     save_trained(
         rec.model, WEIGHTS, dataset, model_fields=model_fields, training=training, command=command, metrics=metrics,
         also_inherits=start["licence"] if start else None,
