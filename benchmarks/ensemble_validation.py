@@ -3,7 +3,7 @@ VALIDATION plates only (never a test split): the figures that chose the members 
 fusion rule, and the default reader of ``segocr read``.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ensemble_validation.py --data-dir ../shared/data \\
-        [--out benchmarks/results/ensemble_validation.md]
+        [--out benchmarks/results/ensemble_validation.md] [--write-cards]
 
 Parts:
 
@@ -20,6 +20,14 @@ applied to those readings. Scores by :func:`segocr.training.mixdata.score_visibl
 (UC3M-LP hidden characters match one character or none): plate accuracy, CER and the
 ECE of the plate confidence. CPU ms a plate: ``time.process_time`` of each member's
 reading, one thread (an ensemble costs the sum of its members).
+
+Calibration: for the shipped rule, the plate confidence of each case of
+:data:`segocr.ensemble.CASES` (members agree, aligned, pick) is refitted by a logistic
+regression of correctness on its logit (Platt scaling) on the part's plates; a case with
+fewer than :data:`MIN_CASE` plates or :data:`MIN_OUTCOME` of either outcome is left as it is. Its row says
+``calibrated`` and its ECE is measured on the plates it was fitted on (optimistic; the
+README's test figures are the honest ones). ``--write-cards`` writes each ensemble's card
+(``src/segocr/ensemble/cards/NAME.json``: members, rule, calibration, these figures).
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -39,30 +48,69 @@ from mix_validation import SHORT, parts  # noqa: E402
 from segocr.api import load_recognizer  # noqa: E402
 from segocr.datasets.base import PlateSample, load_dataset  # noqa: E402
 from segocr.datasets.splits import group_split  # noqa: E402
-from segocr.ensemble import ENSEMBLES, EnsembleRecognizer  # noqa: E402
+from segocr.ensemble import CARDS_DIR, ENSEMBLES, EnsembleConfig, EnsembleRecognizer, case_of  # noqa: E402
 from segocr.fusion import DEFAULT_RULE, RULES  # noqa: E402
 from segocr.recognizers.base import Prediction  # noqa: E402
 from segocr.rows import DEFAULT_ROWS, with_rows  # noqa: E402
+from segocr.datasets.masked import visible_correct  # noqa: E402
 from segocr.training.mixdata import score_visible  # noqa: E402
 
 
-def read_part(ensemble: str, samples: list[PlateSample]) -> tuple[dict[str, list[Prediction]], dict[str, float]]:
-    """Every member's and every rule's predictions of ``samples``, and each member's
-    CPU ms a plate."""
+#: Fewest plates of a case, and of each outcome (right, wrong) in it, for its
+#: calibration to be fitted (else the case keeps its confidence).
+MIN_CASE, MIN_OUTCOME = 20, 5
+#: The licence note of each ensemble's card (its members' strictest terms).
+LICENCE = {
+    "ensemble": "research and non-commercial use only: its members are trained on the general mix "
+    "(IWT4S CC BY-NC-SA 4.0; OpenALPR and cparking AGPL-3.0; UC3M-LP ODbL, commercial use needs the authors' consent)",
+    "ensemble-iwt4s": "research and non-commercial use only: its members are trained on IWT4S (CC BY-NC-SA 4.0)",
+}
+
+
+def fit_calibration(cases: list[str], confidences: list[float], correct: list[bool]) -> dict[str, tuple[float, float]]:
+    """Per case, (a, b) of ``sigmoid(a * logit(p) + b)`` fitted by logistic regression."""
+    from sklearn.linear_model import LogisticRegression
+
+    out: dict[str, tuple[float, float]] = {}
+    for case in sorted(set(cases)):
+        ix = [i for i, c in enumerate(cases) if c == case]
+        y = np.array([correct[i] for i in ix])
+        if len(ix) < MIN_CASE or min(int(y.sum()), int((~y).sum())) < MIN_OUTCOME:
+            continue
+        p = np.clip(np.array([confidences[i] for i in ix]), 1e-9, 1 - 1e-9)
+        x = np.log(p / (1 - p))[:, None]
+        lr = LogisticRegression(C=1e4).fit(x, y)
+        if lr.coef_[0, 0] > 0:  # a falling fit would rank readings backwards: keep p
+            out[case] = (round(float(lr.coef_[0, 0]), 6), round(float(lr.intercept_[0]), 6))
+    return out
+
+
+def read_part(
+    ensemble: str, samples: list[PlateSample]
+) -> tuple[dict[str, list[Prediction]], dict[str, float], EnsembleConfig]:
+    """Every member's and every rule's predictions of ``samples``, the shipped rule's
+    calibrated too, each member's CPU ms a plate, and the calibrated config."""
     images = [s.load() for s in samples]
-    members = [with_rows(load_recognizer(m, device="cpu"), DEFAULT_ROWS) for m in ENSEMBLES[ensemble]]
+    names = ENSEMBLES[ensemble]
+    members = [with_rows(load_recognizer(m, device="cpu"), DEFAULT_ROWS) for m in names]
     readings: dict[str, list[Prediction]] = {}
     cost: dict[str, float] = {}
-    for name, rec in zip(ENSEMBLES[ensemble], members, strict=True):
+    for name, rec in zip(names, members, strict=True):
         rec.predict(images[:4])  # warm-up
         t = time.process_time()
         readings[name] = rec.predict(images)
         cost[name] = 1000 * (time.process_time() - t) / len(images)
+    member_reads = [readings[m] for m in names]
     for rule in RULES:
-        ens = EnsembleRecognizer(members, rule=rule, name=ensemble)
-        readings[f"{ensemble} ({rule})"] = ens.fuse_readings([readings[m] for m in ENSEMBLES[ensemble]])
-    cost[ensemble] = sum(cost[m] for m in ENSEMBLES[ensemble])
-    return readings, cost
+        ens = EnsembleRecognizer(members, EnsembleConfig(members=names, rule=rule), name=ensemble)
+        readings[f"{ensemble} ({rule})"] = ens.fuse_readings(member_reads)
+    plain = readings[f"{ensemble} ({DEFAULT_RULE})"]
+    cases = [case_of(ps, f) for ps, f in zip(zip(*member_reads, strict=True), plain, strict=True)]
+    correct = [visible_correct(s.text, p.text) for s, p in zip(samples, plain, strict=True)]
+    cfg = EnsembleConfig(members=names, rule=DEFAULT_RULE, calibration=fit_calibration(cases, [p.confidence for p in plain], correct))
+    readings[f"{ensemble} ({DEFAULT_RULE}, calibrated)"] = EnsembleRecognizer(members, cfg, name=ensemble).fuse_readings(member_reads)
+    cost[ensemble] = sum(cost[m] for m in names)
+    return readings, cost, cfg
 
 
 def table(samples: list[PlateSample], readings: dict[str, list[Prediction]]) -> dict[str, dict[str, dict[str, float]]]:
@@ -100,6 +148,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
     ap.add_argument("--out", type=Path, default=None, help="Markdown report (and .json beside it)")
+    ap.add_argument("--write-cards", action="store_true", help="write each ensemble's card (config with calibration)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     mix = load_dataset("mix", args.data_dir, config="general")
@@ -108,9 +157,24 @@ def main() -> int:
     _, iw_val = group_split(list(iw.samples("train")), test_fraction=0.15, seed=1)
     results: dict[str, Any] = {}
     for part, ensemble, samples in (("general", "ensemble", groups["both"]), ("iwt4s", "ensemble-iwt4s", iw_val)):
-        readings, cost = read_part(ensemble, samples)
-        results[part] = {"n": len(samples), "table": table(samples, readings), "cost": cost}
+        readings, cost, cfg = read_part(ensemble, samples)
+        results[part] = {"n": len(samples), "table": table(samples, readings), "cost": cost, "config": cfg.model_dump(mode="json")}
     command = "OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ensemble_validation.py --data-dir ../shared/data"
+    if args.write_cards:
+        for part, ensemble in (("general", "ensemble"), ("iwt4s", "ensemble-iwt4s")):
+            res = results[part]
+            card = {
+                "model": ensemble,
+                "config": res["config"],
+                "licence": LICENCE[ensemble],
+                "selection": (
+                    f"members and rule chosen on validation plates only ({part} part, {res['n']} plates: "
+                    "benchmarks/ensemble_validation.py); the calibration fitted on the same plates"
+                ),
+                "command": command + " --write-cards",
+                "validation": {row: cells["all"] for row, cells in res["table"].items()},
+            }
+            (CARDS_DIR / f"{ensemble}.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
     text = markdown(results, command)
     print(text)
     if args.out:

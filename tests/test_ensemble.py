@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from segocr.api import load_recognizer
 from segocr.charset import Charset
 from segocr.cli import main
-from segocr.ensemble import EnsembleRecognizer, load_ensemble
+from segocr.ensemble import CARDS_DIR, ENSEMBLES, EnsembleConfig, EnsembleRecognizer, ensemble_card, load_ensemble
 from segocr.errors import WeightsError
 from segocr.io import read_image
 from segocr.recognizers.base import CharPrediction, Prediction
@@ -67,8 +67,8 @@ def test_different_lengths_take_the_more_confident_member() -> None:
     b = pred("AB1", 0.7, [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]])
     (p,) = EnsembleRecognizer([Fixed("seg", [a]), Fixed("crnn", [b])]).predict(IMAGES)
     assert (p.text, p.confidence, p.info["fusion"]) == ("AB1", 0.7, "pick")
-    (q,) = EnsembleRecognizer([Fixed("seg", [a]), Fixed("crnn", [b])], rule="pick").predict(IMAGES)
-    assert q.text == "AB1"
+    (q,) = EnsembleRecognizer([Fixed("seg", [a]), Fixed("crnn", [b])], EnsembleConfig(rule="pick")).predict(IMAGES)
+    assert q.text == "AB1" and q.info["case"] == "pick"
 
 
 def test_options_reach_every_member_and_an_empty_batch_reads_nothing() -> None:
@@ -88,7 +88,23 @@ def test_members_must_share_a_charset_and_be_two_or_more() -> None:
     with pytest.raises(ValueError, match="at least two"):
         EnsembleRecognizer([a])
     with pytest.raises(ValueError, match="unknown fusion rule"):
-        EnsembleRecognizer([a, a], rule="vote")
+        EnsembleConfig(rule="vote")
+    with pytest.raises(ValueError, match="unknown calibration cases"):
+        EnsembleConfig(calibration={"maybe": (1.0, 0.0)})
+
+
+def test_confidence_is_recalibrated_per_case() -> None:
+    a = pred("A1", 0.8, [[0.9, 0.1, 0, 0], [0, 0, 0.9, 0.1]])
+    b = pred("A1", 0.9, [[0.95, 0.05, 0, 0], [0, 0, 0.95, 0.05]])
+    c = pred("AB1", 0.9, [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]])
+    plain = EnsembleRecognizer([Fixed("x", [a, a]), Fixed("y", [b, c])]).predict(IMAGES * 2)
+    cfg = EnsembleConfig(calibration={"pick": (1.0, -1.0)})
+    cal = EnsembleRecognizer([Fixed("x", [a, a]), Fixed("y", [b, c])], cfg).predict(IMAGES * 2)
+    assert [p.info["case"] for p in cal] == ["agree", "pick"]
+    assert cal[0].confidence == plain[0].confidence  # no calibration for "agree"
+    q = plain[1].confidence
+    assert cal[1].confidence == pytest.approx(1 / (1 + np.exp(-(np.log(q / (1 - q)) - 1.0))))
+    assert cal[1].text == plain[1].text
 
 
 @pytest.mark.parametrize(
@@ -105,6 +121,15 @@ def test_rows_wrap_each_member() -> None:
     ens = with_rows(EnsembleRecognizer([a, b]), "auto")
     assert isinstance(ens, EnsembleRecognizer) and all(isinstance(m, RowsRecognizer) for m in ens.members)
     assert with_rows(ens, "one").members[0] is ens.members[0]
+
+
+@pytest.mark.parametrize("name", sorted(ENSEMBLES))
+def test_every_ensemble_has_a_valid_card(name: str) -> None:
+    card = ensemble_card(name)
+    assert (CARDS_DIR / f"{name}.json").is_file() and card["model"] == name
+    cfg = EnsembleConfig.model_validate(card["config"])
+    assert cfg.members == ENSEMBLES[name]
+    assert card["command"] and card["selection"] and card["licence"]
 
 
 @pytest.mark.parametrize("name", ["ensemble", "ensemble-iwt4s"])

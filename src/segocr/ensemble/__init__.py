@@ -13,14 +13,21 @@ Registered recognizers:
 - ``ensemble-iwt4s``: the IWT4S-only weights of both (``segcnn-iwt4s``, ``crnn-iwt4s``).
 
 The members and the rule were chosen on validation plates
-(``benchmarks/ensemble_validation.py``); the README gives the figures. The cost is the
-sum of the members' costs: one image is read by every member.
+(``benchmarks/ensemble_validation.py``); the README gives the figures. Each ensemble has
+a card (``cards/NAME.json``: members, rule, how it was chosen, licence) whose config
+also recalibrates the plate confidence per case (the members agree, aligned, pick):
+taking the more confident of two readings overstates its confidence, so a Platt
+scaling fitted on the same validation plates corrects it. The cost is the sum of the
+members' costs: one image is read by every member.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,13 +47,29 @@ _KEPT = ("rows", "row_bands")
 SEPARATOR = "+"
 
 
+#: Cases of a fused reading, each with its own confidence calibration: every member
+#: read the same text; same length, posteriors multiplied; the most confident reading
+#: taken (lengths differ); a vote (rules ``product`` / ``mean`` with lengths differing).
+CASES = ("agree", "aligned", "pick", "vote")
+#: Where the ensembles' cards live (members, rule, calibration; how they were chosen).
+CARDS_DIR = Path(__file__).resolve().parent / "cards"
+
+
 class EnsembleConfig(BaseModel):
-    """Which registered recognizers read each plate (each with its default weights), and
-    how their readings are fused (a :data:`segocr.fusion.RULES` name)."""
+    """Which registered recognizers read each plate (each with its default weights), how
+    their readings are fused (a :data:`segocr.fusion.RULES` name), and how the plate
+    confidence is recalibrated per case (:data:`CASES`): ``(a, b)`` maps ``p`` to
+    ``sigmoid(a * logit(p) + b)`` (fitted on validation plates; a case not listed keeps
+    ``p``).
+
+    >>> EnsembleConfig(calibration={"pick": (1.0, -0.5)}).recalibrate(0.5, "pick") < 0.5
+    True
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     members: tuple[str, ...] = Field(("segcnn", "crnn"), min_length=2)
     rule: str = DEFAULT_RULE
+    calibration: dict[str, tuple[float, float]] = Field(default_factory=dict)
 
     @field_validator("rule")
     @classmethod
@@ -55,33 +78,60 @@ class EnsembleConfig(BaseModel):
             raise ValueError(f"unknown fusion rule {v!r}; choose one of: {', '.join(RULES)}")
         return v
 
+    @field_validator("calibration")
+    @classmethod
+    def _cases(cls, v: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        unknown = sorted(set(v) - set(CASES))
+        if unknown:
+            raise ValueError(f"unknown calibration cases {unknown}; choose among: {', '.join(CASES)}")
+        return v
+
+    def recalibrate(self, p: float, case: str) -> float:
+        """Plate confidence ``p`` of a reading of ``case``, recalibrated."""
+        ab = self.calibration.get(case)
+        if ab is None or not p > 0:
+            return p
+        q = min(max(p, 1e-9), 1 - 1e-9)
+        return 1.0 / (1.0 + math.exp(-(ab[0] * math.log(q / (1 - q)) + ab[1])))
+
+
+def case_of(preds: Sequence[Prediction], fused: Prediction) -> str:
+    """Which :data:`CASES` a fused reading of ``preds`` is."""
+    if len({p.text for p in preds}) == 1:
+        return "agree"
+    return str(fused.info.get("fusion", "pick"))
+
 
 class EnsembleRecognizer:
     """Reads with every member, then fuses per image (see the module docstring).
 
-    ``members`` must share one charset (the columns of their posteriors). A
-    prediction's ``info["members"]`` holds each member's (name, text, confidence);
-    ``info["fusion"]`` says how the reading was made (``aligned``: posteriors
-    multiplied; ``pick``: the most confident member's reading).
+    ``members`` must share one charset (the columns of their posteriors); ``config``
+    gives the rule and calibration (its ``members`` names are what the loader loaded).
+    A prediction's ``info["members"]`` holds each member's (name, text, confidence),
+    ``info["fusion"]`` how the reading was made (``aligned``: posteriors multiplied;
+    ``pick``: the most confident member's reading) and ``info["case"]`` its
+    calibration case.
     """
 
     name = NAME
 
-    def __init__(self, members: Sequence[Recognizer], *, rule: str = DEFAULT_RULE, name: str = NAME) -> None:
+    def __init__(self, members: Sequence[Recognizer], config: EnsembleConfig | None = None, *, name: str = NAME) -> None:
         if len(members) < 2:
             raise ValueError("an ensemble needs at least two members")
         charsets = {str(getattr(m, "charset", None)) for m in members}
         if len(charsets) != 1:
             raise WeightsError(f"ensemble members read different charsets: {sorted(charsets)}")
-        if rule not in RULES:
-            raise ValueError(f"unknown fusion rule {rule!r}; choose one of: {', '.join(RULES)}")
         self.members = list(members)
+        self.config = config or EnsembleConfig(members=tuple(m.name for m in members))
         self.charset = members[0].charset  # type: ignore[attr-defined]
-        self.rule: Rule = rule  # type: ignore[assignment]
         self.name = name
         #: The members' weight cards (their data, licences and metrics): an ensemble's
         #: terms are the strictest of its members'.
-        self.card: dict[str, Any] = {"model": name, "members": [getattr(m, "card", None) or {"model": m.name} for m in members]}
+        self.card: dict[str, Any] = {
+            "model": name,
+            "config": self.config.model_dump(mode="json"),
+            "members": [getattr(m, "card", None) or {"model": m.name} for m in members],
+        }
 
     def predict(self, images: Sequence[np.ndarray], *, options: DecodeOptions | None = None) -> list[Prediction]:
         """uint8 images (H, W, 3) -> one fused :class:`Prediction` each (``options``:
@@ -97,8 +147,9 @@ class EnsembleRecognizer:
         that read the same number of characters with boxes (segcnn), and the
         two-row details (``info["rows"]``, ``info["row_bands"]``) from the members."""
         out = []
+        rule: Rule = self.config.rule  # type: ignore[assignment]
         for preds in zip(*readings, strict=True):
-            fused = fuse_with_options(preds, self.charset, options, rule=self.rule)
+            fused = fuse_with_options(preds, self.charset, options, rule=rule)
             boxed = next((p for p in preds if len(p.chars) == len(fused.chars) and p.chars and all(c.box is not None for c in p.chars)), None)
             chars = fused.chars
             if boxed is not None and any(c.box is None for c in chars):
@@ -106,7 +157,8 @@ class EnsembleRecognizer:
             info = {k: v for p in preds for k, v in p.info.items() if k in _KEPT}
             info.update((k, v) for k, v in fused.info.items() if k != "captures")
             info["members"] = [(m.name, p.text, p.confidence) for m, p in zip(self.members, preds, strict=True)]
-            out.append(Prediction(fused.text, fused.confidence, chars, self.name, info))
+            info["case"] = case = case_of(preds, fused)
+            out.append(Prediction(fused.text, self.config.recalibrate(fused.confidence, case), chars, self.name, info))
         return out
 
     def with_rows(self, config: Any) -> EnsembleRecognizer:
@@ -115,28 +167,48 @@ class EnsembleRecognizer:
         for its own input, e.g. a line recognizer pads them to its aspect)."""
         from segocr.rows import with_rows
 
-        return EnsembleRecognizer([with_rows(m, config) for m in self.members], rule=self.rule, name=self.name)
+        return EnsembleRecognizer([with_rows(m, config) for m in self.members], self.config, name=self.name)
 
 
-#: The registered ensembles and their default members.
+#: The registered ensembles; each has a card ``CARDS_DIR/NAME.json`` (its config).
 ENSEMBLES: dict[str, tuple[str, ...]] = {NAME: ("segcnn", "crnn"), f"{NAME}-iwt4s": ("segcnn-iwt4s", "crnn-iwt4s")}
+
+
+def ensemble_card(name: str) -> dict[str, Any]:
+    """The card of registered ensemble ``name`` (``{}`` when it has none)."""
+    path = CARDS_DIR / f"{name}.json"
+    if not path.is_file():
+        return {}
+    try:
+        card: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise WeightsError(f"{path}: unreadable ensemble card ({exc})") from None
+    return card
 
 
 def load_ensemble(
     weights: str | None = None, device: str = "auto", runtime: str = "auto", *, name: str = NAME
 ) -> EnsembleRecognizer:
-    """The ensemble registered as ``name`` (:data:`ENSEMBLES`), its members each with
-    their default weights; ``weights``, if given, names other members joined by ``+``
-    (registered recognizer names, e.g. ``segcnn-iwt4s+crnn-iwt4s+holistic``). Raises
+    """The ensemble registered as ``name`` (:data:`ENSEMBLES`) with the config of its
+    card, members each with their default weights; ``weights``, if given, names other
+    members joined by ``+`` (registered recognizer names, e.g.
+    ``segcnn-iwt4s+crnn-iwt4s+holistic``; then no calibration applies). Raises
     :class:`segocr.errors.WeightsError` for fewer than two members or an unknown one."""
     from segocr.api import load_recognizer
     from segocr.recognizers.base import recognizer_names
 
-    members = ENSEMBLES[name] if weights is None else tuple(str(weights).split(SEPARATOR))
+    card = ensemble_card(name)
     try:
-        cfg = EnsembleConfig(members=members)
-    except ValueError:
-        raise WeightsError(f"an ensemble needs two or more members joined by {SEPARATOR!r}, got {weights!r}") from None
+        base = EnsembleConfig.model_validate(card.get("config", {"members": ENSEMBLES[name]}))
+    except ValueError as exc:
+        raise WeightsError(f"{CARDS_DIR / name}.json: {' '.join(str(exc).split())[:300]}") from None
+    if weights is None:
+        cfg = base
+    else:
+        try:
+            cfg = EnsembleConfig(members=tuple(str(weights).split(SEPARATOR)), rule=base.rule)
+        except ValueError:
+            raise WeightsError(f"an ensemble needs two or more members joined by {SEPARATOR!r}, got {weights!r}") from None
     known = [n for n in recognizer_names() if n not in ENSEMBLES]
     for m in cfg.members:
         if m not in known:
@@ -145,7 +217,7 @@ def load_ensemble(
         recs = [load_recognizer(m, device=device) for m in cfg.members]
     else:
         recs = [load_recognizer(m, device=device, runtime=runtime) for m in cfg.members]
-    return EnsembleRecognizer(recs, rule=cfg.rule, name=name)
+    return EnsembleRecognizer(recs, cfg, name=name)
 
 
 @register_recognizer(NAME)
