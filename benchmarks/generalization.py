@@ -73,16 +73,16 @@ SOURCES = (
     Source("co", "cparking-co"),
     Source("ccpd", "folder", "ccpd/lprnet-test-crops", "all", union=False),
 )
-#: (row name, recognizer, shipped weights name).
-MODELS = (
+#: (row name, recognizer, shipped weights name; None: the recognizer's own default).
+MODELS: tuple[tuple[str, str, str | None], ...] = (
     ("segcnn-general", "segcnn", "segcnn-general"),
     ("crnn-general", "crnn", "crnn-general"),
     ("segcnn-iwt4s", "segcnn", "segcnn-iwt4s"),
     ("crnn-iwt4s", "crnn", "crnn-iwt4s"),
     ("crnn-ccpd", "crnn", "crnn-ccpd"),
-    # segocr.ensemble: the members' readings fused (the weights name the members)
-    ("ensemble", "ensemble", "segcnn+crnn"),
-    ("ensemble-iwt4s", "ensemble", "segcnn-iwt4s+crnn-iwt4s"),
+    # segocr.ensemble: the members' readings fused (as shipped: card config)
+    ("ensemble", "ensemble", None),
+    ("ensemble-iwt4s", "ensemble-iwt4s", None),
 )
 #: Models that read only some sources (the source-specific weights of another alphabet).
 ONLY = {"crnn-ccpd": ("ccpd",)}
@@ -485,7 +485,7 @@ def write_cards(results: Mapping[str, Mapping[str, Mapping[str, float]]]) -> Non
     from segocr.training.mixdata import _write_card
 
     for row, _, weights in MODELS:
-        if not weights.endswith("-general") or row not in results:
+        if weights is None or not weights.endswith("-general") or row not in results:
             continue
         path = SHIPPED_DIR / f"{weights}.pt"
         card = read_card(path)

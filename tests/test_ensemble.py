@@ -135,7 +135,7 @@ def test_every_ensemble_has_a_valid_card(name: str) -> None:
 @pytest.mark.parametrize("name", ["ensemble", "ensemble-iwt4s"])
 def test_shipped_ensembles_read_the_samples(name: str) -> None:
     rec = load_recognizer(name, device="cpu")
-    assert [m.name for m in rec.members] == ["segcnn", "crnn"]  # type: ignore[attr-defined]
+    assert [m.name for m in rec.members] == ["crnn", "segcnn"]  # type: ignore[attr-defined]
     files = ["9KE0410.png", "3J55450.png"]
     preds = rec.predict([read_image(SAMPLES / f) for f in files])
     assert [p.text for p in preds] == [Path(f).stem for f in files]
@@ -147,3 +147,34 @@ def test_cli_reads_with_the_ensemble() -> None:
     assert res.exit_code == 0, res.output
     row = json.loads(res.output.strip().splitlines()[0])
     assert row["text"] == "9KE0410" and row["recognizer"] == "ensemble"
+
+
+class Keyed:
+    """A member that reads image ``k`` (pixel [0, 0, 0] == k) as ``preds[k]`` and
+    records which images it was given."""
+
+    def __init__(self, name: str, preds: Sequence[Prediction]) -> None:
+        self.name = name
+        self.preds = list(preds)
+        self.charset = CS
+        self.read: list[int] = []
+
+    def predict(self, images: Sequence[np.ndarray], *, options: Any = None) -> list[Prediction]:
+        keys = [int(im[0, 0, 0]) for im in images]
+        self.read += keys
+        return [self.preds[k] for k in keys]
+
+
+def test_accept_first_skips_the_other_members_on_confident_plates() -> None:
+    images = [np.full((20, 60, 3), k, np.uint8) for k in range(3)]
+    sure, unsure = pred("A1", 0.97, [[1, 0, 0, 0], [0, 0, 1, 0]]), pred("A2", 0.4, [[0.9, 0.1, 0, 0], [0, 0, 0.3, 0.7]])
+    first = Keyed("crnn", [sure, unsure, sure])
+    second = Keyed("segcnn", [pred("B1", 0.9, [[0, 1, 0, 0], [0, 0, 1, 0]], boxes=True)] * 3)
+    cfg = EnsembleConfig(members=("crnn", "segcnn"), accept_first=0.95, calibration={"first": (1.0, -1.0)})
+    out = EnsembleRecognizer([first, second], cfg).predict(images)
+    assert second.read == [1]  # only the plate the first member was unsure of
+    assert [p.info["case"] for p in out] == ["first", "aligned", "first"]
+    assert out[0].text == "A1" and out[0].confidence < 0.97  # the "first" calibration applies
+    assert out[1].text == "B1" and out[1].recognizer == "ensemble"
+    everyone = EnsembleRecognizer([first, second], cfg.model_copy(update={"accept_first": None})).predict(images)
+    assert second.read == [1, 0, 1, 2] and all(p.info["case"] != "first" for p in everyone)

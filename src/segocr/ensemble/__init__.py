@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,7 +50,8 @@ SEPARATOR = "+"
 #: Cases of a fused reading, each with its own confidence calibration: every member
 #: read the same text; same length, posteriors multiplied; the most confident reading
 #: taken (lengths differ); a vote (rules ``product`` / ``mean`` with lengths differing).
-CASES = ("agree", "aligned", "pick", "vote")
+#: ``first``: the first member's reading taken alone (``EnsembleConfig.accept_first``).
+CASES = ("agree", "aligned", "pick", "vote", "first")
 #: Where the ensembles' cards live (members, rule, calibration; how they were chosen).
 CARDS_DIR = Path(__file__).resolve().parent / "cards"
 
@@ -67,9 +68,12 @@ class EnsembleConfig(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    members: tuple[str, ...] = Field(("segcnn", "crnn"), min_length=2)
+    members: tuple[str, ...] = Field(("crnn", "segcnn"), min_length=2)
     rule: str = DEFAULT_RULE
     calibration: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    #: A plate the first member reads with at least this confidence is taken as it is
+    #: and not read by the others (None: every member reads every plate).
+    accept_first: float | None = Field(None, gt=0, le=1)
 
     @field_validator("rule")
     @classmethod
@@ -135,11 +139,42 @@ class EnsembleRecognizer:
 
     def predict(self, images: Sequence[np.ndarray], *, options: DecodeOptions | None = None) -> list[Prediction]:
         """uint8 images (H, W, 3) -> one fused :class:`Prediction` each (``options``:
-        format and top-N, passed to every member and kept by the fusion)."""
+        format and top-N, passed to every member and kept by the fusion). With
+        ``config.accept_first`` the other members read only the images the first one
+        did not read confidently."""
         if not images:
             return []
-        readings = [m.predict(images, options=options) for m in self.members]  # type: ignore[call-arg]
-        return self.fuse_readings(readings, options)
+        first = self.members[0].predict(images, options=options)  # type: ignore[call-arg]
+
+        def others(todo: list[int]) -> list[list[Prediction]]:
+            subset = [images[i] for i in todo]
+            return [m.predict(subset, options=options) if subset else [] for m in self.members[1:]]  # type: ignore[call-arg]
+
+        return self.cascade(first, others, options)
+
+    def cascade(
+        self,
+        first: Sequence[Prediction],
+        others: Callable[[list[int]], Sequence[Sequence[Prediction]]],
+        options: DecodeOptions | None = None,
+    ) -> list[Prediction]:
+        """The ensemble's readings from the first member's predictions ``first`` and
+        ``others(todo)``, the other members' predictions of the images at indices
+        ``todo``: those the first member did not read with at least
+        ``config.accept_first`` confidence (all of them when it is None). A reading
+        taken from the first member alone is case ``first``."""
+        thr = self.config.accept_first
+        todo = [i for i, p in enumerate(first) if thr is None or p.confidence < thr]
+        fused = iter(self.fuse_readings([[first[i] for i in todo], *others(todo)], options))
+        done = set(todo)
+        out = []
+        for i, p in enumerate(first):
+            if i in done:
+                out.append(next(fused))
+                continue
+            info = {**p.info, "members": [(self.members[0].name, p.text, p.confidence)], "case": "first"}
+            out.append(Prediction(p.text, self.config.recalibrate(p.confidence, "first"), p.chars, self.name, info))
+        return out
 
     def fuse_readings(self, readings: Sequence[Sequence[Prediction]], options: DecodeOptions | None = None) -> list[Prediction]:
         """Each member's predictions of the same images (``readings[m][i]``) -> one
@@ -171,7 +206,7 @@ class EnsembleRecognizer:
 
 
 #: The registered ensembles; each has a card ``CARDS_DIR/NAME.json`` (its config).
-ENSEMBLES: dict[str, tuple[str, ...]] = {NAME: ("segcnn", "crnn"), f"{NAME}-iwt4s": ("segcnn-iwt4s", "crnn-iwt4s")}
+ENSEMBLES: dict[str, tuple[str, ...]] = {NAME: ("crnn", "segcnn"), f"{NAME}-iwt4s": ("crnn-iwt4s", "segcnn-iwt4s")}
 
 
 def ensemble_card(name: str) -> dict[str, Any]:
