@@ -36,16 +36,23 @@ def test_read_prints_path_text_confidence(plates: Path) -> None:
         assert path == str(f) and 0.0 <= float(conf) <= 1.0 and text.isalnum()
 
 
-def test_directory_expands_and_json_has_boxes(plates: Path) -> None:
-    res = CliRunner().invoke(main, ["read", "--json", str(plates)])
+@pytest.mark.parametrize("model", ["segcnn", None])
+def test_directory_expands_and_json_has_boxes(plates: Path, model: str | None) -> None:
+    """segcnn locates every character; the default ensemble gives segcnn's boxes where
+    segcnn took part in the reading and null where crnn's reading was taken alone."""
+    res = CliRunner().invoke(main, ["read", "--json", str(plates), *(["--model", model] if model else [])])
     assert res.exit_code == 0, res.output
     rows = [json.loads(line) for line in res.output.strip().splitlines()]
     assert len(rows) == 3
     for row in rows:
         assert set(row) >= {"path", "text", "confidence", "chars", "error"} and row["error"] is None
         assert len(row["chars"]) == len(row["text"])
-        for ch in row["chars"]:
-            assert set(ch) == {"char", "confidence", "box"} and len(ch["box"]) == 4
+        boxes = [ch["box"] for ch in row["chars"]]
+        assert all(set(ch) == {"char", "confidence", "box"} for ch in row["chars"])
+        if model == "segcnn":
+            assert all(len(b) == 4 for b in boxes)
+        else:
+            assert all(b is None for b in boxes) or all(len(b) == 4 for b in boxes)
 
 
 def test_a_bad_file_is_reported_and_the_rest_still_read(plates: Path) -> None:
