@@ -9,17 +9,23 @@ readings of one image by different models instead of to several captures of one 
 
 Registered recognizers:
 
-- ``ensemble``: segcnn and crnn with their default (general) weights;
-- ``ensemble-iwt4s``: the IWT4S-only weights of both (``segcnn-iwt4s``, ``crnn-iwt4s``).
+- ``ensemble``: crnn and segcnn with their default (general) weights (the default
+  reader of ``segocr read``);
+- ``ensemble-iwt4s``: the IWT4S-only weights of both (``crnn-iwt4s``, ``segcnn-iwt4s``).
 
 The members and the rule were chosen on validation plates
 (``benchmarks/ensemble_validation.py``); the README gives the figures. Each ensemble has
 a card (``cards/NAME.json``: members, rule, how it was chosen, licence) whose config
-also recalibrates the plate confidence per case (the members agree, aligned, pick):
-taking the more confident of two readings overstates its confidence, so a Platt
-scaling fitted on the same validation plates corrects it. The cost is the sum of the
-members' costs: one image is read by every member.
-"""
+does two more things:
+
+- it recalibrates the plate confidence per case (the members agree, aligned, pick).
+  Taking the more confident of two readings overstates its confidence, so a Platt
+  scaling fitted on the same validation plates corrects it;
+- it sets ``accept_first``: a plate the first member reads at least that confidently
+  is taken as it is, and the other members do not read it.
+
+The cost is the first member's plus the others' on the plates it was unsure of.
+""""""
 
 from __future__ import annotations
 
