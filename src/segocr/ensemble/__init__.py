@@ -25,7 +25,7 @@ does two more things:
   is taken as it is, and the other members do not read it.
 
 The cost is the first member's plus the others' on the plates it was unsure of.
-""""""
+"""
 
 from __future__ import annotations
 
