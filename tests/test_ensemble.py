@@ -65,8 +65,11 @@ def test_equal_lengths_multiply_the_members_posteriors() -> None:
 def test_different_lengths_take_the_more_confident_member() -> None:
     a = pred("A1", 0.3, [[0.9, 0.1, 0, 0], [0, 0, 0.9, 0.1]], boxes=True)
     b = pred("AB1", 0.7, [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]])
+    a.info["n_segments"] = 2  # a member's own details do not pass into the fused reading
+    b.info["n_segments"] = 3
     (p,) = EnsembleRecognizer([Fixed("seg", [a]), Fixed("crnn", [b])]).predict(IMAGES)
     assert (p.text, p.confidence, p.info["fusion"]) == ("AB1", 0.7, "pick")
+    assert "n_segments" not in p.info
     (q,) = EnsembleRecognizer([Fixed("seg", [a]), Fixed("crnn", [b])], EnsembleConfig(rule="pick")).predict(IMAGES)
     assert q.text == "AB1" and q.info["case"] == "pick"
 

@@ -49,6 +49,9 @@ if TYPE_CHECKING:
 NAME = "ensemble"
 #: Member ``info`` entries a fused prediction keeps (two-row reading).
 _KEPT = ("rows", "row_bands")
+#: Entries of the fusion's ``info`` a fused prediction keeps (not a picked member's own
+#: details, such as segcnn's segment counts: they describe one member, not the reading).
+_FUSED = ("fusion", "posteriors", "topn", "format")
 #: Joins member names in ``weights`` (``segcnn+crnn``).
 SEPARATOR = "+"
 
@@ -178,7 +181,8 @@ class EnsembleRecognizer:
             if i in done:
                 out.append(next(fused))
                 continue
-            info = {**p.info, "members": [(self.members[0].name, p.text, p.confidence)], "case": "first"}
+            info = {k: v for k, v in p.info.items() if k in _KEPT + _FUSED}
+            info.update(members=[(self.members[0].name, p.text, p.confidence)], case="first")
             out.append(Prediction(p.text, self.config.recalibrate(p.confidence, "first"), p.chars, self.name, info))
         return out
 
@@ -196,7 +200,7 @@ class EnsembleRecognizer:
             if boxed is not None and any(c.box is None for c in chars):
                 chars = tuple(replace(c, box=b.box) for c, b in zip(chars, boxed.chars, strict=True))
             info = {k: v for p in preds for k, v in p.info.items() if k in _KEPT}
-            info.update((k, v) for k, v in fused.info.items() if k != "captures")
+            info.update((k, v) for k, v in fused.info.items() if k in _FUSED)
             info["members"] = [(m.name, p.text, p.confidence) for m, p in zip(self.members, preds, strict=True)]
             info["case"] = case = case_of(preds, fused)
             out.append(Prediction(fused.text, self.config.recalibrate(fused.confidence, case), chars, self.name, info))
