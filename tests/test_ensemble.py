@@ -181,3 +181,12 @@ def test_accept_first_skips_the_other_members_on_confident_plates() -> None:
     assert out[1].text == "B1" and out[1].recognizer == "ensemble"
     everyone = EnsembleRecognizer([first, second], cfg.model_copy(update={"accept_first": None})).predict(images)
     assert second.read == [1, 0, 1, 2] and all(p.info["case"] != "first" for p in everyone)
+
+
+def test_rows_under_a_format_reach_the_members() -> None:
+    from segocr.formats.decoding import DecodeOptions, FormattedRecognizer
+
+    a, b = Fixed("a", []), Fixed("b", [])
+    wrapped = with_rows(FormattedRecognizer(EnsembleRecognizer([a, b]), DecodeOptions(topn=2)), "auto")
+    assert isinstance(wrapped, FormattedRecognizer) and isinstance(wrapped.inner, EnsembleRecognizer)
+    assert all(isinstance(m, RowsRecognizer) for m in wrapped.inner.members)

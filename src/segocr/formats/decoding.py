@@ -208,3 +208,11 @@ class FormattedRecognizer:
 
     def predict(self, images: Sequence[object]) -> list[object]:
         return self.inner.predict(images, options=self.options)  # type: ignore[attr-defined]
+
+    def with_rows(self, config: object) -> FormattedRecognizer:
+        """Two-row reading under the format (:func:`segocr.rows.with_rows` delegates
+        here): the inner recognizer splits the rows, so a line recognizer, or each
+        member of an ensemble, stitches them for its own input."""
+        from segocr.rows import with_rows
+
+        return FormattedRecognizer(with_rows(self.inner, config), self.options, name=self.name)
