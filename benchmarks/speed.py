@@ -71,7 +71,7 @@ from segocr.models.weights import default_weights_path
 from segocr.runtime.onnx_backend import load_onnx
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = ("segcnn", "crnn", "holistic")
+MODELS = ("segcnn", "crnn", "crnn-fast", "holistic")
 #: Runtimes compared: torch, the float ONNX export, and the int8 model where one ships.
 VARIANTS = ("torch", "onnx", "onnx-int8")
 BATCH = 64

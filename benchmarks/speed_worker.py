@@ -52,7 +52,7 @@ def segocr_recognizers(threads: int, weights_dir: Path | None) -> tuple[dict[str
 
     recs: dict[str, Any] = {}
     used: dict[str, str] = {}
-    for name in ("segcnn", "crnn", "holistic"):
+    for name in ("segcnn", "crnn", "crnn-fast", "holistic"):
         own = default_weights_path(name)
         for variant, stem in (("onnx", own.stem), ("onnx-int8", f"{own.stem}-int8")):
             for folder in ([weights_dir] if weights_dir else []) + [own.parent]:

@@ -78,3 +78,5 @@ def load_crnn(weights: str | Path | None = None, device: str = "auto", runtime: 
 
 #: The crnn weights trained on IWT4S alone (``crnn.pt``), beside the general default.
 register_weights_variant(f"{NAME}-iwt4s", load_crnn)
+#: A half-cost CRNN trained on IWT4S alone (``crnn-fast.pt``: configs/crnn-small.yaml).
+register_weights_variant(f"{NAME}-fast", load_crnn)
