@@ -4,6 +4,8 @@ fusion rule, and the default reader of ``segocr read``.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ensemble_validation.py --data-dir ../shared/data \\
         [--out benchmarks/results/ensemble_validation.md] [--write-cards]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ensemble_validation.py --loso runs/loso \\
+        --out benchmarks/results/ensemble_loso.md
 
 Parts:
 
@@ -31,6 +33,12 @@ confident readings taken alone, the other members not run on them) is set to the
 of :data:`ACCEPT_FIRST` with which the part reads as many plates as the full ensemble
 (none if no threshold does). ``--write-cards`` writes each ensemble's card
 (``src/segocr/ensemble/cards/NAME.json``: members, rule, calibration, these figures).
+
+``--loso DIR`` reports instead how the ensemble reads a country none of its members saw
+real plates of: the leave-one-source-out runs of ``benchmarks/generalization.py --loso``
+(``DIR/crnn-without-X``, ``DIR/segcnn-without-X`` and their ``-full`` twins) fused as the
+shipped ensemble fuses, on the held-out source's test split (a report; no choice is made
+from it).
 """
 
 from __future__ import annotations
@@ -136,6 +144,48 @@ def read_part(
     return readings, cost, cfg
 
 
+def loso(root: Path, data_dir: Path) -> str:
+    """Markdown: the leave-one-source-out runs of ``root`` (``benchmarks/generalization.py
+    --loso``) as an ensemble, crnn first, on each held-out source's TEST split (a
+    report: nothing here is chosen), next to each model alone, for the source held out
+    (``without``) and kept (``full``). The ensemble reads as the shipped one: rule
+    ``product-pick`` and the ``accept_first`` of ``ensemble``'s card."""
+    from generalization import LOSO, SOURCES, load_test, loso_run
+
+    from segocr.ensemble import ensemble_card
+
+    accept = EnsembleConfig.model_validate(ensemble_card("ensemble")["config"]).accept_first
+    lines = [
+        "## Leave-one-source-out: the ensemble on the held-out source's test split",
+        "",
+        f"`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ensemble_validation.py --loso {root}`",
+        "",
+        "| held out | n | runs | crnn | segcnn | ensemble (both read every plate) | ensemble (accept_first "
+        f"{accept}) |",
+        "|:--|--:|:--|--:|--:|--:|--:|",
+    ]
+    for short in LOSO:
+        src = next(s for s in SOURCES if s.short == short)
+        samples = load_test(src, data_dir)
+        images = [s.load() for s in samples]
+        truth = [s.text for s in samples]
+        for held in (short, None):
+            paths = [loso_run(root, m, held) / f"{m}.pt" for m in ("crnn", "segcnn")]
+            if not all(p.is_file() for p in paths):
+                lines.append(f"| {short} | {len(samples)} | {'without' if held else 'full'} | missing runs | | | |")
+                continue
+            members = [with_rows(load_recognizer(m, weights=str(p), device="cpu"), DEFAULT_ROWS) for m, p in zip(("crnn", "segcnn"), paths, strict=True)]
+            reads = [m.predict(images) for m in members]
+            cells = [score_visible(truth, r)["plate_accuracy"] for r in reads]
+            for thr in (None, accept):
+                ens = EnsembleRecognizer(members, EnsembleConfig(members=("crnn", "segcnn"), accept_first=thr))
+                got = ens.cascade(reads[0], lambda todo: [[r[i] for i in todo] for r in reads[1:]])
+                cells.append(score_visible(truth, got)["plate_accuracy"])
+            acc = " | ".join(f"{100 * c:.1f}%" for c in cells)
+            lines.append(f"| {short} | {len(samples)} | {'without' if held else 'full'} | {acc} |")
+    return "\n".join(lines) + "\n"
+
+
 def table(samples: list[PlateSample], readings: dict[str, list[Prediction]]) -> dict[str, dict[str, dict[str, float]]]:
     """{row: {source: score_visible figures}} with source ``all`` and each subset."""
     by_source: dict[str, list[int]] = {"all": list(range(len(samples)))}
@@ -171,8 +221,15 @@ def main() -> int:
     ap.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
     ap.add_argument("--out", type=Path, default=None, help="Markdown report (and .json beside it)")
     ap.add_argument("--write-cards", action="store_true", help="write each ensemble's card (config with calibration)")
+    ap.add_argument("--loso", type=Path, default=None, help="instead: the leave-one-source-out runs in this folder")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if args.loso is not None:
+        text = loso(args.loso, args.data_dir)
+        print(text)
+        if args.out:
+            args.out.write_text(text, encoding="utf-8")
+        return 0
     mix = load_dataset("mix", args.data_dir, config="general")
     groups, _ = parts(mix, args.data_dir)
     iw = load_dataset("iwt4s", args.data_dir)
