@@ -47,6 +47,8 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -54,18 +56,17 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mix_validation import SHORT, parts  # noqa: E402
+from mix_validation import SHORT, parts
 
-from segocr.api import load_recognizer  # noqa: E402
-from segocr.datasets.base import PlateSample, load_dataset  # noqa: E402
-from segocr.datasets.splits import group_split  # noqa: E402
-from segocr.ensemble import CARDS_DIR, ENSEMBLES, EnsembleConfig, EnsembleRecognizer, case_of  # noqa: E402
-from segocr.fusion import DEFAULT_RULE, RULES  # noqa: E402
-from segocr.recognizers.base import Prediction  # noqa: E402
-from segocr.rows import DEFAULT_ROWS, with_rows  # noqa: E402
-from segocr.datasets.masked import visible_correct  # noqa: E402
-from segocr.training.mixdata import score_visible  # noqa: E402
-
+from segocr.api import load_recognizer
+from segocr.datasets.base import PlateSample, load_dataset
+from segocr.datasets.masked import visible_correct
+from segocr.datasets.splits import group_split
+from segocr.ensemble import CARDS_DIR, ENSEMBLES, EnsembleConfig, EnsembleRecognizer, case_of
+from segocr.fusion import DEFAULT_RULE, RULES
+from segocr.recognizers.base import Prediction
+from segocr.rows import DEFAULT_ROWS, with_rows
+from segocr.training.mixdata import score_visible
 
 #: Fewest plates of a case, and of each outcome (right, wrong) in it, for its
 #: calibration to be fitted (else the case keeps its confidence).
@@ -78,6 +79,12 @@ LICENCE = {
     "(IWT4S CC BY-NC-SA 4.0; OpenALPR and cparking AGPL-3.0; UC3M-LP ODbL, commercial use needs the authors' consent)",
     "ensemble-iwt4s": "research and non-commercial use only: its members are trained on IWT4S (CC BY-NC-SA 4.0)",
 }
+
+
+def subset(readings: Sequence[Sequence[Prediction]], todo: list[int]) -> list[list[Prediction]]:
+    """The predictions at indices ``todo`` of each member's ``readings`` (what
+    :meth:`EnsembleRecognizer.cascade` asks of the members after the first)."""
+    return [[r[i] for i in todo] for r in readings]
 
 
 def fit_calibration(cases: list[str], confidences: list[float], correct: list[bool]) -> dict[str, tuple[float, float]]:
@@ -131,9 +138,7 @@ def read_part(
     full = sum(correct)
     for thr in ACCEPT_FIRST:
         trial = cfg.model_copy(update={"accept_first": thr})
-        got = EnsembleRecognizer(members, trial, name=ensemble).cascade(
-            member_reads[0], lambda todo: [[r[i] for i in todo] for r in member_reads[1:]]
-        )
+        got = EnsembleRecognizer(members, trial, name=ensemble).cascade(member_reads[0], partial(subset, member_reads[1:]))
         if sum(visible_correct(s.text, p.text) for s, p in zip(samples, got, strict=True)) >= full:
             cfg = trial
             row = f"{ensemble} ({DEFAULT_RULE}, calibrated, accept_first {thr})"
@@ -160,8 +165,7 @@ def loso(root: Path, data_dir: Path) -> str:
         "",
         f"`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ensemble_validation.py --loso {root}`",
         "",
-        "| held out | n | runs | crnn | segcnn | ensemble (both read every plate) | ensemble (accept_first "
-        f"{accept}) |",
+        f"| held out | n | runs | crnn | segcnn | ensemble (both read every plate) | ensemble (accept_first {accept}) |",
         "|:--|--:|:--|--:|--:|--:|--:|",
     ]
     for short in LOSO:
@@ -179,7 +183,7 @@ def loso(root: Path, data_dir: Path) -> str:
             cells = [score_visible(truth, r)["plate_accuracy"] for r in reads]
             for thr in (None, accept):
                 ens = EnsembleRecognizer(members, EnsembleConfig(members=("crnn", "segcnn"), accept_first=thr))
-                got = ens.cascade(reads[0], lambda todo: [[r[i] for i in todo] for r in reads[1:]])
+                got = ens.cascade(reads[0], partial(subset, reads[1:]))
                 cells.append(score_visible(truth, got)["plate_accuracy"])
             acc = " | ".join(f"{100 * c:.1f}%" for c in cells)
             lines.append(f"| {short} | {len(samples)} | {'without' if held else 'full'} | {acc} |")

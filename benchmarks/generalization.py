@@ -255,7 +255,8 @@ def report(
         (
             "Weights: `src/segocr/weights/{segcnn,crnn}-general.pt` (trained on the mix"
             " `src/segocr/configs/general.yaml`), `segcnn-iwt4s` = `segcnn.pt`, `crnn-iwt4s` ="
-            " `crnn.pt` (trained on IWT4S alone), `crnn-ccpd.pt` (the CCPD2019 sample's 240 train frames)."
+            " `crnn.pt` (trained on IWT4S alone), `crnn-ccpd.pt` (the CCPD2019 sample's train frames"
+            " and synthetic `cn` plates: `src/segocr/configs/crnn-ccpd.yaml`)."
             " torch runtime, CPU, 1 thread; two-row plates read by `segocr.rows` as `segocr read`"
             " does (`--rows`)."
         ),

@@ -16,7 +16,14 @@ from click.testing import CliRunner
 from segocr.api import load_recognizer
 from segocr.charset import Charset
 from segocr.cli import main
-from segocr.ensemble import CARDS_DIR, ENSEMBLES, EnsembleConfig, EnsembleRecognizer, ensemble_card, load_ensemble
+from segocr.ensemble import (
+    CARDS_DIR,
+    ENSEMBLES,
+    EnsembleConfig,
+    EnsembleRecognizer,
+    ensemble_card,
+    load_ensemble,
+)
 from segocr.errors import WeightsError
 from segocr.io import read_image
 from segocr.recognizers.base import CharPrediction, Prediction

@@ -37,7 +37,12 @@ from segocr.cli.options import DEVICE_HELP, check_device
 from segocr.errors import ImageReadError, SegocrError
 from segocr.locate.pipeline import LOCATE_MODES
 from segocr.names import one_line, printable
-from segocr.recognizers.base import DEFAULT_MODEL, Prediction, get_recognizer_factory, recognizer_names
+from segocr.recognizers.base import (
+    DEFAULT_MODEL,
+    Prediction,
+    get_recognizer_factory,
+    recognizer_names,
+)
 from segocr.rows import DEFAULT_ROWS, ROWS_MODES
 from segocr.runtime import RUNTIMES
 
