@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -30,6 +31,9 @@ from segocr.errors import ConfigError
 from segocr.formats import AUTO, PlateFormat, format_names, get_format, resolve_format
 from segocr.formats.schema import Automaton
 from segocr.recognizers.decode import Decoded
+
+if TYPE_CHECKING:
+    from segocr.rows import RowsConfig
 
 #: Margins (nats) chosen on the IWT4S validation part (benchmarks/fusion_validation.py):
 #: a strict format (None) lost the validation part's Slovak and Romanian plates, a
@@ -209,7 +213,7 @@ class FormattedRecognizer:
     def predict(self, images: Sequence[object]) -> list[object]:
         return self.inner.predict(images, options=self.options)  # type: ignore[attr-defined]
 
-    def with_rows(self, config: object) -> FormattedRecognizer:
+    def with_rows(self, config: RowsConfig | str | None) -> FormattedRecognizer:
         """Two-row reading under the format (:func:`segocr.rows.with_rows` delegates
         here): the inner recognizer splits the rows, so a line recognizer, or each
         member of an ensemble, stitches them for its own input."""
