@@ -62,7 +62,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from speed_worker import Worker, throughput
+from speed_worker import BATCH, MODELS, Worker, throughput
 
 from segocr.api import load_recognizer
 from segocr.datasets.base import load_dataset
@@ -71,10 +71,8 @@ from segocr.models.weights import default_weights_path
 from segocr.runtime.onnx_backend import load_onnx
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = ("segcnn", "crnn", "crnn-fast", "holistic")
 #: Runtimes compared: torch, the float ONNX export, and the int8 model where one ships.
 VARIANTS = ("torch", "onnx", "onnx-int8")
-BATCH = 64
 
 
 def cold_read(cmd: list[str], runs: int, env: dict[str, str] | None = None, cwd: Path | None = None) -> list[float]:

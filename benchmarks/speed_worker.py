@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 BATCH = 64
+#: The recognizers timed (their IWT4S weights ``NAME.pt``), here and in ``speed.py``.
+MODELS = ("segcnn", "crnn", "crnn-fast", "holistic")
 
 
 def throughput(rec: Any, images: list[Any]) -> tuple[float, float]:
@@ -52,7 +54,7 @@ def segocr_recognizers(threads: int, weights_dir: Path | None) -> tuple[dict[str
 
     recs: dict[str, Any] = {}
     used: dict[str, str] = {}
-    for name in ("segcnn", "crnn", "crnn-fast", "holistic"):
+    for name in MODELS:
         own = default_weights_path(name)
         for variant, stem in (("onnx", own.stem), ("onnx-int8", f"{own.stem}-int8")):
             for folder in ([weights_dir] if weights_dir else []) + [own.parent]:

@@ -258,10 +258,7 @@ def load_ensemble(
     for m in cfg.members:
         if m not in known:
             raise WeightsError(f"unknown ensemble member {m!r}; choose among: {', '.join(known)}")
-    if runtime == "auto":
-        recs = [load_recognizer(m, device=device) for m in cfg.members]
-    else:
-        recs = [load_recognizer(m, device=device, runtime=runtime) for m in cfg.members]
+    recs = [load_recognizer(m, device=device, runtime=runtime) for m in cfg.members]
     return EnsembleRecognizer(recs, cfg, name=name)
 
 
