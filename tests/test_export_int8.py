@@ -32,7 +32,9 @@ def test_int8_export_is_calibrated_chosen_on_validation_and_loads(tmp_path: Path
     assert path == tmp_path / "segcnn-int8.onnx"
     assert card["sha256"] == sha256_bytes(path.read_bytes()) == read_onnx_card(path)["sha256"]
     q = card["onnx"]["quantization"]
-    assert q["method"] in METHODS and set(q["validation"]["plate_accuracy_int8"]) == {"minmax", "percentile"}
+    tried = {"minmax", "percentile", "minmax/conv", "percentile/conv"}  # each method, every operator or Conv only
+    assert q["method"] in tried and set(q["validation"]["plate_accuracy_int8"]) == tried
+    assert q["method"].partition("/")[0] in METHODS
     assert q["validation"]["plates"] == 6 and q["calibration"]["plates"] == 8  # 15% of 40 plates held out
     assert card["onnx"]["source_sha256"] == json.loads(pt.with_suffix(".json").read_text())["sha256"]
     ops = {n.op_type for n in onnx.load(str(path)).graph.node}
@@ -82,3 +84,26 @@ def test_shipped_int8_held_accuracy_on_validation_and_reads_like_float(name: str
     fp = get_recognizer_factory(name)(weights=default_weights_path(name), device="cpu", runtime="onnx")
     agree = [a.text == b.text for a, b in zip(int8.predict(images), fp.predict(images))]
     assert sum(agree) >= len(agree) - 1  # int8 may differ on a hard plate, not across the board
+
+
+def _ops_with_int8_weights(model: bytes) -> set[str]:
+    """Operator types of ``model`` that read a weight stored as int8 (an initializer
+    through a DequantizeLinear)."""
+    graph = onnx.load_from_string(model).graph
+    stored = {t.name for t in graph.initializer}
+    weights = {n.output[0] for n in graph.node if n.op_type == "DequantizeLinear" and n.input[0] in stored}
+    return {n.op_type for n in graph.node if set(n.input) & weights}
+
+
+def test_conv_only_scope_leaves_other_operators_float() -> None:
+    model = default_weights_path("crnn").with_suffix(".onnx").read_bytes()
+    calibration = np.random.default_rng(0).uniform(0, 1, (64, 1, 48, 160)).astype(np.float32)
+    assert _ops_with_int8_weights(quantize(model, calibration, "minmax", "conv")) == {"Conv"}
+    assert _ops_with_int8_weights(quantize(model, calibration, "minmax")) > {"Conv"}  # "all" goes further
+    with pytest.raises(ValueError, match="choose one of"):
+        quantize(model, calibration, "minmax", "lstm")
+
+
+def test_choice_prefers_every_operator_quantized_on_ties() -> None:
+    assert choose_method({"minmax/conv": 0.9, "entropy": 0.9}, 0.9) == "entropy"
+    assert choose_method({"minmax/conv": 0.9, "percentile/conv": 0.9, "percentile": 0.8}, 0.9) == "percentile/conv"

@@ -6,7 +6,8 @@ output channel, uint8 activations), its activation ranges calibrated on network 
 built from plates of the *fit* part of the dataset's train split, exactly as the
 recognizer builds them (character crops of every segmentation hypothesis for segcnn,
 normalized lines for crnn and holistic). Each calibration method of :data:`METHODS` is
-tried; the plate accuracy of each on the *validation* part of the train split (the
+tried, with every operator quantized and with the convolutions only (:data:`SCOPES`);
+the plate accuracy of each on the *validation* part of the train split (the
 trainers' hold-out: 15% of the plates, seed 1) decides (:func:`choose_method`), and the
 export fails when even the best loses more than ``max_drop`` against the float model
 there. The test split is never looked at.
@@ -32,6 +33,11 @@ from segocr.runtime import onnx_card_path
 
 #: Calibration methods tried, in order of preference on ties.
 METHODS = ("percentile", "minmax", "entropy")
+#: Which operators are quantized, in order of preference on ties: every one ONNX Runtime
+#: quantizes (``all``: the fastest), or the convolutions only (``conv``: recurrent and
+#: dense layers stay float, which keeps a CRNN's accuracy where ``all`` loses it).
+#: A candidate is named ``METHOD`` (scope ``all``) or ``METHOD/SCOPE``.
+SCOPES: dict[str, tuple[str, ...] | None] = {"all": None, "conv": ("Conv",)}
 #: Calibration batches hold this many inputs (the histogram methods need equal batches).
 CALIBRATION_BATCH = 64
 #: The trainers' validation hold-out of the train split (see ``training.segcnn``).
@@ -63,9 +69,28 @@ def network_inputs(rec: Any, images: Sequence[np.ndarray]) -> np.ndarray:
     return (np.concatenate(crops) if crops else np.zeros((0, size, size), np.float32))[:, None]
 
 
-def quantize(model: bytes, calibration: np.ndarray, method: str) -> bytes:
+def candidate_name(method: str, scope: str = "all") -> str:
+    """The name of a candidate int8 model: calibration ``method`` and operator ``scope``.
+
+    >>> candidate_name("percentile"), candidate_name("minmax", "conv")
+    ('percentile', 'minmax/conv')
+    """
+    return method if scope == "all" else f"{method}/{scope}"
+
+
+def _preference(name: str) -> tuple[int, int]:
+    """Sort key of a candidate: its scope's place in :data:`SCOPES`, then its method's
+    in :data:`METHODS` (unknown ones last)."""
+    method, _, scope = name.partition("/")
+    scopes, methods = list(SCOPES), list(METHODS)
+    scope = scope or "all"
+    return (scopes.index(scope) if scope in scopes else len(scopes), methods.index(method) if method in methods else len(methods))
+
+
+def quantize(model: bytes, calibration: np.ndarray, method: str, scope: str = "all") -> bytes:
     """int8 QDQ model of float ONNX ``model``, activation ranges from ``calibration``
-    (float32 NCHW; cut to whole batches of :data:`CALIBRATION_BATCH`) by ``method``."""
+    (float32 NCHW; cut to whole batches of :data:`CALIBRATION_BATCH`) by ``method``;
+    the operators of ``scope`` (:data:`SCOPES`) quantized."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,
@@ -78,6 +103,8 @@ def quantize(model: bytes, calibration: np.ndarray, method: str) -> bytes:
     methods = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile, "entropy": CalibrationMethod.Entropy}
     if method not in methods:
         raise ValueError(f"unknown calibration method {method!r}; choose one of: {', '.join(methods)}")
+    if scope not in SCOPES:
+        raise ValueError(f"unknown quantization scope {scope!r}; choose one of: {', '.join(SCOPES)}")
     n = len(calibration) // CALIBRATION_BATCH * CALIBRATION_BATCH
     if n == 0:
         raise QuantizeError(f"need at least {CALIBRATION_BATCH} calibration inputs, got {len(calibration)}")
@@ -104,25 +131,29 @@ def quantize(model: bytes, calibration: np.ndarray, method: str) -> bytes:
             weight_type=QuantType.QInt8,
             per_channel=True,
             calibrate_method=methods[method],
+            op_types_to_quantize=SCOPES[scope],
         )
         return out.read_bytes()
 
 
 def choose_method(accuracy: Mapping[str, float], float_accuracy: float, *, max_drop: float = 0.0) -> str:
-    """The calibration method with the best validation plate accuracy (ties: the
-    earlier in :data:`METHODS`); :class:`QuantizeError` when it is more than
-    ``max_drop`` below the float model's.
+    """The candidate (:func:`candidate_name`) with the best validation plate accuracy
+    (ties: the earlier scope in :data:`SCOPES`, then the earlier method in
+    :data:`METHODS`); :class:`QuantizeError` when it is more than ``max_drop`` below
+    the float model's.
 
     >>> choose_method({"percentile": 0.95, "minmax": 0.96}, 0.96)
     'minmax'
     >>> choose_method({"percentile": 0.96, "minmax": 0.96}, 0.96)
     'percentile'
+    >>> choose_method({"percentile": 0.95, "percentile/conv": 0.96, "minmax/conv": 0.96}, 0.96)
+    'percentile/conv'
     >>> choose_method({"minmax": 0.90}, 0.96, max_drop=0.05)
     Traceback (most recent call last):
     ...
     segocr.runtime.quantize.QuantizeError: int8 loses accuracy on validation: 0.900 (minmax) against 0.960 in float (allowed drop 0.05)
     """
-    order = [m for m in METHODS if m in accuracy] + [m for m in accuracy if m not in METHODS]
+    order = sorted(accuracy, key=_preference)
     best = max(order, key=lambda m: (accuracy[m], -order.index(m)))
     if accuracy[best] < float_accuracy - max_drop - 1e-12:
         raise QuantizeError(
@@ -159,6 +190,7 @@ def export_int8(
     max_drop: float = 0.0,
     seed: int = 0,
     methods: Sequence[str] = METHODS,
+    scopes: Sequence[str] = tuple(SCOPES),
 ) -> tuple[Path, dict[str, Any]]:
     """Quantize recognizer ``name``'s network (``weights``, default the shipped ones)
     to int8, calibrated and chosen as the module docstring says; write ``out``
@@ -197,12 +229,14 @@ def export_int8(
     candidates: dict[str, bytes] = {}
     acc: dict[str, float] = {}
     same: dict[str, float] = {}
-    for method in methods:
-        candidates[method] = quantize(model, calibration, method)
-        rec.net = OnnxNetwork(candidates[method])
-        read = _readings(rec, val_images)
-        acc[method] = accuracy(read)
-        same[method] = float(np.mean([a == b for a, b in zip(read, float_read)]))
+    for scope in scopes:
+        for method in methods:
+            key = candidate_name(method, scope)
+            candidates[key] = quantize(model, calibration, method, scope)
+            rec.net = OnnxNetwork(candidates[key])
+            read = _readings(rec, val_images)
+            acc[key] = accuracy(read)
+            same[key] = float(np.mean([a == b for a, b in zip(read, float_read)]))
     rec.net = float_net
     best = choose_method(acc, accuracy(float_read), max_drop=max_drop)
     data = candidates[best]
@@ -213,6 +247,7 @@ def export_int8(
         quantization={
             "type": "static int8, QDQ (int8 weights per output channel, uint8 activations), onnxruntime.quantization",
             "method": best,
+            "operators": "every quantizable one" if "/" not in best else "only " + ", ".join(SCOPES[best.split("/")[1]] or ()),
             "calibration": {
                 "dataset": dataset,
                 "part": f"fit part of the train split (group_split, {1 - VAL_FRACTION:.0%}, seed {VAL_SEED})",
