@@ -23,6 +23,10 @@ Printed per model: validation plates right (all, HDR), plates lost to segmentati
 (wrong segment count) and to the classifier (right count, misread), the classifier's
 parameters and multiply-adds per crop.
 
+``--search-variant NAME=JSON`` (repeatable) also reads every model with the shipped
+search updated by the JSON object (e.g. ``rowband={"gap_windows": true}``), as the
+recipe ``LABEL@NAME``: a segmentation change compared with the same classifiers.
+
 A model given as ``LABEL=PATH`` belongs to the recipe ``LABEL`` (one run per split);
 ``--baseline LABEL`` then prints a table per recipe (per split and summed over
 ``--splits``, the splits every recipe compared has) and the verdict of the rule fixed in
@@ -33,7 +37,9 @@ baseline's by at least ``--margin`` and its HDR plates are not fewer.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +122,8 @@ def main() -> None:
     ap.add_argument("--baseline", default=None, help="the LABEL of the baseline recipe: print the rule's verdicts")
     ap.add_argument("--splits", default="1,2,3", help="split seeds the verdict sums over (comma-separated)")
     ap.add_argument("--margin", type=int, default=3, help="plates a recipe must gain over the baseline")
+    ap.add_argument("--search-variant", action="append", default=[], metavar="NAME=JSON",
+                    help="also read every model with the shipped search updated by JSON, as LABEL@NAME")
     args = ap.parse_args()
     torch.set_num_threads(1)
     search = json.loads(SHIPPED.with_suffix(".json").read_text())["config"].get("search")
@@ -134,12 +142,19 @@ def main() -> None:
         members = [weights_of(Path(p)) for p in spec.split("+")]
         rec, facts = ensemble_recognizer(members, train, dataset.charset)
         cands.append((spec, spec, rec, facts["train_config"]))
+    searches: list[tuple[str, dict[str, Any] | None]] = [("", search)]
+    for spec in args.search_variant:
+        vname, _, js = spec.partition("=")
+        searches.append((vname, {**(search or {}), **json.loads(js)}))
     rows = []
-    for label, name, rec, tc in cands:
+    for (label0, name0, rec, tc), (vname, vsearch) in itertools.product(cands, searches):
+        label, name = (f"{label0}@{vname}", f"{name0}@{vname}") if vname else (label0, name0)
         seed = split_seed_of(tc)
         _, val = group_split(train, test_fraction=float(tc.get("val_fraction", 0.15)), seed=seed)
-        rec.config = rec.config.model_copy(update={"search": None if search is None else SearchConfig.model_validate(search)})
+        rec.config = rec.config.model_copy(update={"search": None if vsearch is None else SearchConfig.model_validate(vsearch)})
+        t0 = time.perf_counter()
         res = evaluate({"m": rec}, val, progress=False, fusion=False)
+        seconds = time.perf_counter() - t0
         mr = res.models["m"]
         seg = mr.overall.segmentation
         hdr = mr.subsets.get("hdr")
@@ -158,6 +173,8 @@ def main() -> None:
             "hdr_lost_to_segmentation": hdr.segmentation.wrong_count if hdr and hdr.segmentation else None,
             "hdr_lost_to_classifier": hdr.segmentation.misread if hdr and hdr.segmentation else None,
             "cer": round(mr.overall.cer, 4),
+            "search": vsearch,
+            "plates_per_s": round(mr.overall.n / seconds, 1),
             "params": params,
             "mmacs_per_crop": round(mmacs, 2),
             "train_config": {k: v for k, v in tc.items() if k not in ("seed",)},

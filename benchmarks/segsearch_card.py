@@ -48,12 +48,23 @@ def main() -> None:
     ap.add_argument(
         "--selection", type=Path, default=ROOT / "benchmarks/results/segsearch_select.json"
     )
+    ap.add_argument(
+        "--variant",
+        default=None,
+        help="the variant of the selection file to ship (default: the one its rule chose)",
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/segsearch_test.json")
     args = ap.parse_args()
     sel = json.loads(args.selection.read_text())
-    chosen = sel["chosen"]
+    chosen = args.variant or sel["chosen"]
+    if chosen != "base" and chosen not in sel["variants"]:
+        raise SystemExit(f"unknown variant {chosen!r} (valid: base, {', '.join(sel['variants'])})")
     overrides = sel["variants"].get(chosen, {}).get("set", {})
     search = overrides.get("search")
+    dotted = {k.removeprefix("search."): v for k, v in overrides.items() if k.startswith("search.")}
+    if dotted:  # settings on top of the search the cards ship now
+        shipped = json.loads((WEIGHTS / CARDS[0]).read_text())["config"].get("search") or {}
+        search = {**shipped, **dotted}
     settings = (
         None
         if search is None

@@ -75,7 +75,16 @@ SEGMENT_VARIANTS: dict[str, dict[str, Any]] = {
     "cascade_confidence_0.95": {"set": {"cascade_confidence": 0.95}},
 }
 
-GRIDS = {"search": VARIANTS, "segment": SEGMENT_VARIANTS}
+#: The row-band candidates (issue 13, H13s; docs/models.md "Row-band candidates"):
+#: boxes clipped to the row band, windows where the row lost a character, both; each
+#: on top of the shipped search.
+ROWBAND_VARIANTS: dict[str, dict[str, Any]] = {
+    "clip_to_row": {"set": {"search.clip_to_row": True}},
+    "gap_windows": {"set": {"search.gap_windows": True}},
+    "clip_to_row+gap_windows": {"set": {"search.clip_to_row": True, "search.gap_windows": True}},
+}
+
+GRIDS = {"search": VARIANTS, "segment": SEGMENT_VARIANTS, "rowband": ROWBAND_VARIANTS}
 
 
 def main() -> None:
@@ -87,7 +96,8 @@ def main() -> None:
     )
     ap.add_argument("--grid", choices=sorted(GRIDS), default="search",
                     help="search: the search's settings against the old cascade; segment: segmentation "
-                    "settings against the shipped config")  # fmt: skip
+                    "settings against the shipped config; rowband: the row-band candidates against the "
+                    "shipped config")  # fmt: skip
     ap.add_argument("--weights", type=Path, default=None, help="segcnn weights (default: the IWT4S ones)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()

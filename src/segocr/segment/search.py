@@ -127,6 +127,25 @@ class SearchConfig(BaseModel):
     length_weight: float = Field(1.0, ge=0)
     #: Longest reading searched.
     max_length: int = Field(12, ge=1, le=32)
+    #: Row-band candidates (issue 13, from the validation plates lost to
+    #: segmentation; off: the search as before). With either on, the row is fitted
+    #: through the boxes of typical height (within ``typical_height`` of the median),
+    #: so a box joined to the frame does not tilt it.
+    #: ``clip_to_row``: a candidate box reaching above the row's top line or below its
+    #: baseline by more than ``clip_pad`` x hc also offers its ink clipped to the band
+    #: (a character touching the frame's top or bottom edge), at ``clip_logp``.
+    clip_to_row: bool = False
+    clip_pad: float = Field(0.05, ge=0, le=1)
+    clip_logp: float = Field(-1.0, le=0)
+    #: ``gap_windows``: where neighbouring boxes leave a gap of at least ``gap_width``
+    #: x pitch, and one advance beyond each end of the row, windows one pitch wide at
+    #: the row's advance are optional pieces (skipped for free; read as a character at
+    #: ``window_logp``): the window's ink clipped to the band, and the bare window (a
+    #: character the binarization lost: faint, or joined to the band).
+    gap_windows: bool = False
+    gap_width: float = Field(0.9, gt=0, le=5)
+    window_logp: float = Field(-1.0, le=0)
+    typical_height: float = Field(0.12, gt=0, le=1)
 
 
 @dataclass(frozen=True)
@@ -354,17 +373,21 @@ def build_lattice(
     if not boxes:
         return None
     boxes = sorted(boxes)
-    row = Row.of_boxes(boxes)
+    banded = config.clip_to_row or config.gap_windows
+    row = Row.of_boxes(typical_boxes(boxes, config.typical_height) if banded else boxes)
     widths = [b.w for b in boxes if b.w <= 0.9 * row.height(b.cx)]
     pitch = small_median(widths) if widths else 0.55 * row.hc
     extra: set[int] = set()
-    if config.extra_pieces:
-        found = extra_components(mask, boxes, row, config)
-        extra = set(range(len(boxes), len(boxes) + len(found)))
-        order = sorted(range(len(boxes) + len(found)), key=lambda k: ([*boxes, *found][k].x, k))
-        allb = [*boxes, *found]
+    window: dict[int, tuple[CharBox, ...]] = {}  # window pieces: their alternative boxes
+    found = extra_components(mask, boxes, row, config) if config.extra_pieces else []
+    wins = gap_windows(mask, [*boxes, *found], row, pitch, config) if config.gap_windows else []
+    if found or wins:
+        n_own, n_found = len(boxes), len(found)
+        allb = [*boxes, *found, *(w for w, _ in wins)]
+        order = sorted(range(len(allb)), key=lambda k: (allb[k].x, k))
         boxes = [allb[k] for k in order]
-        extra = {i for i, k in enumerate(order) if k in extra}
+        extra = {i for i, k in enumerate(order) if k >= n_own}
+        window = {i: wins[k - n_own - n_found][1] for i, k in enumerate(order) if k >= n_own + n_found}
     pieces: list[CharBox] = []
     owner: list[int] = []  # the hypothesis box of each piece
     first: list[int] = []  # the first piece of each box
@@ -391,9 +414,11 @@ def build_lattice(
             ks = owner[i], owner[j - 1]
             if ks[0] != ks[1] and not config.merge_boxes:
                 break
+            if j > i + 1 and (ks[0] in window or ks[1] in window):
+                break  # a window is never merged with a neighbour
             whole = i == first[ks[0]] and j == first[ks[1] + 1]  # whole boxes only
             if whole and ks[0] == ks[1]:
-                box, edit = boxes[ks[0]], 0.0
+                box, edit = boxes[ks[0]], config.window_logp if ks[0] in window else 0.0
             else:
                 box = _union(pieces[i:j])
                 n_cuts = int(j != first[ks[1] + 1])  # each cut is charged once, left of it
@@ -415,7 +440,117 @@ def build_lattice(
             narrow = not own and box.w < config.narrow_width * pitch
             if char_ok or noise_ok:
                 spans.append(Span(i, j, box, char_ok, noise_ok, edit, skip, narrow))
+            # Other boxes over the same pieces: a window's bare box, and the span's ink
+            # clipped to the row band; read only as characters.
+            alts: list[tuple[CharBox, float]] = [(a, edit) for a in window.get(ks[0], ())]
+            if config.clip_to_row and ks[0] not in window:
+                clipped = clip_to_band(mask, box, row, config.clip_pad)
+                if clipped is not None:
+                    alts.append((clipped, edit + config.clip_logp))
+            for alt, cost in alts:
+                if char_geometry_ok(alt, row, config) and alt.w <= config.max_pitch_width * pitch:
+                    spans.append(Span(i, j, alt, True, False, cost, None, alt.w < config.narrow_width * pitch))
     return Lattice(tuple(pieces), tuple(spans), row, method, polarity)
+
+
+def typical_boxes(boxes: Sequence[CharBox], tol: float) -> list[CharBox]:
+    """The ``boxes`` whose height is within ``tol`` of their median height (all of
+    them when fewer than two are): the row's characters without those joined to the
+    frame or broken.
+
+    >>> bs = [CharBox(0, 10, 6, 20), CharBox(10, 10, 6, 21), CharBox(20, 10, 6, 30)]
+    >>> [b.x for b in typical_boxes(bs, 0.2)]
+    [0, 10]
+    """
+    med = small_median([b.h for b in boxes])
+    out = [b for b in boxes if abs(b.h / med - 1) <= tol]
+    return out if len(out) >= 2 else list(boxes)
+
+
+def clip_to_band(mask: np.ndarray, box: CharBox, row: Row, pad: float) -> CharBox | None:
+    """The tight box of the ink of ``mask`` (H, W) bool inside ``box``'s columns and
+    the row's band (top line to baseline at the box's centre, each widened by ``pad``
+    x the character height), or None when ``box`` does not reach beyond the band
+    (or nothing of it is inside).
+
+    A bar joined to a frame line above the row is cut at the row's top:
+
+    >>> mask = np.zeros((40, 20), bool); mask[2:4, :] = True; mask[4:30, 8:12] = True
+    >>> clip_to_band(mask, CharBox(0, 2, 20, 28), Row(0.0, 30.0, 20.0), 0.05)
+    CharBox(x=8, y=9, w=4, h=21)
+    """
+    hc = row.height(box.cx)
+    base = row.baseline(box.cx)
+    y0 = max(box.y, math.floor(base - hc - pad * hc))
+    y1 = min(box.y2, math.ceil(base + pad * hc))
+    if (y0 == box.y and y1 == box.y2) or y1 <= y0:
+        return None
+    out = _tight(mask, box.x, box.x2, y0, y1)
+    return None if out == box else out
+
+
+def gap_windows(
+    mask: np.ndarray, boxes: Sequence[CharBox], row: Row, pitch: float, config: SearchConfig
+) -> list[tuple[CharBox, tuple[CharBox, ...]]]:
+    """Windows where the row may have lost a character: (piece box, alternative boxes).
+
+    The row's advance is the median distance between neighbouring box centres
+    (1.05-1.8 pitches). Window centres: one advance at a time into every gap between
+    neighbouring ``boxes`` at least ``gap_width`` x ``pitch`` wide (from its left box
+    and from its right box), and one advance beyond each end of the row. A window is
+    1.2 pitches wide (inside its gap or the image), the row's height at its centre
+    tall, and overlaps no box by more than half the narrower's width; centres closer
+    than 0.75 advance are one piece. Each centre offers the window's ink in the band
+    (:func:`clip_to_band`'s widening) when it is at least ``min_char_height`` tall, and
+    the bare window. ``mask`` (H, W) bool.
+
+    A row of boxes with one missing gets a window where it is missing:
+
+    >>> mask = np.zeros((30, 80), bool)
+    >>> boxes = [CharBox(x, 5, 6, 20) for x in (2, 12, 32, 42)]
+    >>> [w for w, _ in gap_windows(mask, boxes, Row(0.0, 25.0, 20.0), 6.0, SearchConfig())]
+    [CharBox(x=21, y=5, w=8, h=20), CharBox(x=51, y=5, w=8, h=20)]
+    """
+    H, W = mask.shape
+    bs = sorted(boxes)
+    if not bs or pitch <= 0:
+        return []
+    diffs = [b.cx - a.cx for a, b in itertools.pairwise(bs)]
+    adv = min(max(small_median(diffs) if diffs else 1.3 * pitch, 1.05 * pitch), 1.8 * pitch)
+    half = 0.6 * pitch
+    cands: list[tuple[float, int, int]] = []  # (centre, lowest x, highest x)
+    for a, b in itertools.pairwise(bs):
+        if b.x - a.x2 < config.gap_width * pitch:
+            continue
+        c = a.cx + adv
+        while c + half <= b.x + 0.3 * pitch:
+            cands.append((c, a.x2, b.x))
+            c += adv
+        c = b.cx - adv
+        while c - half >= a.x2 - 0.3 * pitch:
+            cands.append((c, a.x2, b.x))
+            c -= adv
+    cands += [(bs[0].cx - adv, 0, bs[0].x), (bs[-1].cx + adv, bs[-1].x2, W)]
+    groups: list[list[CharBox]] = []
+    last = -math.inf
+    for c, lo, hi in sorted(cands):
+        x0, x1 = max(lo, round(c - half)), min(hi, round(c + half))
+        hc, base = row.height(c), row.baseline(c)
+        y0, y1 = max(0, round(base - hc)), min(H, round(base))
+        if x1 - x0 < 0.5 * pitch or y1 - y0 < 0.5 * hc:
+            continue
+        win = CharBox(x0, y0, x1 - x0, y1 - y0)
+        if any(min(b.x2, win.x2) - max(b.x, win.x) > 0.5 * min(b.w, win.w) for b in bs):
+            continue
+        pad = config.clip_pad * hc
+        tight = _tight(mask, x0, x1, max(0, math.floor(base - hc - pad)), min(H, math.ceil(base + pad)))
+        found = [win] if tight is None or tight.h < config.min_char_height * hc else [tight, win]
+        if groups and c - last < 0.75 * adv:
+            groups[-1] += [f for f in found if f not in groups[-1]]
+        else:
+            groups.append(found)
+            last = c
+    return [(g[0], tuple(g[1:])) for g in groups]
 
 
 def extra_components(
