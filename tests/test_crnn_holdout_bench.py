@@ -36,7 +36,9 @@ def test_draw_shares_weigh_sources_and_rare_characters() -> None:
     assert even == pytest.approx({"a": 0.75, "b": 0.25})  # the ? plate is never drawn
     heavy = mv.draw_shares(samples, mix, {"a": 1.0, "b": 3.0})
     assert heavy == pytest.approx({"a": 0.5, "b": 0.5})
-    rare = mv.draw_shares([*samples[:3], PlateSample("5", "123Q", subset="b")], mix, {"a": 1.0, "b": 1.0})
+    rare = mv.draw_shares(
+        [*samples[:3], PlateSample("5", "123Q", subset="b")], mix, {"a": 1.0, "b": 1.0}
+    )
     assert rare["b"] > 0.25  # a plate with a rarer character is drawn more often
 
 
@@ -53,3 +55,38 @@ def test_held_out_ids_are_the_init_weights_validation_plates() -> None:
     assert all(i.startswith("iwt4s/") for i in ids)
     with pytest.raises(SystemExit, match="not a source"):
         th.held_out_ids("crnn-iwt4s", SimpleNamespace(datasets={}, config=mix.config), SHARED_DATA)
+
+
+def test_interpolate_crnn_mixes_float_tensors_and_keeps_a_card(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    from segocr.models.crnn import CRNN
+    from segocr.models.weights import load_weights, save_weights
+
+    ic = _load("interpolate_crnn")
+    torch.manual_seed(0)
+    kwargs = {"channels": [4, 4, 4, 4, 4, 4], "hidden": 4}
+    a, b = (CRNN(37, channels=(4, 4, 4, 4, 4, 4), hidden=4) for _ in range(2))
+    card = {"model": "crnn", "model_kwargs": kwargs, "charset": LATIN, "training": {"dataset": "x"}}
+    save_weights(a, tmp_path / "a.pt", card)
+    save_weights(b, tmp_path / "b.pt", card)
+    argv = [
+        "interpolate_crnn.py",
+        str(tmp_path / "a.pt"),
+        str(tmp_path / "b.pt"),
+        "--alpha",
+        "0.25",
+    ]
+    monkeypatch.setattr(sys, "argv", [*argv, "--out", str(tmp_path / "out")])
+    assert ic.main() == 0
+    state, out_card = load_weights(tmp_path / "out" / "crnn-a0.25.pt")
+    sa, sb = a.state_dict(), b.state_dict()
+    for k, v in state.items():
+        want = 0.25 * sa[k] + 0.75 * sb[k] if v.is_floating_point() else sa[k]
+        assert torch.allclose(v, want), k
+    assert out_card["training"]["interpolation"]["alpha"] == 0.25
+    assert out_card["training"]["dataset"] == "x"
+    with pytest.raises(SystemExit, match="differ in keys"):
+        ic.interpolate({"w": torch.zeros(1)}, {"v": torch.zeros(1)}, 0.5)
