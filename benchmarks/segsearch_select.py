@@ -84,7 +84,24 @@ ROWBAND_VARIANTS: dict[str, dict[str, Any]] = {
     "clip_to_row+gap_windows": {"set": {"search.clip_to_row": True, "search.gap_windows": True}},
 }
 
-GRIDS = {"search": VARIANTS, "segment": SEGMENT_VARIANTS, "rowband": ROWBAND_VARIANTS}
+#: Round 2 of the row-band candidates (issue 13, H13w; docs/models.md "Round 2"): gap
+#: windows inside the row only (no end windows), at a window cost of -1, -2, -3 or -5,
+#: and at -3 under a length prior of half its weight.
+ROWBAND2_VARIANTS: dict[str, dict[str, Any]] = {
+    **{
+        f"inside_w{-c}": {"set": {"search.gap_windows": True, "search.window_ends": False, "search.window_logp": float(c)}}
+        for c in (-1, -2, -3, -5)
+    },
+    "inside_w3_lw0.5": {"set": {"search.gap_windows": True, "search.window_ends": False,
+                                "search.window_logp": -3.0, "search.length_weight": 0.5}},
+}  # fmt: skip
+
+GRIDS = {
+    "search": VARIANTS,
+    "segment": SEGMENT_VARIANTS,
+    "rowband": ROWBAND_VARIANTS,
+    "rowband2": ROWBAND2_VARIANTS,
+}
 
 
 def main() -> None:
@@ -96,8 +113,8 @@ def main() -> None:
     )
     ap.add_argument("--grid", choices=sorted(GRIDS), default="search",
                     help="search: the search's settings against the old cascade; segment: segmentation "
-                    "settings against the shipped config; rowband: the row-band candidates against the "
-                    "shipped config")  # fmt: skip
+                    "settings against the shipped config; rowband, rowband2: the row-band candidates "
+                    "(rounds 1 and 2) against the shipped config")  # fmt: skip
     ap.add_argument("--weights", type=Path, default=None, help="segcnn weights (default: the IWT4S ones)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()

@@ -119,3 +119,54 @@ def test_the_row_band_ignores_a_box_joined_to_the_frame() -> None:
     assert typical is not None and plain is not None
     assert abs(typical.row.hc - HC) < 0.5 and typical.row.height_slope == 0.0
     assert plain.row.hc > HC + 0.5 or plain.row.height_slope != 0.0
+
+
+def test_without_end_windows_a_six_character_row_gets_no_seventh() -> None:
+    """Round 2 (``window_ends=False``): a 6-character row whose right end holds
+    something the classifier would call a character (the frame's edge read as "I")
+    gets a 7th character from the end window under a prior expecting 7 characters;
+    without end windows it keeps its 6, and a character missing inside the row is
+    still read from its window."""
+    xs = XS[:6]
+    mask = np.zeros((72, 220), bool)
+    for x in xs:
+        ring(mask, x)
+    boxes = [CharBox(x, Y0, CW, HC) for x in xs]
+    end = XS[6]  # where the end window lies: the oracle reads it as a character
+    ends, inside = SearchConfig(gap_windows=True), SearchConfig(gap_windows=True, window_ends=False)
+    lat_ends, lat_inside = (
+        build_lattice(boxes, mask, config=ends),
+        build_lattice(boxes, mask, config=inside),
+    )
+    assert lat_ends is not None and lat_inside is not None
+    assert read(lat_ends, [*xs, end], ends) == "0000000"
+    assert len(lat_inside.pieces) == len(boxes)
+    assert read(lat_inside, [*xs, end], inside) == "000000"
+    gap = [x for k, x in enumerate(XS) if k != 3]
+    mask = np.zeros((72, 220), bool)
+    for x in gap:
+        ring(mask, x)
+    lat = build_lattice([CharBox(x, Y0, CW, HC) for x in gap], mask, config=inside)
+    assert read(lat, XS, inside) == "0000000"
+
+
+def test_the_window_cost_is_charged_once_per_window_read() -> None:
+    """A character read from a window costs ``window_logp``: the best path's score
+    moves by exactly the change of that cost."""
+    gap = [x for k, x in enumerate(XS) if k != 3]
+    mask = np.zeros((72, 220), bool)
+    for x in gap:
+        ring(mask, x)
+    boxes = [CharBox(x, Y0, CW, HC) for x in gap]
+    lp = oracle(XS)
+    scores = {}
+    for cost in (-1.0, -3.0):
+        cfg = SearchConfig(gap_windows=True, window_ends=False, window_logp=cost)
+        lat = build_lattice(boxes, mask, config=cfg)
+        assert lat is not None
+        best = search_lattice(
+            lat, {b: lp(b) for b in lat.boxes}, noise_index=NOISE, length_logp=LENGTH, config=cfg
+        )[0]
+        assert len(best.classes) == 7
+        scores[cost] = best.score
+    assert abs(scores[-3.0] - scores[-1.0] + 2.0) < 1e-9

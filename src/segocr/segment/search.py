@@ -145,6 +145,10 @@ class SearchConfig(BaseModel):
     gap_windows: bool = False
     gap_width: float = Field(0.9, gt=0, le=5)
     window_logp: float = Field(-1.0, le=0)
+    #: ... and the windows one advance beyond each end of the row (off: windows in
+    #: the gaps inside the row only; round 2 of issue 13: an end window gives a
+    #: 6-character plate a nearly free 7th character under the length prior).
+    window_ends: bool = True
     typical_height: float = Field(0.12, gt=0, le=1)
 
 
@@ -387,7 +391,9 @@ def build_lattice(
         order = sorted(range(len(allb)), key=lambda k: (allb[k].x, k))
         boxes = [allb[k] for k in order]
         extra = {i for i, k in enumerate(order) if k >= n_own}
-        window = {i: wins[k - n_own - n_found][1] for i, k in enumerate(order) if k >= n_own + n_found}
+        window = {
+            i: wins[k - n_own - n_found][1] for i, k in enumerate(order) if k >= n_own + n_found
+        }
     pieces: list[CharBox] = []
     owner: list[int] = []  # the hypothesis box of each piece
     first: list[int] = []  # the first piece of each box
@@ -449,7 +455,11 @@ def build_lattice(
                     alts.append((clipped, edit + config.clip_logp))
             for alt, cost in alts:
                 if char_geometry_ok(alt, row, config) and alt.w <= config.max_pitch_width * pitch:
-                    spans.append(Span(i, j, alt, True, False, cost, None, alt.w < config.narrow_width * pitch))
+                    spans.append(
+                        Span(
+                            i, j, alt, True, False, cost, None, alt.w < config.narrow_width * pitch
+                        )
+                    )
     return Lattice(tuple(pieces), tuple(spans), row, method, polarity)
 
 
@@ -497,7 +507,8 @@ def gap_windows(
     The row's advance is the median distance between neighbouring box centres
     (1.05-1.8 pitches). Window centres: one advance at a time into every gap between
     neighbouring ``boxes`` at least ``gap_width`` x ``pitch`` wide (from its left box
-    and from its right box), and one advance beyond each end of the row. A window is
+    and from its right box), and (``window_ends``) one advance beyond each end of the
+    row. A window is
     1.2 pitches wide (inside its gap or the image), the row's height at its centre
     tall, and overlaps no box by more than half the narrower's width; centres closer
     than 0.75 advance are one piece. Each centre offers the window's ink in the band
@@ -510,6 +521,12 @@ def gap_windows(
     >>> boxes = [CharBox(x, 5, 6, 20) for x in (2, 12, 32, 42)]
     >>> [w for w, _ in gap_windows(mask, boxes, Row(0.0, 25.0, 20.0), 6.0, SearchConfig())]
     [CharBox(x=21, y=5, w=8, h=20), CharBox(x=51, y=5, w=8, h=20)]
+
+    Without the end windows only the one inside the row is left:
+
+    >>> cfg = SearchConfig(window_ends=False)
+    >>> [w for w, _ in gap_windows(mask, boxes, Row(0.0, 25.0, 20.0), 6.0, cfg)]
+    [CharBox(x=21, y=5, w=8, h=20)]
     """
     H, W = mask.shape
     bs = sorted(boxes)
@@ -530,7 +547,8 @@ def gap_windows(
         while c - half >= a.x2 - 0.3 * pitch:
             cands.append((c, a.x2, b.x))
             c -= adv
-    cands += [(bs[0].cx - adv, 0, bs[0].x), (bs[-1].cx + adv, bs[-1].x2, W)]
+    if config.window_ends:
+        cands += [(bs[0].cx - adv, 0, bs[0].x), (bs[-1].cx + adv, bs[-1].x2, W)]
     groups: list[list[CharBox]] = []
     last = -math.inf
     for c, lo, hi in sorted(cands):
@@ -543,7 +561,9 @@ def gap_windows(
         if any(min(b.x2, win.x2) - max(b.x, win.x) > 0.5 * min(b.w, win.w) for b in bs):
             continue
         pad = config.clip_pad * hc
-        tight = _tight(mask, x0, x1, max(0, math.floor(base - hc - pad)), min(H, math.ceil(base + pad)))
+        tight = _tight(
+            mask, x0, x1, max(0, math.floor(base - hc - pad)), min(H, math.ceil(base + pad))
+        )
         found = [win] if tight is None or tight.h < config.min_char_height * hc else [tight, win]
         if groups and c - last < 0.75 * adv:
             groups[-1] += [f for f in found if f not in groups[-1]]
@@ -612,7 +632,11 @@ def lattices(
                 seen.add(boxes)
                 hc = float(np.median([b.h for b in boxes]))
                 lat = build_lattice(
-                    boxes, remove_frame_sides(clean, hc, segment.frame_side_height), config=config, method=method.method, polarity=polarity
+                    boxes,
+                    remove_frame_sides(clean, hc, segment.frame_side_height),
+                    config=config,
+                    method=method.method,
+                    polarity=polarity,
                 )
                 if lat is not None:
                     out.append(lat)
