@@ -46,8 +46,9 @@ def index_maps(old: CRNN, new: CRNN) -> dict[str, tuple[list[int], list[int] | N
     (([0, 1], [0]), [0, 2, 4, 6], ([0, 1, 2, 3, 4], [0, 2]))
     """
     maps: dict[str, tuple[list[int], list[int] | None]] = {}
-    prev_old, prev_new = old.features[0].in_channels, new.features[0].in_channels  # type: ignore[union-attr]
-    cur: list[int] = list(range(prev_old))
+    first = old.features[0]
+    assert isinstance(first, nn.Conv2d)
+    cur: list[int] = list(range(first.in_channels))
     for (name, mo), mn in zip(old.features.named_children(), new.features.children()):
         if isinstance(mo, nn.Conv2d):
             assert isinstance(mn, nn.Conv2d)
@@ -89,7 +90,9 @@ def widen(old: CRNN, state: dict[str, torch.Tensor], new: CRNN) -> dict[str, tor
     maps = index_maps(old, new)
     fresh = new.state_dict()
     if maps.keys() != state.keys() or state.keys() != fresh.keys():
-        raise SystemExit(f"error: unexpected state dict keys: {sorted(state.keys() ^ fresh.keys() ^ maps.keys())[:5]}")
+        raise SystemExit(
+            f"error: unexpected state dict keys: {sorted(state.keys() ^ fresh.keys() ^ maps.keys())[:5]}"
+        )
     out: dict[str, torch.Tensor] = {}
     for key, (rows, cols) in maps.items():
         src, dst = state[key], fresh[key].clone()
@@ -119,7 +122,9 @@ class _StateModule(nn.Module):
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("weights", help="crnn weights to widen (a path or a shipped crnn name)")
     ap.add_argument("--channels", type=int, nargs=6, required=True)
     ap.add_argument("--hidden", type=int, required=True)
@@ -133,7 +138,9 @@ def main() -> int:
     height = int(card["input_size"][0])
     old_ch, old_h = tuple(kw["channels"]), int(kw["hidden"])
     if any(n < o for n, o in zip(args.channels, old_ch)) or args.hidden < old_h:
-        raise SystemExit(f"error: --channels {args.channels} --hidden {args.hidden} is narrower than {list(old_ch)} / {old_h}")
+        raise SystemExit(
+            f"error: --channels {args.channels} --hidden {args.hidden} is narrower than {list(old_ch)} / {old_h}"
+        )
     old = CRNN(n_classes, input_height=height, **kw)
     torch.manual_seed(args.seed)
     new_kw = {**kw, "channels": tuple(args.channels), "hidden": args.hidden}
@@ -146,14 +153,27 @@ def main() -> int:
         gap = float((old.eval()(x) - new.eval()(x)).abs().max())
     if gap > 1e-4:
         raise SystemExit(f"error: the widened model's logits differ from the source's by {gap:g}")
-    out_card = {k: v for k, v in card.items() if k not in ("sha256", "size_bytes", "card_sha256", "metrics")}
-    out_card["model_kwargs"] = {**card["model_kwargs"], "channels": list(args.channels), "hidden": args.hidden}
-    out_card["parameters"] = sum(int(v.numel()) for k, v in wide.items() if k in dict(new.named_parameters()))
+    out_card = {
+        k: v for k, v in card.items() if k not in ("sha256", "size_bytes", "card_sha256", "metrics")
+    }
+    out_card["model_kwargs"] = {
+        **card["model_kwargs"],
+        "channels": list(args.channels),
+        "hidden": args.hidden,
+    }
+    out_card["parameters"] = sum(
+        int(v.numel()) for k, v in wide.items() if k in dict(new.named_parameters())
+    )
     out_card["training"] = {
         **card["training"],
         "widening": {
             "method": "function-preserving widening (Net2WiderNet, zero fan-out from new units to old ones)",
-            "source": {"weights": str(args.weights), "sha256": card["sha256"], "channels": list(old_ch), "hidden": old_h},
+            "source": {
+                "weights": str(args.weights),
+                "sha256": card["sha256"],
+                "channels": list(old_ch),
+                "hidden": old_h,
+            },
             "channels": list(args.channels),
             "hidden": args.hidden,
             "seed": args.seed,
@@ -162,7 +182,9 @@ def main() -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_weights(_StateModule(wide), args.out, out_card)
-    print(f"wrote {args.out}: {out_card['parameters']} parameters (from {card.get('parameters')}); max logit gap {gap:.2e}")
+    print(
+        f"wrote {args.out}: {out_card['parameters']} parameters (from {card.get('parameters')}); max logit gap {gap:.2e}"
+    )
     return 0
 
 

@@ -90,3 +90,60 @@ def test_interpolate_crnn_mixes_float_tensors_and_keeps_a_card(
     assert out_card["training"]["dataset"] == "x"
     with pytest.raises(SystemExit, match="differ in keys"):
         ic.interpolate({"w": torch.zeros(1)}, {"v": torch.zeros(1)}, 0.5)
+
+
+def test_widen_crnn_keeps_the_logits_and_records_the_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    from segocr.models.crnn import CRNN
+    from segocr.models.weights import card_model_kwargs, load_weights, save_weights
+
+    wc = _load("widen_crnn")
+    torch.manual_seed(0)
+    a = CRNN(37, input_height=32, channels=(4, 4, 4, 4, 6, 6), hidden=4)
+    with torch.no_grad():  # BatchNorm statistics as after training, not the defaults
+        for m in a.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-1, 1)
+                m.running_var.uniform_(0.5, 2)
+    kwargs = {"channels": [4, 4, 4, 4, 6, 6], "hidden": 4, "frame_width": 2, "dropout": 0.2}
+    card = {
+        "model": "crnn",
+        "model_kwargs": kwargs,
+        "charset": LATIN,
+        "input_size": [32, 128],
+        "training": {"dataset": "x"},
+    }
+    save_weights(a, tmp_path / "a.pt", card)
+    out = tmp_path / "w" / "crnn.pt"
+    argv = [
+        "widen_crnn.py",
+        str(tmp_path / "a.pt"),
+        "--channels",
+        "6",
+        "8",
+        "4",
+        "5",
+        "9",
+        "12",
+        "--hidden",
+        "7",
+    ]
+    monkeypatch.setattr(sys, "argv", [*argv, "--out", str(out)])
+    assert wc.main() == 0
+    state, wcard = load_weights(out)
+    b = CRNN(37, input_height=32, **card_model_kwargs(wcard))
+    b.load_state_dict(state)
+    assert list(b.features[0].weight.shape) == [6, 1, 3, 3] and b.rnn.hidden_size == 7
+    x = torch.randn(3, 1, 32, 96)
+    with torch.no_grad():
+        assert torch.allclose(a.eval()(x), b.eval()(x), atol=1e-5)
+    assert state["features.0.weight"][4:].abs().sum() > 0  # new units start random, not dead
+    assert wcard["parameters"] == sum(p.numel() for p in b.parameters())
+    assert wcard["training"]["widening"]["source"]["channels"] == [4, 4, 4, 4, 6, 6]
+    assert wcard["training"]["dataset"] == "x"
+    monkeypatch.setattr(sys, "argv", [*argv[:3], "3", *argv[4:], "--out", str(out)])
+    with pytest.raises(SystemExit, match="narrower"):
+        wc.main()
