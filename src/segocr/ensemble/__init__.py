@@ -22,9 +22,13 @@ does two more things:
   Taking the more confident of two readings overstates its confidence, so a Platt
   scaling fitted on the same validation plates corrects it;
 - it sets ``accept_first``: a plate the first member reads at least that confidently
-  is taken as it is, and the other members do not read it.
+  is taken as it is, and the other members do not read it;
+- it sets ``margins``: the crop is read as given and with these extra margins around
+  it (:mod:`segocr.margins`), and the most confident reading is kept; with
+  ``retry_below``, only the crops read as given less confidently than that.
 
-The cost is the first member's plus the others' on the plates it was unsure of.
+The cost is the first member's plus the others' on the plates it was unsure of, once
+per margin.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +88,20 @@ class EnsembleConfig(BaseModel):
     #: A plate the first member reads with at least this confidence is taken as it is
     #: and not read by the others (None: every member reads every plate).
     accept_first: float | None = Field(None, gt=0, le=1)
+    #: The crop is read at each of these margins (fractions of its height and width
+    #: added on each side, :func:`segocr.margins.pad_crop`) and the most confident
+    #: reading kept; ``(0.0,)``: as given only.
+    margins: tuple[float, ...] = Field((0.0,), min_length=1)
+    #: A crop read at the first margin with at least this confidence is not read at the
+    #: others (None: every crop at every margin).
+    retry_below: float | None = Field(None, gt=0, le=1)
+
+    @field_validator("margins")
+    @classmethod
+    def _margins(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not 0 <= m <= 1 for m in v):
+            raise ValueError(f"margins are fractions of the crop size in [0, 1], got {list(v)}")
+        return v
 
     @field_validator("rule")
     @classmethod
@@ -150,9 +169,19 @@ class EnsembleRecognizer:
         """uint8 images (H, W, 3) -> one fused :class:`Prediction` each (``options``:
         format and top-N, passed to every member and kept by the fusion). With
         ``config.accept_first`` the other members read only the images the first one
-        did not read confidently."""
+        did not read confidently. With several ``config.margins`` the crop is read at
+        each (:func:`segocr.margins.read_at_margins`) and the most confident kept."""
         if not images:
             return []
+        if self.config.margins != (0.0,):
+            from segocr.margins import read_at_margins
+
+            read = partial(self._read, options=options)
+            return read_at_margins(read, images, self.config.margins, retry_below=self.config.retry_below)
+        return self._read(images, options)
+
+    def _read(self, images: Sequence[np.ndarray], options: DecodeOptions | None) -> list[Prediction]:
+        """The cascade on ``images`` as they are (one margin)."""
         first = self.members[0].predict(images, options=options)  # type: ignore[call-arg]
 
         def others(todo: list[int]) -> list[list[Prediction]]:
