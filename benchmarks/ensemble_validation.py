@@ -37,7 +37,9 @@ the candidate that reads the most plates of the part while reading no source's p
 fewer than the crop as given (ties: fewer margins, cheaper); its ECE is that of the
 calibration above, not refitted. Then ``retry_below``, like ``accept_first``: the lowest
 of :data:`ACCEPT_FIRST` with which the part reads as many plates when only the crops read
-as given less confidently than that are read at the other margins. ``--write-cards`` writes each ensemble's card
+as given less confidently than that are read at the other margins. Taking the most
+confident of several readings overstates confidence, so the readings of retried crops
+get their own Platt scaling on top (case ``retried``), fitted on the same plates. ``--write-cards`` writes each ensemble's card
 (``src/segocr/ensemble/cards/NAME.json``: members, rule, calibration, these figures).
 
 ``--loso DIR`` reports instead how the ensemble reads a country none of its members saw
@@ -54,6 +56,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -183,12 +186,13 @@ def choose_margins(
     def combine(margins: tuple[float, ...], below: float | None) -> tuple[list[Prediction], float]:
         out, retried = [], 0
         for i, first in enumerate(per[margins[0]]):
-            best = first
+            best = replace(first, info={**first.info, "retried": False})
             if below is None or first.confidence < below:
                 retried += 1
                 for m in margins[1:]:
                     if per[m][i].confidence > best.confidence:
                         best = per[m][i]
+                best = replace(best, info={**best.info, "retried": True})
             out.append(best)
         return out, ms[margins[0]] + retried / len(out) * sum(ms[m] for m in margins[1:])
 
@@ -216,7 +220,17 @@ def choose_margins(
         got, c = combine(best.margins, thr)
         if sum(right(got).values()) >= best_n:
             readings[label(best.margins, thr)], cost[label(best.margins, thr)] = got, c
-            return best.model_copy(update={"retry_below": thr})
+            best = best.model_copy(update={"retry_below": thr})
+            break
+    # the most confident of several readings overstates its confidence: case "retried"
+    got, c = combine(best.margins, best.retry_below)
+    retried = [p for p in got if p.info["retried"]]
+    ok = [visible_correct(smp.text, p.text) for smp, p in zip(samples, got, strict=True) if p.info["retried"]]
+    fitted = fit_calibration(["retried"] * len(retried), [p.confidence for p in retried], ok)
+    best = best.model_copy(update={"calibration": {**best.calibration, **fitted}})
+    rec = EnsembleRecognizer(members, best, name=ensemble)
+    name = f"{label(best.margins, best.retry_below).removesuffix(')')}, retried recalibrated)"
+    readings[name], cost[name] = [rec.recalibrate_retried(p) for p in got], c
     return best
 
 

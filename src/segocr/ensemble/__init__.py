@@ -65,7 +65,10 @@ SEPARATOR = "+"
 #: read the same text; same length, posteriors multiplied; the most confident reading
 #: taken (lengths differ); a vote (rules ``product`` / ``mean`` with lengths differing).
 #: ``first``: the first member's reading taken alone (``EnsembleConfig.accept_first``).
-CASES = ("agree", "aligned", "pick", "vote", "first")
+#: ``retried``: a crop read again at other margins (``EnsembleConfig.margins``): the most
+#: confident of several readings overstates its confidence, so this map applies on top
+#: of the reading's own case.
+CASES = ("agree", "aligned", "pick", "vote", "first", "retried")
 #: Where the ensembles' cards live (members, rule, calibration; how they were chosen).
 CARDS_DIR = Path(__file__).resolve().parent / "cards"
 
@@ -177,8 +180,16 @@ class EnsembleRecognizer:
             from segocr.margins import read_at_margins
 
             read = partial(self._read, options=options)
-            return read_at_margins(read, images, self.config.margins, retry_below=self.config.retry_below)
+            preds = read_at_margins(read, images, self.config.margins, retry_below=self.config.retry_below)
+            return [self.recalibrate_retried(p) for p in preds]
         return self._read(images, options)
+
+    def recalibrate_retried(self, pred: Prediction) -> Prediction:
+        """``pred`` with its confidence mapped by the ``retried`` calibration when its
+        crop was read at more than one margin (``info["retried"]``)."""
+        if not pred.info.get("retried"):
+            return pred
+        return replace(pred, confidence=self.config.recalibrate(pred.confidence, "retried"))
 
     def _read(self, images: Sequence[np.ndarray], options: DecodeOptions | None) -> list[Prediction]:
         """The cascade on ``images`` as they are (one margin)."""

@@ -81,9 +81,10 @@ def read_at_margins(
 ) -> list[Prediction]:
     """Each image read by ``read`` at every margin of ``margins`` (fractions of its
     size added on each side, :func:`pad_crop`), keeping the most confident reading (on
-    a tie the earlier margin's); ``info["margin"]`` says which. One batch per margin.
-    With ``retry_below``, an image read at the first margin with at least that
-    confidence is not read at the others.
+    a tie the earlier margin's); ``info["margin"]`` says which, and ``info["retried"]``
+    whether the image was read at more than one margin. One batch per margin. With
+    ``retry_below``, an image read at the first margin with at least that confidence is
+    not read at the others.
 
     >>> def read(imgs):  # confident only when the image is wider than 4 pixels
     ...     return [Prediction("AB", 0.9 if im.shape[1] > 4 else 0.2) for im in imgs]
@@ -101,13 +102,15 @@ def read_at_margins(
         preds = read([p for p, _ in padded]) if todo else []
         for i, pred, (_, offset) in zip(todo, preds, padded, strict=True):
             pred = unpad_prediction(pred, offset, images[i].shape)
-            pred = replace(pred, info={**pred.info, "margin": margin})
+            pred = replace(pred, info={**pred.info, "margin": margin, "retried": len(margins) > 1})
             if k == 0:
                 best.append(pred)
             elif pred.confidence > best[i].confidence:
                 best[i] = pred
         if k == 0 and retry_below is not None:
             todo = [i for i in todo if best[i].confidence < retry_below]
+            for i in set(range(len(images))) - set(todo):
+                best[i] = replace(best[i], info={**best[i].info, "retried": False})
     return best
 
 
