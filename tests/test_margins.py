@@ -83,3 +83,15 @@ def test_the_ensemble_reads_at_its_margins_and_keeps_the_best() -> None:
     with pytest.raises(ValueError, match="fractions"):
         EnsembleConfig(margins=(0.0, 2.0))
     assert EnsembleConfig().margins == (0.0,)
+
+
+def test_readings_of_retried_crops_get_their_own_calibration() -> None:
+    plate = np.full((20, 60, 3), 200, np.uint8)
+    cfg = EnsembleConfig(members=("tight", "other"), margins=(0.0, 0.1), accept_first=0.1, calibration={"retried": (1.0, -2.0)})
+    other = Tight()
+    other.name = "other"
+    (p,) = EnsembleRecognizer([Tight(), other], cfg).predict([plate])
+    assert p.info["retried"] and p.confidence < 0.2  # Tight reads 0.2; sigmoid(logit(0.2) - 2) ~ 0.03
+    sure = cfg.model_copy(update={"retry_below": 0.15})  # read once: no retry, no extra map
+    (q,) = EnsembleRecognizer([Tight(), other], sure).predict([plate])
+    assert not q.info["retried"] and q.confidence == pytest.approx(0.2)
