@@ -482,8 +482,7 @@ def main() -> int:
 
 def write_cards(results: Mapping[str, Mapping[str, Mapping[str, float]]]) -> None:
     """Put the measured per-source test figures of the general weights into their cards."""
-    from segocr.models.weights import SHIPPED_DIR, read_card
-    from segocr.training.mixdata import _write_card
+    from segocr.models.weights import SHIPPED_DIR, read_card, write_card
 
     for row, _, weights in MODELS:
         if weights is None or not weights.endswith("-general") or row not in results:
@@ -496,7 +495,7 @@ def write_cards(results: Mapping[str, Mapping[str, Mapping[str, float]]]) -> Non
             "measured_by": "python benchmarks/generalization.py --data-dir ../shared/data --write-cards",
             "per_source": dict(results[row]),
         }
-        _write_card(path, card)
+        write_card(path, card)
         print(f"wrote the test figures into {path.with_suffix('.json')}", file=sys.stderr)
 
 

@@ -25,9 +25,8 @@ import torch
 
 from segocr.api import load_recognizer
 from segocr.datasets.base import load_dataset
-from segocr.models.weights import SHIPPED_DIR, read_card
+from segocr.models.weights import SHIPPED_DIR, read_card, write_card
 from segocr.training.card import measure_test_split
-from segocr.training.mixdata import _write_card
 
 
 def main() -> None:
@@ -49,7 +48,7 @@ def main() -> None:
         f"python benchmarks/ship_weights.py {args.weights} --as {args.name} --dataset {args.dataset} ..."
     )
     card["training"] = {**card["training"], "chosen_on": args.chosen_on, "shipped_from": str(args.weights)}
-    _write_card(dest, card)
+    write_card(dest, card)
     print(json.dumps(card["metrics"], indent=2))
 
 

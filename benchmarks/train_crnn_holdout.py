@@ -32,9 +32,8 @@ import torch
 from segocr.datasets.base import PlateSample, load_dataset
 from segocr.datasets.mix import Mix
 from segocr.datasets.splits import group_split
-from segocr.models.weights import read_card, resolve_weights
+from segocr.models.weights import read_card, resolve_weights, write_card
 from segocr.training import sequence
-from segocr.training.mixdata import _write_card
 from segocr.training.registry import load_options, validate_options
 
 
@@ -85,7 +84,7 @@ def main() -> int:
         "ids": sorted(held),
     }
     card["training"]["init_weights"] = f"{cfg.init} (the shipped weights of that name when the run started)"
-    _write_card(args.out / "crnn.pt", card)
+    write_card(args.out / "crnn.pt", card)
     print(f"wrote {args.out / 'crnn.pt'}; {len(dropped)} fit plates held out")
     return 0
 

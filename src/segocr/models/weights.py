@@ -300,6 +300,16 @@ def verify_loaded(net: Any, card: dict[str, Any], where: Path | str) -> None:
     check_seal(card, where if str(where).endswith(".json") else card_path(Path(where)))
 
 
+def write_card(weights: Path, card: dict[str, Any], *, card_file: Path | None = None) -> dict[str, Any]:
+    """Write ``card``, sealed with its own hash (:func:`seal_card`), atomically to
+    ``card_file`` (default: beside ``weights``, :func:`card_path`). Returns the written
+    card."""
+    full = seal_card(card)
+    dest = card_file if card_file is not None else card_path(weights)
+    atomic_write_bytes(dest, (json.dumps(full, indent=2, ensure_ascii=False) + "\n").encode())
+    return full
+
+
 def save_weights(model: nn.Module, path: Path, card: dict[str, Any]) -> dict[str, Any]:
     """Write ``model``'s state dict to ``path`` and ``card`` (with ``sha256`` and
     ``size_bytes`` added) to ``path.with_suffix('.json')``, both atomically. Returns the
@@ -309,10 +319,8 @@ def save_weights(model: nn.Module, path: Path, card: dict[str, Any]) -> dict[str
     buf = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
     data = buf.getvalue()
-    full = seal_card({**card, "sha256": sha256_bytes(data), "size_bytes": len(data)})
     atomic_write_bytes(path, data)
-    atomic_write_bytes(card_path(path), (json.dumps(full, indent=2, ensure_ascii=False) + "\n").encode())
-    return full
+    return write_card(path, {**card, "sha256": sha256_bytes(data), "size_bytes": len(data)})
 
 
 def _regular_file(path: Path) -> None:

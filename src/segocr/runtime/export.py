@@ -16,7 +16,6 @@ package but not ``onnxscript`` and works offline; both come with
 from __future__ import annotations
 
 import io
-import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -115,8 +114,8 @@ def export_onnx(
     from segocr.models.weights import (
         atomic_write_bytes,
         resolve_weights,
-        seal_card,
         sha256_bytes,
+        write_card,
     )
     from segocr.recognizers.base import get_recognizer_factory
     from segocr.runtime.onnx_backend import OnnxNetwork
@@ -159,7 +158,5 @@ def export_onnx(
             "tolerance": tolerance,
         },
     }
-    card = seal_card(card)  # card_sha256 over this card's content (segocr.models.weights)
     atomic_write_bytes(dest, data)
-    atomic_write_bytes(onnx_card_path(dest), (json.dumps(card, indent=2, ensure_ascii=False) + "\n").encode())
-    return dest, card
+    return dest, write_card(dest, card, card_file=onnx_card_path(dest))

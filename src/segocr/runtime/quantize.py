@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
@@ -163,17 +162,6 @@ def choose_method(accuracy: Mapping[str, float], float_accuracy: float, *, max_d
     return best
 
 
-def _seal(card: dict[str, Any]) -> dict[str, Any]:
-    """``card`` with its content hash (``card_sha256``) when the card checks of
-    :mod:`segocr.models.weights` provide one."""
-    try:
-        from segocr.models.weights import seal_card  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return card
-    sealed: dict[str, Any] = seal_card(card)
-    return sealed
-
-
 def _readings(rec: Any, images: Sequence[np.ndarray]) -> list[str]:
     return [p.text for i in range(0, len(images), 64) for p in rec.predict(images[i : i + 64])]
 
@@ -197,7 +185,7 @@ def export_int8(
     (default ``NAME-int8.onnx`` beside the weights) and its card. Returns (path, card)."""
     from segocr.datasets.base import load_dataset
     from segocr.datasets.splits import group_split
-    from segocr.models.weights import atomic_write_bytes, resolve_weights, sha256_bytes
+    from segocr.models.weights import atomic_write_bytes, resolve_weights, sha256_bytes, write_card
     from segocr.recognizers.base import get_recognizer_factory
     from segocr.runtime.export import export_onnx
     from segocr.runtime.onnx_backend import OnnxNetwork
@@ -266,7 +254,6 @@ def export_int8(
         },
     )
     base = {k: v for k, v in fp_card.items() if k != "card_sha256"}
-    card = _seal({**base, "sha256": sha256_bytes(data), "size_bytes": len(data), "format": "onnx-int8", "onnx": info})
+    card = {**base, "sha256": sha256_bytes(data), "size_bytes": len(data), "format": "onnx-int8", "onnx": info}
     atomic_write_bytes(dest, data)
-    atomic_write_bytes(onnx_card_path(dest), (json.dumps(card, indent=2, ensure_ascii=False) + "\n").encode())
-    return dest, card
+    return dest, write_card(dest, card, card_file=onnx_card_path(dest))

@@ -20,7 +20,6 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -243,14 +242,14 @@ def refit_plate_calibration(
     with ``val_fraction`` and ``seed + 1``, as :func:`segocr.training.segcnn.train_segcnn`
     does) and rewrite its card (the ``.pt`` file is unchanged). Returns the new card."""
     from segocr.datasets.splits import group_split
-    from segocr.models.weights import read_card
+    from segocr.models.weights import read_card, write_card
     from segocr.recognizers.segcnn import SegCNNRecognizer, load_segcnn
     from segocr.training.segcnn import _calibrate_plates
 
     card = read_card(weights)
     # Refitted from scratch (an older card may hold another form of the calibration).
     card["config"]["plate_calibration"] = None
-    _write_card(weights, card)
+    write_card(weights, card)
     rec = load_segcnn(weights, device=device, runtime="torch")
     assert isinstance(rec, SegCNNRecognizer)
     _, val = group_split(list(mix.samples("train")), test_fraction=val_fraction, seed=seed + 1)
@@ -259,25 +258,8 @@ def refit_plate_calibration(
     card.setdefault("training", {})["plate_calibration_fitted_on"] = (
         f"{len(val)} validation plates (python -m segocr.training.mixdata --weights {weights.name})"
     )
-    _write_card(weights, card)
+    write_card(weights, card)
     return {"calibration": calibration, "val_plates": len(val)}
-
-
-def _write_card(weights: Path, card: dict[str, Any]) -> None:
-    """Write ``card`` beside ``weights``, sealed with its own hash where cards carry one."""
-    import json
-
-    from segocr.models.weights import atomic_write_bytes, card_path
-
-    card.pop("card_sha256", None)
-    try:
-        from segocr.models.weights import seal_card  # type: ignore[attr-defined,unused-ignore]
-
-        card = seal_card(card)
-    except ImportError:
-        pass
-    text = json.dumps(card, indent=2, ensure_ascii=False) + "\n"
-    atomic_write_bytes(card_path(weights), text.encode("utf-8"))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
