@@ -83,7 +83,9 @@ def main() -> int:
         "would have been fit plates and were left out; the rest are in this run's validation part",
         "ids": sorted(held),
     }
-    card["training"]["init_weights"] = f"{cfg.init} (the shipped weights of that name when the run started)"
+    init = str(cfg.init)  # type: ignore[attr-defined]
+    what = "a weight file: its card records its training" if Path(init).is_file() else "the shipped weights of that name"
+    card["training"]["init_weights"] = f"{init} ({what} when the run started)"
     write_card(args.out / "crnn.pt", card)
     print(f"wrote {args.out / 'crnn.pt'}; {len(dropped)} fit plates held out")
     return 0
