@@ -46,17 +46,6 @@ def interpolate(
     return out
 
 
-class _StateModule(torch.nn.Module):
-    """Wraps a state dict so that :func:`save_weights` (which takes a module) can write it."""
-
-    def __init__(self, state: dict[str, torch.Tensor]) -> None:
-        super().__init__()
-        self._state = state
-
-    def state_dict(self, *args: object, **kwargs: object) -> dict[str, torch.Tensor]:  # type: ignore[override]
-        return self._state
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -91,7 +80,7 @@ def main() -> int:
             },
         }
         dest = args.out / f"crnn-a{alpha:g}.pt"
-        save_weights(_StateModule(interpolate(sa, sb, alpha)), dest, card)
+        save_weights(interpolate(sa, sb, alpha), dest, card)
         print(f"wrote {dest}")
     return 0
 

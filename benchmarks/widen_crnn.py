@@ -110,17 +110,6 @@ def widen(old: CRNN, state: dict[str, torch.Tensor], new: CRNN) -> dict[str, tor
     return out
 
 
-class _StateModule(nn.Module):
-    """Wraps a state dict so that :func:`save_weights` (which takes a module) can write it."""
-
-    def __init__(self, state: dict[str, torch.Tensor]) -> None:
-        super().__init__()
-        self._state = state
-
-    def state_dict(self, *args: object, **kwargs: object) -> dict[str, torch.Tensor]:  # type: ignore[override]
-        return self._state
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -181,7 +170,7 @@ def main() -> int:
         },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    save_weights(_StateModule(wide), args.out, out_card)
+    save_weights(wide, args.out, out_card)
     print(
         f"wrote {args.out}: {out_card['parameters']} parameters (from {card.get('parameters')}); max logit gap {gap:.2e}"
     )

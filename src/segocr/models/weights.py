@@ -30,7 +30,7 @@ import math
 import os
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -310,14 +310,15 @@ def write_card(weights: Path, card: dict[str, Any], *, card_file: Path | None = 
     return full
 
 
-def save_weights(model: nn.Module, path: Path, card: dict[str, Any]) -> dict[str, Any]:
-    """Write ``model``'s state dict to ``path`` and ``card`` (with ``sha256`` and
-    ``size_bytes`` added) to ``path.with_suffix('.json')``, both atomically. Returns the
-    written card."""
+def save_weights(model: nn.Module | Mapping[str, Any], path: Path, card: dict[str, Any]) -> dict[str, Any]:
+    """Write ``model``'s state dict (or ``model`` itself when it is a state dict: name ->
+    tensor) to ``path`` and ``card`` (with ``sha256`` and ``size_bytes`` added) to
+    ``path.with_suffix('.json')``, both atomically. Returns the written card."""
     import torch
 
+    state = model if isinstance(model, Mapping) else model.state_dict()
     buf = io.BytesIO()
-    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
+    torch.save({k: v.detach().cpu() for k, v in state.items()}, buf)
     data = buf.getvalue()
     atomic_write_bytes(path, data)
     return write_card(path, {**card, "sha256": sha256_bytes(data), "size_bytes": len(data)})
