@@ -45,7 +45,7 @@ def main() -> None:
     )
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument(
-        "--weights", type=Path, default=None, help="default: the shipped segcnn weights"
+        "--weights", type=Path, default=None, help="default: the default reader (segocr read's own default)"
     )
     ap.add_argument("--out", type=Path, default=RESULTS / "read_memory.json")
     args = ap.parse_args()
@@ -86,7 +86,7 @@ def main() -> None:
         "distinct_renders": args.distinct,
         "mean_file_kb": round(mean_bytes / 1024, 2),
         "jobs": args.jobs,
-        "weights": str(args.weights) if args.weights else "shipped segcnn",
+        "weights": str(args.weights) if args.weights else "the default reader (ensemble)",
         "machine": machine(),
         "big": big_s,
         "small": small_s,
