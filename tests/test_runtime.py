@@ -190,22 +190,3 @@ def test_the_pt_card_rules_the_settings_of_both_runtimes(tmp_path: Path) -> None
     with pytest.raises(WeightsError, match="stale"):
         get_recognizer_factory("segcnn")(weights=pt.with_suffix(".onnx"), device="cpu")
     assert get_recognizer_factory("segcnn")(weights=pt, device="cpu").net.runtime == "torch"  # auto falls back
-
-
-@pytest.mark.parametrize("name", ["crnn-iwt4s", "holistic"])
-def test_chunked_onnx_reading_equals_one_call(name: str) -> None:
-    """With ONNX Runtime a line recognizer runs the network chunk by chunk, the next
-    chunk while this one is decoded: the same readings as one call, then decoding."""
-    from segocr.api import load_recognizer
-    from segocr.io import read_image
-
-    samples = sorted((Path(__file__).resolve().parents[1] / "data" / "samples").glob("*.png"))
-    rng = np.random.default_rng(0)
-    images = [read_image(p) for p in samples] * 3 + [rng.integers(0, 256, (30, 110, 3), dtype=np.uint8) for _ in range(5)]
-    rec = load_recognizer(name, device="cpu", runtime="onnx")
-    rec.chunk = 4
-    assert len(images) > rec.chunk and rec.net.runtime == "onnx"
-    chunked = rec.predict(images)
-    rec.chunk = 0
-    whole = rec.predict(images)
-    assert [(p.text, p.confidence) for p in chunked] == [(p.text, p.confidence) for p in whole]

@@ -6,16 +6,12 @@ A plate crop becomes a gray line ``height`` rows high with its aspect ratio kept
 ``width`` columns (:func:`normalize_line`). Training augments between the two steps.
 
 :class:`LineRecognizer` holds what the two recognizers share: batching, the model
-call and turning decoded indices into a :class:`Prediction`. With the ONNX runtime a
-batch runs through the network in chunks of :attr:`LineRecognizer.chunk` lines, the
-next chunk in a second thread while this one is decoded (ONNX Runtime releases the GIL,
-the decoders are Python): the same readings, the second core busy during decoding.
+call and turning decoded indices into a :class:`Prediction`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -104,9 +100,6 @@ class LineRecognizer:
     :meth:`decode_one` on one sample's logits."""
 
     name = "line"
-    #: Lines per network call when decoding overlaps the next call (ONNX runtime);
-    #: 0 or a batch no larger: one call, then decoding.
-    chunk = 16
 
     def __init__(
         self, model: nn.Module | Network, charset: Charset, line: LineConfig, *, device: Any = "auto", card: dict[str, Any] | None = None
@@ -164,16 +157,4 @@ class LineRecognizer:
     def predict(self, images: Sequence[np.ndarray], *, options: DecodeOptions | None = None) -> list[Prediction]:
         if not images:
             return []
-        x = line_batch(images, self.line)
-        if self.net.runtime != "onnx" or not 0 < self.chunk < len(x):
-            return self.decode(self.logits(x), options)
-        parts = [x[i : i + self.chunk] for i in range(0, len(x), self.chunk)]
-        out: list[Prediction] = []
-        with ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(self.net, parts[0])
-            for k in range(len(parts)):
-                logits = pending.result()
-                if k + 1 < len(parts):
-                    pending = pool.submit(self.net, parts[k + 1])
-                out += self.decode(logits, options)
-        return out
+        return self.decode(self.logits(line_batch(images, self.line)), options)
