@@ -7,14 +7,21 @@ import numpy as np
 
 
 def augment_crops(
-    crops: np.ndarray, *, rng: np.random.Generator, strength: float = 1.0, photometric: bool = False
+    crops: np.ndarray,
+    *,
+    rng: np.random.Generator,
+    strength: float = 1.0,
+    photometric: bool = False,
+    low_contrast: float = 0.0,
 ) -> np.ndarray:
     """Random small affine changes (shift, zoom, rotation, shear), blur, noise and
     contrast on each crop of ``crops`` (N, S, S); returns a new array of the same shape.
     With ``photometric`` each crop first gets, at random, what HDR and badly exposed
     captures do to a character (:func:`photometric`): gamma, a light gradient across
-    it, thinner or thicker strokes, motion blur. Without it the random draws are those
-    of earlier versions (same seed, same crops).
+    it, thinner or thicker strokes, motion blur. With ``low_contrast`` > 0, each crop
+    is, with that probability, made faint after the geometric change
+    (:func:`low_contrast_crop`). Without either the random draws are those of earlier
+    versions (same seed, same crops).
 
     >>> x = np.zeros((4, 32, 32), np.float32); x[:, 8:24, 12:20] = 1
     >>> augment_crops(x, rng=np.random.default_rng(0)).shape
@@ -35,6 +42,8 @@ def augment_crops(
         img = cv2.warpAffine(src, m, (s, s), borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_LINEAR)
         if rng.random() < 0.3 * strength:
             img = cv2.GaussianBlur(img, (0, 0), sigmaX=rng.uniform(0.4, 1.2))
+        if low_contrast > 0 and rng.random() < low_contrast:
+            img = low_contrast_crop(img, rng=rng)
         img = img * rng.uniform(1 - 0.3 * strength, 1 + 0.2 * strength) + rng.normal(0, 0.15 * strength)
         img = img + rng.normal(0, rng.uniform(0, 0.15 * strength), size=img.shape)
         out[i] = img
@@ -77,3 +86,33 @@ def photometric_crop(crop: np.ndarray, *, rng: np.random.Generator) -> np.ndarra
         img = cv2.filter2D(img, -1, kern, borderType=cv2.BORDER_REPLICATE)
     img = img.astype(np.float32)
     return (img - img.mean()) * (hi - lo)
+
+
+#: Grey levels per unit of a standardized training crop, assumed for
+#: :func:`low_contrast_crop` (a well-exposed character crop has a standard deviation of
+#: roughly 40-60 grey levels).
+GREY_PER_UNIT = 50.0
+
+
+def low_contrast_crop(crop: np.ndarray, *, rng: np.random.Generator) -> np.ndarray:
+    """One standardized crop (S, S) float32 as a faint, washed-out capture gives it:
+    blurred (probability 0.5, Gaussian sigma 0.5-1.5 px), its contrast compressed to
+    5-20 % of its range, read in grey levels (``GREY_PER_UNIT``) with sensor noise
+    (sigma 1-3 grey levels) and rounded to whole levels, then standardized as
+    :func:`segocr.recognizers.segcnn.crop_char` does it (zero mean, divided by the
+    standard deviation but at least 8 grey levels). So a character whose crop has a
+    standard deviation of 3-10 grey levels comes out with its noise amplified, as the
+    HDR validation losses look.
+
+    >>> x = np.zeros((32, 32), np.float32); x[8:24, 12:20] = -1; x[x == 0] = 1
+    >>> y = low_contrast_crop(x, rng=np.random.default_rng(0))
+    >>> y.shape, bool(abs(float(y.mean())) < 1e-4)
+    ((32, 32), True)
+    """
+    img = crop.astype(np.float32)
+    if rng.random() < 0.5:
+        img = cv2.GaussianBlur(img, (0, 0), sigmaX=rng.uniform(0.5, 1.5))
+    grey = (img - img.mean()) * GREY_PER_UNIT * rng.uniform(0.05, 0.2)
+    grey = np.round(grey + rng.normal(0, rng.uniform(1.0, 3.0), size=grey.shape))
+    out: np.ndarray = ((grey - grey.mean()) / max(float(grey.std()), 8.0)).astype(np.float32)
+    return out

@@ -73,6 +73,10 @@ class SegCNNTrainConfig(BaseModel):
     #: Exposure augmentation (gamma, light gradient, stroke width, motion blur) on top
     #: of the geometric one: :func:`segocr.training.augment.photometric_crop`.
     photometric: bool = False
+    #: Probability that a training crop is made faint and noisy (contrast compressed to
+    #: 5-20 %, blur, sensor noise, then standardized):
+    #: :func:`segocr.training.augment.low_contrast_crop`. 0: off (the earlier draws).
+    low_contrast: float = Field(0.0, ge=0, le=1)
     #: Seed of the fit/validation division of the train split (None: ``seed + 1``);
     #: members of an ensemble share it and differ in ``seed``.
     split_seed: int | None = None
@@ -217,7 +221,8 @@ def _fit(
         total = 0.0
         for i in range(0, len(order), cfg.batch_size):
             idx = order[i : i + cfg.batch_size]
-            x = torch.from_numpy(augment_crops(data.x[idx], rng=rng, photometric=cfg.photometric))
+            x = augment_crops(data.x[idx], rng=rng, photometric=cfg.photometric, low_contrast=cfg.low_contrast)
+            x = torch.from_numpy(x)
             x = x.unsqueeze(1).to(device)
             y = torch.from_numpy(data.y[idx]).to(device)
             loss = loss_fn(model(x), y)
