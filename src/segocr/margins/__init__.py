@@ -102,16 +102,15 @@ def read_at_margins(
         preds = read([p for p, _ in padded]) if todo else []
         for i, pred, (_, offset) in zip(todo, preds, padded, strict=True):
             pred = unpad_prediction(pred, offset, images[i].shape)
-            pred = replace(pred, info={**pred.info, "margin": margin, "retried": len(margins) > 1})
+            pred = replace(pred, info={**pred.info, "margin": margin})
             if k == 0:
                 best.append(pred)
             elif pred.confidence > best[i].confidence:
                 best[i] = pred
         if k == 0 and retry_below is not None:
             todo = [i for i in todo if best[i].confidence < retry_below]
-            for i in set(range(len(images))) - set(todo):
-                best[i] = replace(best[i], info={**best[i].info, "retried": False})
-    return best
+    retried = set(todo) if len(margins) > 1 else set()
+    return [replace(p, info={**p.info, "retried": i in retried}) for i, p in enumerate(best)]
 
 
 __all__ = ["Reader", "pad_crop", "read_at_margins", "unpad_prediction"]
