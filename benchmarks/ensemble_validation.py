@@ -28,16 +28,25 @@ Calibration: for the shipped rule, the plate confidence of each case of
 regression of correctness on its logit (Platt scaling) on the part's plates; a case with
 fewer than :data:`MIN_CASE` plates or :data:`MIN_OUTCOME` of either outcome is left as it is. Its row says
 ``calibrated`` and its ECE is measured on the plates it was fitted on (optimistic; the
-README's test figures are the honest ones). Then ``accept_first`` (the first member's
+README's test figures are the honest ones).
+
+Where a member has an int8 model (:func:`segocr.ensemble.int8_weights`, ``segocr
+export --int8``), every choice here is made twice: with the members in float, and with
+each member that has one reading by its int8 model (rows marked ``[int8]``). The int8
+chain's final config ships (``EnsembleConfig.int8``, cheaper) when it reads at least as
+many plates of the part as the float chain's final config and no source fewer; else
+the float one. Then ``accept_first`` (the first member's
 confident readings taken alone, the other members not run on them) is set to the lowest
 of :data:`ACCEPT_FIRST` with which the part reads as many plates as the full ensemble
 (none if no threshold does). Last, ``margins`` (:mod:`segocr.margins`: the crop read
 as given and with extra margins, the most confident reading kept): of :data:`MARGINS`,
 the candidate that reads the most plates of the part while reading no source's plates
 fewer than the crop as given (ties: fewer margins, cheaper); its ECE is that of the
-calibration above, not refitted. Then ``retry_below``, like ``accept_first``: the lowest
-of :data:`ACCEPT_FIRST` with which the part reads as many plates when only the crops read
-as given less confidently than that are read at the other margins. Taking the most
+calibration above, not refitted. Then ``retry_below``: the lowest of :data:`ACCEPT_FIRST`
+with which the part reads at least as many plates, less :data:`RETRY_SLACK` of the part's
+plates (rounded down: 2 of 435, none of 78), when only the crops read as given less
+confidently than that are read at the other margins (each retried crop costs a full
+reading per margin; the slack was fixed before any reading with it). Taking the most
 confident of several readings overstates confidence, so the readings of retried crops
 get their own Platt scaling on top (case ``retried``), fitted on the same plates. ``--write-cards`` writes each ensemble's card
 (``src/segocr/ensemble/cards/NAME.json``: members, rule, calibration, these figures).
@@ -71,7 +80,14 @@ from segocr.api import load_recognizer
 from segocr.datasets.base import PlateSample, load_dataset
 from segocr.datasets.masked import visible_correct
 from segocr.datasets.splits import group_split
-from segocr.ensemble import CARDS_DIR, ENSEMBLES, EnsembleConfig, EnsembleRecognizer, case_of
+from segocr.ensemble import (
+    CARDS_DIR,
+    ENSEMBLES,
+    EnsembleConfig,
+    EnsembleRecognizer,
+    case_of,
+    int8_weights,
+)
 from segocr.fusion import DEFAULT_RULE, RULES
 from segocr.recognizers.base import Prediction
 from segocr.rows import DEFAULT_ROWS, with_rows
@@ -82,6 +98,9 @@ from segocr.training.mixdata import score_visible
 MIN_CASE, MIN_OUTCOME = 20, 5
 #: Thresholds tried for ``accept_first``, lowest first.
 ACCEPT_FIRST = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99)
+#: Plates (a fraction of the part's, rounded down) ``retry_below`` may lose against
+#: retrying every crop at every margin.
+RETRY_SLACK = 0.005
 #: Margin sets tried (:attr:`segocr.ensemble.EnsembleConfig.margins`), the first the crop as given.
 MARGINS: tuple[tuple[float, ...], ...] = ((0.0,), (0.0, 0.05), (0.0, 0.1), (0.0, 0.05, 0.1), (0.0, 0.1, 0.15))
 #: The licence note of each ensemble's card (its members' strictest terms).
@@ -96,6 +115,14 @@ def subset(readings: Sequence[Sequence[Prediction]], todo: list[int]) -> list[li
     """The predictions at indices ``todo`` of each member's ``readings`` (what
     :meth:`EnsembleRecognizer.cascade` asks of the members after the first)."""
     return [[r[i] for i in todo] for r in readings]
+
+
+def right_by_source(samples: Sequence[PlateSample], preds: Sequence[Prediction]) -> dict[str, int]:
+    """Plates read right (:func:`visible_correct`) per source (``subset``)."""
+    out: dict[str, int] = {}
+    for smp, p in zip(samples, preds, strict=True):
+        out[smp.subset] = out.get(smp.subset, 0) + int(visible_correct(smp.text, p.text))
+    return out
 
 
 def fit_calibration(cases: list[str], confidences: list[float], correct: list[bool]) -> dict[str, tuple[float, float]]:
@@ -120,20 +147,52 @@ def read_part(
     ensemble: str, samples: list[PlateSample]
 ) -> tuple[dict[str, list[Prediction]], dict[str, float], EnsembleConfig]:
     """Every member's and every rule's predictions of ``samples``; for the shipped
-    rule also calibrated, then with the chosen ``accept_first``; each reader's CPU ms a
-    plate; the chosen config."""
+    rule also calibrated, then with the chosen ``accept_first`` and margins; each
+    reader's CPU ms a plate; the chosen config: the float chain's, or the int8 chain's
+    (module docstring)."""
     images = [s.load() for s in samples]
-    names = ENSEMBLES[ensemble]
-    members = [with_rows(load_recognizer(m, device="cpu"), DEFAULT_ROWS) for m in names]
     readings: dict[str, list[Prediction]] = {}
     cost: dict[str, float] = {}
-    for name, rec in zip(names, members, strict=True):
-        rec.predict(images[:4])  # warm-up
-        t = time.process_time()
-        readings[name] = rec.predict(images)
-        cost[name] = 1000 * (time.process_time() - t) / len(images)
-    member_reads = [readings[m] for m in names]
-    ensemble_cost = sum(cost[m] for m in names)
+    cfg, final = read_chain(ensemble, samples, images, readings, cost, int8=False)
+    if any(int8_weights(m) is not None for m in ENSEMBLES[ensemble]):
+        cfg8, final8 = read_chain(ensemble, samples, images, readings, cost, int8=True)
+        a, b = right_by_source(samples, readings[final]), right_by_source(samples, readings[final8])
+        if sum(b.values()) >= sum(a.values()) and all(b.get(k, 0) >= v for k, v in a.items()):
+            cfg = cfg8
+    return readings, cost, cfg
+
+
+def read_chain(
+    ensemble: str,
+    samples: list[PlateSample],
+    images: list[np.ndarray],
+    readings: dict[str, list[Prediction]],
+    cost: dict[str, float],
+    *,
+    int8: bool,
+) -> tuple[EnsembleConfig, str]:
+    """The choices of the module docstring with the members in float or (``int8``)
+    each member that has an int8 model reading by it; rows and CPU ms a plate go into
+    ``readings`` and ``cost``. Returns the chosen config and its row."""
+    names = ENSEMBLES[ensemble]
+    quantized = tuple(m for m in names if int8 and int8_weights(m) is not None)
+    members: list[Any] = []
+    chosen: list[str] = []
+    for name in names:
+        label = f"{name} (int8)" if name in quantized else name
+        q = int8_weights(name) if name in quantized else None
+        rec = with_rows(load_recognizer(name, device="cpu", **({"weights": str(q), "runtime": "onnx"} if q else {})), DEFAULT_ROWS)
+        if label not in readings:
+            rec.predict(images[:4])  # warm-up
+            t = time.process_time()
+            readings[label] = rec.predict(images)
+            cost[label] = 1000 * (time.process_time() - t) / len(images)
+        members.append(rec)
+        chosen.append(label)
+    if int8:
+        ensemble = f"{ensemble} [int8]"
+    member_reads = [readings[m] for m in chosen]
+    ensemble_cost = sum(cost[m] for m in chosen)
     for rule in RULES:
         ens = EnsembleRecognizer(members, EnsembleConfig(members=names, rule=rule), name=ensemble)
         readings[f"{ensemble} ({rule})"] = ens.fuse_readings(member_reads)
@@ -141,7 +200,9 @@ def read_part(
     plain = readings[f"{ensemble} ({DEFAULT_RULE})"]
     cases = [case_of(ps, f) for ps, f in zip(zip(*member_reads, strict=True), plain, strict=True)]
     correct = [visible_correct(s.text, p.text) for s, p in zip(samples, plain, strict=True)]
-    cfg = EnsembleConfig(members=names, rule=DEFAULT_RULE, calibration=fit_calibration(cases, [p.confidence for p in plain], correct))
+    cfg = EnsembleConfig(
+        members=names, rule=DEFAULT_RULE, int8=quantized, calibration=fit_calibration(cases, [p.confidence for p in plain], correct)
+    )
     row = f"{ensemble} ({DEFAULT_RULE}, calibrated)"
     readings[row] = EnsembleRecognizer(members, cfg, name=ensemble).fuse_readings(member_reads)
     cost[row] = ensemble_cost
@@ -155,10 +216,9 @@ def read_part(
             row = f"{ensemble} ({DEFAULT_RULE}, calibrated, accept_first {thr})"
             readings[row] = got
             skipped = sum(p.info["case"] == "first" for p in got) / len(got)
-            cost[row] = cost[names[0]] + (1 - skipped) * sum(cost[m] for m in names[1:])
+            cost[row] = cost[chosen[0]] + (1 - skipped) * sum(cost[m] for m in chosen[1:])
             break
-    cfg = choose_margins(samples, images, members, cfg, ensemble, readings, cost, row)
-    return readings, cost, cfg
+    return choose_margins(samples, images, members, cfg, ensemble, readings, cost, row)
 
 
 def choose_margins(
@@ -170,9 +230,10 @@ def choose_margins(
     readings: dict[str, list[Prediction]],
     cost: dict[str, float],
     row: str,
-) -> EnsembleConfig:
+) -> tuple[EnsembleConfig, str]:
     """``cfg`` with the :data:`MARGINS` candidate and then ``retry_below`` chosen as
-    the module docstring says (``row``: the readings of ``cfg`` as it is, at margin 0).
+    the module docstring says (``row``: the readings of ``cfg`` as it is, at margin 0),
+    and the chosen config's row.
     Each margin is read once; a candidate keeps, per plate, the most confident of its
     margins' readings (ties: the earlier margin), as :func:`segocr.margins.read_at_margins`
     does. Each candidate's readings and CPU ms a plate go into ``readings`` and ``cost``."""
@@ -197,10 +258,7 @@ def choose_margins(
         return out, ms[margins[0]] + retried / len(out) * sum(ms[m] for m in margins[1:])
 
     def right(preds: Sequence[Prediction]) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for smp, p in zip(samples, preds, strict=True):
-            out[smp.subset] = out.get(smp.subset, 0) + int(visible_correct(smp.text, p.text))
-        return out
+        return right_by_source(samples, preds)
 
     def label(margins: tuple[float, ...], below: float | None = None) -> str:
         tail = f", retry below {below:g}" if below is not None else ""
@@ -215,10 +273,11 @@ def choose_margins(
         if all(counts.get(k, 0) >= v for k, v in base.items()) and sum(counts.values()) > best_n:
             best, best_n = cfg.model_copy(update={"margins": margins}), sum(counts.values())
     if best.margins == (0.0,):
-        return best
-    for thr in ACCEPT_FIRST:  # the lowest threshold that reads as many plates as retrying every one
+        return best, row
+    slack = int(RETRY_SLACK * len(samples))
+    for thr in ACCEPT_FIRST:  # the lowest threshold reading as many plates as retrying every crop, less the slack
         got, c = combine(best.margins, thr)
-        if sum(right(got).values()) >= best_n:
+        if sum(right(got).values()) >= best_n - slack:
             readings[label(best.margins, thr)], cost[label(best.margins, thr)] = got, c
             best = best.model_copy(update={"retry_below": thr})
             break
@@ -231,7 +290,7 @@ def choose_margins(
     rec = EnsembleRecognizer(members, best, name=ensemble)
     name = f"{label(best.margins, best.retry_below).removesuffix(')')}, retried recalibrated)"
     readings[name], cost[name] = [rec.recalibrate_retried(p) for p in got], c
-    return best
+    return best, name
 
 
 def loso(root: Path, data_dir: Path) -> str:

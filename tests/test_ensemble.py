@@ -197,3 +197,44 @@ def test_rows_under_a_format_reach_the_members() -> None:
     wrapped = with_rows(FormattedRecognizer(EnsembleRecognizer([a, b]), DecodeOptions(topn=2)), "auto")
     assert isinstance(wrapped, FormattedRecognizer) and isinstance(wrapped.inner, EnsembleRecognizer)
     assert all(isinstance(m, RowsRecognizer) for m in wrapped.inner.members)
+
+
+def test_int8_members_read_with_their_int8_model_only_when_onnx_serves(monkeypatch: pytest.MonkeyPatch) -> None:
+    import segocr.api
+    from segocr.ensemble import int8_weights, load_member, member_weights
+
+    q = int8_weights("crnn-iwt4s")
+    assert q is not None and q.name == f"{member_weights('crnn-iwt4s').stem}-int8.onnx"
+    assert int8_weights("no-such-model") is None
+    calls: list[tuple[Any, str]] = []
+    real = segocr.api.load_recognizer
+
+    def spy(name: str, *, weights: Any = None, device: str = "auto", runtime: str = "auto") -> Any:
+        calls.append((weights, runtime))
+        return real(name, weights=weights, device=device, runtime=runtime)
+
+    monkeypatch.setattr(segocr.api, "load_recognizer", spy)
+    served = load_member("crnn-iwt4s", device="cpu", int8=True)
+    assert calls[-1] == (str(q), "onnx")
+    assert served.predict([read_image(SAMPLES / "9KE0410.png")])[0].text == "9KE0410"
+    load_member("crnn-iwt4s", device="cpu")
+    load_member("crnn-iwt4s", device="cpu", runtime="torch", int8=True)  # torch (or a GPU) reads in float
+    assert calls[-2:] == [(None, "auto"), (None, "torch")]
+
+
+def test_an_ensemble_card_naming_int8_members_loads_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    import segocr.ensemble as ens_mod
+
+    card = {"model": "ensemble-iwt4s", "config": {"members": ["crnn-iwt4s", "segcnn-iwt4s"], "int8": ["crnn-iwt4s"]}}
+    monkeypatch.setattr(ens_mod, "ensemble_card", lambda name: card)
+    loaded: list[tuple[str, bool]] = []
+    real = ens_mod.load_member
+
+    def spy(member: str, *, device: str = "auto", runtime: str = "auto", int8: bool = False) -> Any:
+        loaded.append((member, int8))
+        return real(member, device=device, runtime=runtime, int8=int8)
+
+    monkeypatch.setattr(ens_mod, "load_member", spy)
+    rec = load_ensemble(device="cpu", name="ensemble-iwt4s")
+    assert loaded == [("crnn-iwt4s", True), ("segcnn-iwt4s", False)]
+    assert rec.predict([read_image(SAMPLES / "9KE0410.png")])[0].text == "9KE0410"

@@ -25,7 +25,10 @@ does two more things:
   is taken as it is, and the other members do not read it;
 - it sets ``margins``: the crop is read as given and with these extra margins around
   it (:mod:`segocr.margins`), and the most confident reading is kept; with
-  ``retry_below``, only the crops read as given less confidently than that.
+  ``retry_below``, only the crops read as given less confidently than that;
+- it names the members read by their int8 model (``int8``: ``NAME-int8.onnx`` beside
+  their weights, made by ``segocr export --int8``) when ONNX Runtime serves them; with
+  ``--runtime torch`` or a GPU they read in float.
 
 The cost is the first member's plus the others' on the plates it was unsure of, once
 per margin.
@@ -98,6 +101,9 @@ class EnsembleConfig(BaseModel):
     #: A crop read at the first margin with at least this confidence is not read at the
     #: others (None: every crop at every margin).
     retry_below: float | None = Field(None, gt=0, le=1)
+    #: Members read by their int8 model (:func:`int8_weights`) when ONNX Runtime
+    #: serves them (chosen on validation plates like the rest).
+    int8: tuple[str, ...] = ()
 
     @field_validator("margins")
     @classmethod
@@ -279,7 +285,6 @@ def load_ensemble(
     members joined by ``+`` (registered recognizer names, e.g.
     ``segcnn-iwt4s+crnn-iwt4s+holistic``; then no calibration applies). Raises
     :class:`segocr.errors.WeightsError` for fewer than two members or an unknown one."""
-    from segocr.api import load_recognizer
     from segocr.recognizers.base import recognizer_names
 
     card = ensemble_card(name)
@@ -298,8 +303,48 @@ def load_ensemble(
     for m in cfg.members:
         if m not in known:
             raise WeightsError(f"unknown ensemble member {m!r}; choose among: {', '.join(known)}")
-    recs = [load_recognizer(m, device=device, runtime=runtime) for m in cfg.members]
+    recs = [load_member(m, device=device, runtime=runtime, int8=m in cfg.int8) for m in cfg.members]
     return EnsembleRecognizer(recs, cfg, name=name)
+
+
+def member_weights(member: str) -> Path:
+    """The default weight file of recognizer ``member`` (a weights variant such as
+    ``crnn-iwt4s`` names its shipped weights).
+
+    >>> member_weights("crnn").name, member_weights("crnn-iwt4s").name
+    ('crnn-general.pt', 'crnn.pt')
+    """
+    from segocr.models.weights import resolve_weights
+
+    base = member.split("-")[0]
+    return resolve_weights(None if member == base else member, base)
+
+
+def int8_weights(member: str) -> Path | None:
+    """The int8 model shipped for recognizer ``member``'s default weights
+    (``NAME-int8.onnx`` beside ``NAME.pt``, made by ``segocr export --int8``), or None.
+
+    >>> int8_weights("no-such-model") is None
+    True
+    """
+    pt = member_weights(member)
+    q = pt.with_name(f"{pt.stem}-int8.onnx")
+    return q if q.is_file() else None
+
+
+def load_member(member: str, *, device: str = "auto", runtime: str = "auto", int8: bool = False) -> Recognizer:
+    """Recognizer ``member`` with its default weights; with ``int8``, its int8 model
+    (:func:`int8_weights`) when there is one and ONNX Runtime would serve the member
+    (:func:`segocr.runtime.choose_runtime`: not with ``runtime`` torch or a GPU)."""
+    from segocr.api import load_recognizer
+
+    q = int8_weights(member) if int8 else None
+    if q is not None:
+        from segocr.runtime import choose_runtime
+
+        if choose_runtime(runtime, member_weights(member), device).runtime == "onnx":
+            return load_recognizer(member, weights=str(q), device=device, runtime="onnx")
+    return load_recognizer(member, device=device, runtime=runtime)
 
 
 @register_recognizer(NAME)

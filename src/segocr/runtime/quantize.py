@@ -8,7 +8,9 @@ recognizer builds them (character crops of every segmentation hypothesis for seg
 normalized lines for crnn and holistic). Each calibration method of :data:`METHODS` is
 tried, with every operator quantized and with the convolutions only (:data:`SCOPES`);
 the plate accuracy of each on the *validation* part of the train split (the
-trainers' hold-out: 15% of the plates, seed 1) decides (:func:`choose_method`), and the
+trainers' hold-out: 15% of the plates, seed 1; read as ``segocr read`` reads, two-row
+plates split by :mod:`segocr.rows`, and scored by
+:func:`segocr.datasets.masked.visible_correct`) decides (:func:`choose_method`), and the
 export fails when even the best loses more than ``max_drop`` against the float model
 there. The test split is never looked at.
 
@@ -184,9 +186,11 @@ def export_int8(
     to int8, calibrated and chosen as the module docstring says; write ``out``
     (default ``NAME-int8.onnx`` beside the weights) and its card. Returns (path, card)."""
     from segocr.datasets.base import load_dataset
+    from segocr.datasets.masked import visible_correct
     from segocr.datasets.splits import group_split
     from segocr.models.weights import atomic_write_bytes, resolve_weights, sha256_bytes, write_card
     from segocr.recognizers.base import get_recognizer_factory
+    from segocr.rows import DEFAULT_ROWS, with_rows
     from segocr.runtime.export import export_onnx
     from segocr.runtime.onnx_backend import OnnxNetwork
 
@@ -208,10 +212,11 @@ def export_int8(
     pick = sorted(rng.choice(len(fit), size=min(calibration_plates, len(fit)), replace=False).tolist())
     calibration = network_inputs(rec, [fit[i].load() for i in pick])
     val_images, val_texts = [s.load() for s in val], [s.text for s in val]
-    float_read = _readings(rec, val_images)
+    reader = with_rows(rec, DEFAULT_ROWS)  # reads through ``rec``, whose network is swapped below
+    float_read = _readings(reader, val_images)
 
     def accuracy(read: list[str]) -> float:
-        return float(np.mean([a == b for a, b in zip(read, val_texts)]))
+        return float(np.mean([visible_correct(b, a) for a, b in zip(read, val_texts, strict=True)]))
 
     float_net = rec.net
     candidates: dict[str, bytes] = {}
@@ -222,7 +227,7 @@ def export_int8(
             key = candidate_name(method, scope)
             candidates[key] = quantize(model, calibration, method, scope)
             rec.net = OnnxNetwork(candidates[key])
-            read = _readings(rec, val_images)
+            read = _readings(reader, val_images)
             acc[key] = accuracy(read)
             same[key] = float(np.mean([a == b for a, b in zip(read, float_read)]))
     rec.net = float_net
