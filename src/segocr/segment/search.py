@@ -40,7 +40,7 @@ import math
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -244,31 +244,177 @@ class Path:
 # --- over-segmentation ----------------------------------------------------------------
 
 
-def _local_extrema(v: np.ndarray, *, maxima: bool) -> np.ndarray:
-    """Indices of plateau-centred strict local minima (or maxima) of a 1-D array (N,).
+class Columns(NamedTuple):
+    """The ink profiles of the columns of B boxes of a mask, the boxes' columns
+    concatenated left to right box by box (T columns in all). Rows are counted from
+    each box's top; a column without ink has ``top`` and ``bottom`` equal to its box's
+    height."""
 
-    >>> _local_extrema(np.array([3, 1, 1, 1, 4, 2, 5]), maxima=False).tolist()
-    [2, 5]
+    #: (B+1,) int: each box's first column in the concatenation, then T.
+    start: np.ndarray
+    #: (T,) int: the box of each column.
+    seg: np.ndarray
+    #: (T,) int: the height of the column's box.
+    height: np.ndarray
+    #: (T,) float: the ink count of each column (its vertical projection).
+    proj: np.ndarray
+    #: (T,) float: the first ink row of each column (the upper ink profile).
+    top: np.ndarray
+    #: (T,) float: the rows below the last ink row of each column (the lower profile).
+    bottom: np.ndarray
+
+
+def columns(
+    mask: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray, h: np.ndarray
+) -> Columns:
+    """The :class:`Columns` of the boxes (``x``, ``y``, ``w``, ``h``: (B,) int, each
+    box inside ``mask`` (H, W) bool with ``w``, ``h`` >= 1), gathered in one pass.
+
+    >>> m = np.zeros((4, 5), bool); m[1:3, 1] = True; m[3, 3] = True
+    >>> c = columns(m, np.array([0, 3]), np.array([0, 1]), np.array([3, 2]), np.array([4, 3]))
+    >>> c.seg.tolist(), c.proj.tolist(), c.top.tolist(), c.bottom.tolist()
+    ([0, 0, 0, 1, 1], [0.0, 2.0, 0.0, 1.0, 0.0], [4.0, 1.0, 4.0, 2.0, 3.0], [4.0, 1.0, 4.0, 0.0, 3.0])
     """
-    if len(v) < 3:
-        return np.zeros(0, np.int64)
+    start = np.zeros(len(x) + 1, np.int64)
+    np.cumsum(w, out=start[1:])
+    seg = np.repeat(np.arange(len(x)), w)
+    height = h[seg]
+    col = x[seg] + (np.arange(len(seg)) - start[seg])
+    hmax = int(h.max())
+    r = np.arange(hmax)[:, None]
+    ink = mask[np.minimum(y[seg] + r, mask.shape[0] - 1), col] & (r < height)  # (hmax, T)
+    proj = ink.sum(axis=0)
+    some = proj > 0
+    top = np.where(some, ink.argmax(axis=0), height)
+    bottom = np.where(some, height - hmax + ink[::-1].argmax(axis=0), height)
+    return Columns(
+        start,
+        seg,
+        height,
+        proj.astype(np.float64),
+        top.astype(np.float64),
+        bottom.astype(np.float64),
+    )
+
+
+def _extrema(v: np.ndarray, seg: np.ndarray, *, maxima: bool) -> np.ndarray:
+    """Indices of the plateau-centred strict local minima (or maxima) of ``v`` (T,)
+    inside each run of equal ``seg`` (T,) (a segment's first and last plateaus are
+    never extrema).
+
+    >>> _extrema(np.array([3, 1, 1, 1, 4, 2, 5]), np.zeros(7, int), maxima=False).tolist()
+    [2, 5]
+    >>> _extrema(np.array([3, 1, 4, 2, 5]), np.array([0, 0, 0, 1, 1]), maxima=False).tolist()
+    [1]
+    """
     s = -v if maxima else v
+    new = np.ones(len(s), bool)
+    new[1:] = (s[1:] != s[:-1]) | (seg[1:] != seg[:-1])
+    first = np.flatnonzero(new)
+    last = np.append(first[1:], len(s)) - 1
+    val, rs = s[first], seg[first]
+    inner = (rs[1:-1] == rs[:-2]) & (rs[1:-1] == rs[2:])
+    inner &= (val[:-2] > val[1:-1]) & (val[2:] > val[1:-1])
+    k = np.flatnonzero(inner) + 1
+    return (first[k] + last[k]) // 2
+
+
+def _segment_min(v: np.ndarray, seg: np.ndarray, *, reverse: bool) -> np.ndarray:
+    """Running minimum of ``v`` (T,) float, whole numbers in [0, V], from the start
+    (``reverse``: from the end) of each segment of ``seg`` (T,) (non-decreasing)."""
+    off = seg * (float(v.max()) + 1.0)  # later segments lower, so no minimum leaks in
+    if reverse:
+        return np.minimum.accumulate((v + off)[::-1])[::-1] - off
+    return np.minimum.accumulate(v - off) + off
+
+
+def cut_columns(
+    cols: Columns, hc: np.ndarray, *, pitch: float, config: SearchConfig
+) -> list[list[int]]:
+    """The cut columns (each box's own column numbers, sorted) of every box of ``cols``:
+    projection minima, profile concavities and pitch divisions (see
+    :class:`SearchConfig`), at least ``min_piece_width`` apart and from the box's
+    edges. ``hc`` (B,) float: the row's character height at each box. Callers pass
+    only boxes at least ``min_cut_width`` x hc and 4 columns wide."""
+    start, seg, proj = cols.start, cols.seg, cols.proj
+    found: list[np.ndarray] = []
+    if config.cut_minima:
+        # The 3-column mean, box by box: np.convolve over the boxes with one zero column
+        # between neighbours (the same sums as for each box alone).
+        pos = np.arange(len(seg)) + seg
+        padded = np.zeros(len(seg) + len(hc) - 1)
+        padded[pos] = proj
+        smooth = np.convolve(padded, np.ones(3) / 3, mode="same")[pos]
+        ref = _segment_medians(proj, start)
+        m = _extrema(smooth, seg, maxima=False)
+        found.append(m[smooth[m] <= config.minima_depth * ref[seg[m]]])
+    if config.cut_concavities:
+        for prof in (cols.top, cols.bottom):
+            m = _extrema(prof, seg, maxima=True)
+            if m.size == 0:
+                continue
+            low = np.maximum(
+                _segment_min(prof, seg, reverse=False)[m], _segment_min(prof, seg, reverse=True)[m]
+            )
+            found.append(m[prof[m] - low >= config.concavity_depth * hc[seg[m]]])
+    cuts: list[list[int]] = [[] for _ in hc]
+    if found:
+        at = np.unique(np.concatenate(found))
+        for b, c in zip(seg[at].tolist(), (at - start[seg[at]]).tolist(), strict=True):
+            cuts[b].append(c)
+    widths = np.diff(start).tolist()
+    if config.cut_pitch and pitch > 0:
+        for b, w in enumerate(widths):
+            if w > 1.3 * pitch:
+                cuts[b] += _pitch_cuts(proj[start[b] : start[b + 1]], pitch)
+    out: list[list[int]] = []
+    for b, (w, found_b) in enumerate(zip(widths, cuts, strict=True)):
+        min_w = max(2.0, config.min_piece_width * float(hc[b]))
+        kept: list[int] = []
+        for c in sorted(set(found_b)):
+            if c >= min_w and w - c >= min_w and (not kept or c - kept[-1] >= min_w):
+                kept.append(c)
+        out.append(kept)
+    return out
+
+
+def _segment_medians(v: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The median of ``v`` (T,) float, whole numbers >= 0, over each segment
+    ``start[b]:start[b + 1]`` (``start`` (B+1,), no segment empty), as
+    :func:`~segocr.segment.characters.small_median` finds it.
+
+    >>> _segment_medians(np.array([3.0, 1.0, 2.0, 4.0, 1.0]), np.array([0, 3, 5])).tolist()
+    [2.0, 2.5]
+    """
+    n = np.diff(start)
+    seg = np.repeat(np.arange(len(n)), n)
+    s = np.sort(v + seg * (float(v.max()) + 1.0)) - seg * (float(v.max()) + 1.0)
+    lo, hi = start[:-1] + (n - 1) // 2, start[:-1] + n // 2
+    return (s[lo] + s[hi]) / 2.0
+
+
+def _pitch_cuts(proj: np.ndarray, pitch: float) -> list[int]:
+    """Equal divisions of a box wider than 1.3 pitches whose projection is ``proj``
+    (w,), each moved to the lowest column within 0.3 division of it (the nearest)."""
+    w = len(proj)
+    n = max(2, round(w / pitch))
+    step = w / n
     out = []
-    i, n = 1, len(s)
-    while i < n - 1:
-        j = i
-        while j + 1 < n - 1 and s[j + 1] == s[i]:
-            j += 1
-        if s[i - 1] > s[i] and s[j + 1] > s[i]:
-            out.append((i + j) // 2)
-        i = j + 1
-    return np.array(out, np.int64)
+    for k in range(1, n):
+        c0 = round(k * step)
+        a, b = max(1, c0 - int(0.3 * step)), min(w - 1, c0 + int(0.3 * step) + 1)
+        if b > a:
+            lows = a + np.flatnonzero(proj[a:b] == proj[a:b].min())
+            c0 = int(lows[np.argmin(np.abs(lows - c0))])  # the lowest column nearest the pitch
+        out.append(c0)
+    return out
 
 
 def box_cuts(ink: np.ndarray, *, hc: float, pitch: float, config: SearchConfig) -> np.ndarray:
     """Candidate cut columns (K,) int, sorted, strictly inside a box whose ink is
     ``ink`` (h, w) bool: projection minima, profile concavities and pitch divisions
     (see :class:`SearchConfig`); cuts leave pieces at least ``min_piece_width`` wide.
+    (:func:`build_lattice` cuts all boxes of a row at once, by :func:`cut_columns`.)
 
     Two touching bars joined by a thin bridge are cut at the bridge:
 
@@ -277,45 +423,55 @@ def box_cuts(ink: np.ndarray, *, hc: float, pitch: float, config: SearchConfig) 
     [7]
     """
     h, w = ink.shape
-    if w < config.min_cut_width * hc or w < 4:
+    if w < config.min_cut_width * hc or w < 4 or h < 1:
         return np.zeros(0, np.int64)
-    proj = ink.sum(axis=0).astype(np.float64)
-    cuts: list[int] = []
-    if config.cut_minima:
-        smooth = np.convolve(proj, np.ones(3) / 3, mode="same")
-        ref = small_median(proj)
-        cuts += [
-            int(m)
-            for m in _local_extrema(smooth, maxima=False)
-            if smooth[m] <= config.minima_depth * ref
+    one = np.zeros(1, np.int64)
+    cols = columns(ink, one, one, np.array([w]), np.array([h]))
+    return np.array(cut_columns(cols, np.array([hc]), pitch=pitch, config=config)[0], np.int64)
+
+
+def cut_pieces(
+    boxes: Sequence[CharBox], cols: Columns, cuts: Sequence[Sequence[int]]
+) -> list[list[CharBox]]:
+    """The pieces of each box of ``cols`` (``boxes``, the same B boxes) cut at its
+    ``cuts``: the tight boxes of the ink between neighbouring cuts (pieces without ink
+    dropped); the box itself when fewer than two pieces have ink.
+
+    >>> m = np.zeros((10, 12), bool); m[2:8, 1:3] = True; m[4:9, 7:10] = True
+    >>> b = CharBox(0, 0, 12, 10); c = columns(m, np.array([0]), np.array([0]), np.array([12]), np.array([10]))
+    >>> cut_pieces([b], c, [[5]]), cut_pieces([b], c, [[11]])
+    ([[CharBox(x=1, y=2, w=2, h=6), CharBox(x=7, y=4, w=3, h=5)]], [[CharBox(x=0, y=0, w=12, h=10)]])
+    """
+    out: list[list[CharBox]] = [[b] for b in boxes]
+    cut = [b for b, c in enumerate(cuts) if c]
+    if not cut:
+        return out
+    T = len(cols.seg)
+    bounds: list[int] = []
+    for b in cut:
+        s0 = int(cols.start[b])
+        bounds += [s0, *(s0 + c for c in cuts[b])]
+        if cols.start[b + 1] < T:
+            bounds.append(int(cols.start[b + 1]))  # the end of the box's last piece
+    idx = np.array(bounds)
+    t = np.arange(T)
+    some = cols.proj > 0
+    first = np.minimum.reduceat(np.where(some, t, T), idx).tolist()
+    last = np.maximum.reduceat(np.where(some, t, -1), idx).tolist()
+    y0 = np.minimum.reduceat(cols.top, idx).astype(np.int64).tolist()
+    y1 = np.maximum.reduceat(cols.height - 1 - cols.bottom, idx).astype(np.int64).tolist()
+    k = 0
+    for b in cut:
+        box, s0 = boxes[b], int(cols.start[b])
+        made = [
+            CharBox(box.x + first[q] - s0, box.y + y0[q], last[q] - first[q] + 1, y1[q] - y0[q] + 1)
+            for q in range(k, k + len(cuts[b]) + 1)
+            if first[q] < T
         ]
-    if config.cut_concavities:
-        rows = np.arange(h)[:, None]
-        top = np.where(ink, rows, h).min(axis=0).astype(np.float64)
-        bottom = (h - 1 - np.where(ink, rows, -1).max(axis=0)).astype(np.float64)
-        for prof in (top, bottom):
-            for m in _local_extrema(prof, maxima=True):
-                if (
-                    prof[m] - max(prof[: m + 1].min(), prof[m:].min())
-                    >= config.concavity_depth * hc
-                ):
-                    cuts.append(int(m))
-    if config.cut_pitch and pitch > 0 and w > 1.3 * pitch:
-        n = max(2, round(w / pitch))
-        step = w / n
-        for k in range(1, n):
-            c0 = round(k * step)
-            a, b = max(1, c0 - int(0.3 * step)), min(w - 1, c0 + int(0.3 * step) + 1)
-            if b > a:
-                lows = a + np.flatnonzero(proj[a:b] == proj[a:b].min())
-                c0 = int(lows[np.argmin(np.abs(lows - c0))])  # the lowest column nearest the pitch
-            cuts.append(c0)
-    min_w = max(2.0, config.min_piece_width * hc)
-    out: list[int] = []
-    for c in sorted(set(cuts)):
-        if c >= min_w and w - c >= min_w and (not out or c - out[-1] >= min_w):
-            out.append(c)
-    return np.array(out, np.int64)
+        k += len(cuts[b]) + 1 + int(cols.start[b + 1] < T)
+        if len(made) >= 2:
+            out[b] = made
+    return out
 
 
 def _tight(mask: np.ndarray, x0: int, x1: int, y0: int, y1: int) -> CharBox | None:
@@ -394,22 +550,33 @@ def build_lattice(
         window = {
             i: wins[k - n_own - n_found][1] for i, k in enumerate(order) if k >= n_own + n_found
         }
+    # The hypothesis's boxes wide enough to cut (their part inside the mask), cut
+    # together; every other box is one piece.
+    H, W = mask.shape
+    cand: list[int] = []
+    for k, b in enumerate(boxes):
+        w = min(b.x2, W) - b.x
+        if k not in extra and w >= 4 and w >= config.min_cut_width * row.height(b.cx) and b.y < H:
+            cand.append(k)
+    split: dict[int, list[CharBox]] = {}
+    if cand:
+        sel = [boxes[k] for k in cand]
+        cols = columns(
+            mask,
+            np.array([b.x for b in sel]),
+            np.array([b.y for b in sel]),
+            np.array([min(b.x2, W) - b.x for b in sel]),
+            np.array([min(b.y2, H) - b.y for b in sel]),
+        )
+        hc = np.array([row.height(b.cx) for b in sel])
+        cuts = cut_columns(cols, hc, pitch=pitch, config=config)
+        split = dict(zip(cand, cut_pieces(sel, cols, cuts), strict=True))
     pieces: list[CharBox] = []
     owner: list[int] = []  # the hypothesis box of each piece
     first: list[int] = []  # the first piece of each box
     for k, b in enumerate(boxes):
         first.append(len(pieces))
-        if k in extra:
-            pieces.append(b)
-            owner.append(k)
-            continue
-        ink = mask[b.y : b.y2, b.x : b.x2]
-        cuts = box_cuts(ink, hc=row.height(b.cx), pitch=pitch, config=config)
-        edges = [0, *cuts.tolist(), b.w]
-        made = [_tight(mask, b.x + x0, b.x + x1, b.y, b.y2) for x0, x1 in itertools.pairwise(edges)]
-        kept = [p for p in made if p is not None]
-        if len(kept) < 2:
-            kept = [b]
+        kept = split.get(k, [b])
         pieces += kept
         owner += [k] * len(kept)
     first.append(len(pieces))
@@ -646,6 +813,85 @@ def lattices(
 # --- the search -----------------------------------------------------------------------
 
 
+def char_steps(
+    logp: np.ndarray,
+    narrow: Sequence[bool],
+    *,
+    noise_index: int,
+    narrow_classes: Sequence[int],
+    config: SearchConfig,
+    allowed: np.ndarray | None = None,
+) -> list[list[tuple[int, float]]]:
+    """For each of S candidate boxes, the (class, log P) it may be read as, best first
+    (``chars_per_box`` at most): ``logp`` (S, C+1) the classifier's rows (noise at
+    ``noise_index``), ``narrow`` (S,) bool the narrow new boxes (only
+    ``narrow_classes``), ``allowed`` (C,) bool the characters of the position (a plate
+    format; None: all). A character less probable than noise (``noise_veto``) or below
+    ``min_char_logp`` is not offered.
+
+    One array pass for all boxes but the narrow ones (:func:`_row_steps`, one by one);
+    each row is ordered by the same ``np.argsort`` call as :func:`_row_steps` makes
+    (so tied characters come in the same order).
+
+    >>> lp = np.log(np.array([[0.5, 0.3, 0.15, 0.05], [0.1, 0.2, 0.1, 0.6], [0.5, 0.3, 0.15, 0.05]]))
+    >>> steps = char_steps(lp, [False, False, True], noise_index=3, narrow_classes=[1], config=SearchConfig(chars_per_box=2))
+    >>> [[(c, round(v, 2)) for c, v in row] for row in steps]
+    [[(0, -0.69), (1, -1.2)], [], [(1, -1.2)]]
+    """
+    chars = logp[:, :noise_index]
+    if config.noise_veto:
+        # max(min_char_logp, noise) as Python's max takes it (fmax: a NaN never wins).
+        ok = chars >= np.fmax(config.min_char_logp, logp[:, noise_index : noise_index + 1])
+    else:
+        ok = chars >= config.min_char_logp
+    if allowed is not None:
+        ok &= allowed
+    neg = np.where(ok, -chars, np.inf)  # the negated row of _row_steps
+    top = np.argsort(neg, axis=1)[:, : config.chars_per_box]
+    vals = neg[np.arange(len(neg))[:, None], top].tolist()
+    isfinite = math.isfinite
+    out = [
+        [(c, -v) for c, v in zip(cs, vs, strict=True) if isfinite(v)]
+        for cs, vs in zip(top.tolist(), vals, strict=True)
+    ]
+    for r, thin in enumerate(narrow):
+        if thin:
+            out[r] = _row_steps(
+                logp[r], True, noise_index=noise_index, narrow_classes=narrow_classes,
+                config=config, allowed=allowed,
+            )  # fmt: skip
+    return out
+
+
+def _row_steps(
+    lp: np.ndarray,
+    narrow: bool,
+    *,
+    noise_index: int,
+    narrow_classes: Sequence[int],
+    config: SearchConfig,
+    allowed: np.ndarray | None,
+) -> list[tuple[int, float]]:
+    """:func:`char_steps` of one box, whose classifier row is ``lp`` (C+1,)."""
+    chars = lp[:noise_index]
+    if allowed is not None:
+        chars = np.where(allowed, chars, -np.inf)
+    floor = max(config.min_char_logp, float(lp[noise_index]) if config.noise_veto else -np.inf)
+    chars = np.where(chars >= floor, chars, -np.inf)
+    if narrow:
+        only = np.full(len(chars), -np.inf)
+        only[list(narrow_classes)] = 0.0
+        chars = chars + only
+    top = np.argsort(-chars)[: config.chars_per_box]
+    vals = [(int(c), float(chars[c])) for c in top]
+    return [(c, v) for c, v in vals if math.isfinite(v)]
+
+
+#: A partial path of :func:`search_lattice`, newest character first: (previous node
+#: or None, class, box, log P).
+_Node = tuple[object, int, CharBox, float]
+
+
 def search_lattice(
     lattice: Lattice,
     box_logp: Mapping[CharBox, np.ndarray],
@@ -666,97 +912,116 @@ def search_lattice(
     exactly L characters and character k must be allowed by row k (the hook for
     constrained decoding by plate format). ``narrow_classes``: the class indices of
     ``config.narrow_chars``, the only ones a narrow new box may be read as.
+
+    The dynamic programme runs over states (piece boundary k, characters read n), in
+    order of k then n; each span from k is tried in the lattice's order: skipped,
+    read as noise, read as each of its characters. Every step appends (score, node)
+    to the state it reaches; a state keeps its ``n_best`` highest scores (ties: the
+    earlier step) when it is expanded. Partial paths are linked nodes (no tuple
+    copies); the spans' scores and characters are found once per lattice.
     """
     K = len(lattice.pieces) + 1
     L = config.max_length if position_masks is None else len(position_masks)
     nb = config.n_best
-    # beams[k][n]: up to nb best partial paths covering pieces 0..k-1 with n
-    # characters read, each (score, classes, boxes, logps).
-    Partial = tuple[float, tuple[int, ...], tuple[CharBox, ...], tuple[float, ...]]
-    beams: list[list[list[Partial]]] = [[[] for _ in range(L + 1)] for _ in range(K)]
-    beams[0][0] = [(0.0, (), (), ())]
-    outgoing: list[list[Span]] = [[] for _ in range(K)]
+    spans: list[Span] = []
+    rows: list[np.ndarray] = []
     for s in lattice.spans:
-        outgoing[s.i].append(s)
+        lp = box_logp.get(s.box)
+        if lp is not None:
+            spans.append(s)
+            rows.append(lp)
+    if not spans:
+        return []
+    table = np.stack(rows)  # (S, C+1)
+    narrow = [s.narrow for s in spans]
+    # Each span's character steps (class, log P, score step), per position under
+    # position masks (found when first needed), else once.
+    by_n: dict[int, list[list[tuple[int, float, float]]]] = {}
 
-    def char_steps(s: Span, lp_all: np.ndarray, n: int) -> list[tuple[int, float]]:
-        """(class, log P) of the characters span ``s`` may be read as at position
-        ``n``, best first (``chars_per_box`` at most)."""
-        chars = lp_all[:noise_index]
-        if position_masks is not None:
-            chars = np.where(position_masks[n], chars, -np.inf)
-        floor = max(
-            config.min_char_logp,
-            float(lp_all[noise_index]) if config.noise_veto else -np.inf,
-        )
-        chars = np.where(chars >= floor, chars, -np.inf)
-        if s.narrow:
-            only = np.full(len(chars), -np.inf)
-            only[list(narrow_classes)] = 0.0
-            chars = chars + only
-        top = np.argsort(-chars)[: config.chars_per_box]
-        vals = [(int(c), float(chars[c])) for c in top]
-        return [(c, v) for c, v in vals if math.isfinite(v)]
+    def steps_at(n: int) -> list[list[tuple[int, float, float]]]:
+        if n not in by_n:
+            allowed = None if position_masks is None else position_masks[n]
+            found = char_steps(
+                table,
+                narrow,
+                noise_index=noise_index,
+                narrow_classes=narrow_classes,
+                config=config,
+                allowed=allowed,
+            )
+            by_n[n] = [
+                [(c, v, v + s.edit_logp) for c, v in cands] if s.char_ok else []
+                for s, cands in zip(spans, found, strict=True)
+            ]
+        return by_n[n]
 
-    # Without position masks a span's characters do not depend on n: found once.
-    steps_of: dict[int, list[tuple[int, float]]] = {}
+    noise_lp = table[:, noise_index].tolist()
+    # outgoing[k]: (end piece j, skip cost, noise cost, span index, box) of spans from k.
+    outgoing: list[list[tuple[int, float | None, float | None, int, CharBox]]] = [
+        [] for _ in range(K)
+    ]
+    for t, s in enumerate(spans):
+        noise = noise_lp[t] + s.edit_logp if s.noise_ok else None
+        outgoing[s.i].append((s.j, s.skip_logp, noise, t, s.box))
+    states: list[list[list[tuple[float, _Node | None]]]] = [
+        [[] for _ in range(L + 1)] for _ in range(K)
+    ]
+    states[0][0].append((0.0, None))
+    fixed = steps_at(0) if position_masks is None else None
     for k in range(K - 1):
-        for n in range(L + 1):
-            here = beams[k][n]
+        out = outgoing[k]
+        if not out:
+            continue
+        for n, here in enumerate(states[k]):
             if not here:
                 continue
-            for s in outgoing[k]:
-                lp_all = box_logp.get(s.box)
-                if lp_all is None:
-                    continue
-                if s.skip_logp is not None:
-                    _push(
-                        beams[s.j][n], [(sc + s.skip_logp, c, b, lp) for sc, c, b, lp in here], nb
-                    )
-                if s.noise_ok:
-                    cost = float(lp_all[noise_index]) + s.edit_logp
-                    _push(beams[s.j][n], [(sc + cost, c, b, lp) for sc, c, b, lp in here], nb)
-                if n >= L or not s.char_ok:
-                    continue
-                if position_masks is not None:
-                    cands = char_steps(s, lp_all, n)
-                elif id(s) in steps_of:
-                    cands = steps_of[id(s)]
-                else:
-                    cands = steps_of[id(s)] = char_steps(s, lp_all, n)
-                new = []
-                for c, v in cands:
-                    step = v + s.edit_logp
-                    new += [
-                        (sc + step, cl + (c,), bx + (s.box,), lps + (v,))
-                        for sc, cl, bx, lps in here
+            if len(here) > nb:  # the n_best highest scores, ties in order (stable)
+                here.sort(key=_first, reverse=True)
+                del here[nb:]
+            chars = None if n >= L else fixed if fixed is not None else steps_at(n)
+            for j, skip, noise, t, box in out:
+                dest = states[j]
+                if skip is not None:
+                    dest[n] += [(sc + skip, nd) for sc, nd in here]
+                if noise is not None:
+                    dest[n] += [(sc + noise, nd) for sc, nd in here]
+                if chars is not None and chars[t]:
+                    dest[n + 1] += [
+                        (sc + step, (nd, c, box, v)) for c, v, step in chars[t] for sc, nd in here
                     ]
-                _push(beams[s.j][n + 1], new, nb)
-    finals: list[Path] = []
-    lengths = range(L + 1) if position_masks is None else [L]
-    for n in lengths:
-        if n == 0:
-            continue
+    finals: list[tuple[float, _Node | None]] = []
+    for n in range(1, L + 1) if position_masks is None else [L] if L else []:
+        ends = states[K - 1][n]
+        if len(ends) > nb:
+            ends.sort(key=_first, reverse=True)
+            del ends[nb:]
         prior = 0.0
         if length_logp:
             prior = config.length_weight * length_logp.get(n, unseen_length_logp)
-        finals += [Path(sc + prior, c, b, lp) for sc, c, b, lp in beams[K - 1][n]]
-    finals.sort(key=lambda p: -p.score)
-    return finals[:nb]
+        finals += [(sc + prior, nd) for sc, nd in ends]
+    finals.sort(key=_neg_first)
+    return [_path(sc, nd) for sc, nd in finals[:nb]]
 
 
 _first = operator.itemgetter(0)
 
 
-def _push(beam: list, items: list, nb: int) -> None:
-    """Merge ``items`` into ``beam`` keeping the ``nb`` highest scores (in place)."""
-    if not items:
-        return
-    beam.extend(items)
-    if len(beam) > nb:
-        # heapq.nlargest's result (documented as this stable sort), cheaper for a few items
-        beam.sort(key=_first, reverse=True)
-        del beam[nb:]
+def _neg_first(item: tuple[float, object]) -> float:
+    return -item[0]
+
+
+def _path(score: float, node: _Node | None) -> Path:
+    """The :class:`Path` of ``score`` whose last character is ``node``."""
+    classes: list[int] = []
+    boxes: list[CharBox] = []
+    logps: list[float] = []
+    while node is not None:
+        prev, c, box, v = node
+        classes.append(c)
+        boxes.append(box)
+        logps.append(v)
+        node = prev  # type: ignore[assignment]
+    return Path(score, tuple(classes[::-1]), tuple(boxes[::-1]), tuple(logps[::-1]))
 
 
 def merge_paths(per_lattice: Sequence[Sequence[Path]], n_best: int) -> list[tuple[Path, int]]:
