@@ -179,21 +179,21 @@ class Row:
     @classmethod
     def of_boxes(cls, boxes: Sequence[CharBox]) -> Row:
         """Least-squares baseline and height lines through ``boxes`` (at least one)."""
-        cx = np.array([b.cx for b in boxes], np.float64)
-        bottom = np.array([b.y2 for b in boxes], np.float64)
-        hh = np.array([b.h for b in boxes], np.float64)
+        cx = [b.cx for b in boxes]
+        bottom = [b.y2 for b in boxes]
+        hh = [b.h for b in boxes]
         x_ref = small_median(cx)
-        if len(boxes) < 3 or np.ptp(cx) <= 0:
+        spread = max(cx) - min(cx)
+        if len(boxes) < 3 or spread <= 0:
             return cls(0.0, small_median(bottom), small_median(hh), 0.0, x_ref)
-        a, b = line_fit(cx, bottom)
-        hs, h0 = line_fit(cx - x_ref, hh)
+        a, b = line_fit(np.array(cx), np.array(bottom, np.float64))
+        hs, h0 = line_fit(np.array(cx) - x_ref, np.array(hh, np.float64))
         # Perspective: the height may change by at most half along the row.
-        lim = 0.5 * small_median(hh) / float(np.ptp(cx))
-        return cls(float(a), float(b), max(float(h0), 1.0), float(np.clip(hs, -lim, lim)), x_ref)
+        lim = 0.5 * small_median(hh) / spread
+        return cls(float(a), float(b), max(float(h0), 1.0), min(max(float(hs), -lim), lim), x_ref)
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     """A lattice edge over pieces ``i .. j-1`` (``j > i``): the candidate ``box`` (the
     union of the pieces' boxes), whether it may be read as a character (``char_ok``:
     its geometry allows it) or as noise (``noise_ok``: a single piece or one of the
@@ -252,6 +252,8 @@ class Columns(NamedTuple):
 
     #: (B+1,) int: each box's first column in the concatenation, then T.
     start: np.ndarray
+    #: The B boxes' widths.
+    widths: list[int]
     #: (T,) int: the box of each column.
     seg: np.ndarray
     #: (T,) int: the height of the column's box.
@@ -265,10 +267,17 @@ class Columns(NamedTuple):
 
 
 def columns(
-    mask: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray, h: np.ndarray
+    mask: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    h: np.ndarray,
+    layer: np.ndarray | None = None,
 ) -> Columns:
     """The :class:`Columns` of the boxes (``x``, ``y``, ``w``, ``h``: (B,) int, each
-    box inside ``mask`` (H, W) bool with ``w``, ``h`` >= 1), gathered in one pass.
+    box inside ``mask`` (H, W) bool with ``w``, ``h`` >= 1), gathered in one pass. With
+    ``layer`` (B,) int, ``mask`` (M, H, W) holds several masks and box b lies on
+    ``mask[layer[b]]``.
 
     >>> m = np.zeros((4, 5), bool); m[1:3, 1] = True; m[3, 3] = True
     >>> c = columns(m, np.array([0, 3]), np.array([0, 1]), np.array([3, 2]), np.array([4, 3]))
@@ -282,13 +291,16 @@ def columns(
     col = x[seg] + (np.arange(len(seg)) - start[seg])
     hmax = int(h.max())
     r = np.arange(hmax)[:, None]
-    ink = mask[np.minimum(y[seg] + r, mask.shape[0] - 1), col] & (r < height)  # (hmax, T)
+    rows = np.minimum(y[seg] + r, mask.shape[-2] - 1)
+    ink = mask[rows, col] if layer is None else mask[layer[seg], rows, col]
+    ink &= r < height  # (hmax, T)
     proj = ink.sum(axis=0)
     some = proj > 0
     top = np.where(some, ink.argmax(axis=0), height)
     bottom = np.where(some, height - hmax + ink[::-1].argmax(axis=0), height)
     return Columns(
         start,
+        w.tolist(),
         seg,
         height,
         proj.astype(np.float64),
@@ -329,14 +341,16 @@ def _segment_min(v: np.ndarray, seg: np.ndarray, *, reverse: bool) -> np.ndarray
 
 
 def cut_columns(
-    cols: Columns, hc: np.ndarray, *, pitch: float, config: SearchConfig
+    cols: Columns, hc: Sequence[float], pitch: Sequence[float], *, config: SearchConfig
 ) -> list[list[int]]:
     """The cut columns (each box's own column numbers, sorted) of every box of ``cols``:
     projection minima, profile concavities and pitch divisions (see
     :class:`SearchConfig`), at least ``min_piece_width`` apart and from the box's
-    edges. ``hc`` (B,) float: the row's character height at each box. Callers pass
-    only boxes at least ``min_cut_width`` x hc and 4 columns wide."""
+    edges. ``hc`` (B,): the row's character height at each box, ``pitch`` (B,): its
+    row's pitch. Callers pass only boxes at least ``min_cut_width`` x hc and 4 columns
+    wide."""
     start, seg, proj = cols.start, cols.seg, cols.proj
+    hcs = np.array(hc, np.float64)
     found: list[np.ndarray] = []
     if config.cut_minima:
         # The 3-column mean, box by box: np.convolve over the boxes with one zero column
@@ -344,8 +358,8 @@ def cut_columns(
         pos = np.arange(len(seg)) + seg
         padded = np.zeros(len(seg) + len(hc) - 1)
         padded[pos] = proj
-        smooth = np.convolve(padded, np.ones(3) / 3, mode="same")[pos]
-        ref = _segment_medians(proj, start)
+        smooth = np.convolve(padded, _MEAN3, mode="same")[pos]
+        ref = _segment_medians(proj, start, seg)
         m = _extrema(smooth, seg, maxima=False)
         found.append(m[smooth[m] <= config.minima_depth * ref[seg[m]]])
     if config.cut_concavities:
@@ -356,20 +370,23 @@ def cut_columns(
             low = np.maximum(
                 _segment_min(prof, seg, reverse=False)[m], _segment_min(prof, seg, reverse=True)[m]
             )
-            found.append(m[prof[m] - low >= config.concavity_depth * hc[seg[m]]])
+            found.append(m[prof[m] - low >= config.concavity_depth * hcs[seg[m]]])
     cuts: list[list[int]] = [[] for _ in hc]
     if found:
-        at = np.unique(np.concatenate(found))
+        at = np.concatenate(found)
         for b, c in zip(seg[at].tolist(), (at - start[seg[at]]).tolist(), strict=True):
             cuts[b].append(c)
-    widths = np.diff(start).tolist()
-    if config.cut_pitch and pitch > 0:
-        for b, w in enumerate(widths):
-            if w > 1.3 * pitch:
-                cuts[b] += _pitch_cuts(proj[start[b] : start[b + 1]], pitch)
+    widths = cols.widths
+    if config.cut_pitch:
+        for b, (w, p) in enumerate(zip(widths, pitch, strict=True)):
+            if p > 0 and w > 1.3 * p:
+                cuts[b] += _pitch_cuts(proj[start[b] : start[b + 1]], p)
     out: list[list[int]] = []
     for b, (w, found_b) in enumerate(zip(widths, cuts, strict=True)):
-        min_w = max(2.0, config.min_piece_width * float(hc[b]))
+        if not found_b:
+            out.append([])
+            continue
+        min_w = max(2.0, config.min_piece_width * hc[b])
         kept: list[int] = []
         for c in sorted(set(found_b)):
             if c >= min_w and w - c >= min_w and (not kept or c - kept[-1] >= min_w):
@@ -378,19 +395,23 @@ def cut_columns(
     return out
 
 
-def _segment_medians(v: np.ndarray, start: np.ndarray) -> np.ndarray:
+def _segment_medians(v: np.ndarray, start: np.ndarray, seg: np.ndarray) -> np.ndarray:
     """The median of ``v`` (T,) float, whole numbers >= 0, over each segment
-    ``start[b]:start[b + 1]`` (``start`` (B+1,), no segment empty), as
-    :func:`~segocr.segment.characters.small_median` finds it.
+    ``start[b]:start[b + 1]`` (``start`` (B+1,), no segment empty; ``seg`` (T,) the
+    segment of each entry), as :func:`~segocr.segment.characters.small_median` finds it.
 
-    >>> _segment_medians(np.array([3.0, 1.0, 2.0, 4.0, 1.0]), np.array([0, 3, 5])).tolist()
+    >>> _segment_medians(np.array([3.0, 1.0, 2.0, 4.0, 1.0]), np.array([0, 3, 5]), np.array([0, 0, 0, 1, 1])).tolist()
     [2.0, 2.5]
     """
-    n = np.diff(start)
-    seg = np.repeat(np.arange(len(n)), n)
-    s = np.sort(v + seg * (float(v.max()) + 1.0)) - seg * (float(v.max()) + 1.0)
+    n = start[1:] - start[:-1]
+    off = seg * (float(v.max()) + 1.0)  # later segments higher: each sorts in place
+    s = np.sort(v + off) - off
     lo, hi = start[:-1] + (n - 1) // 2, start[:-1] + n // 2
     return (s[lo] + s[hi]) / 2.0
+
+
+#: The 3-column mean's kernel.
+_MEAN3 = np.ones(3) / 3
 
 
 def _pitch_cuts(proj: np.ndarray, pitch: float) -> list[int]:
@@ -427,7 +448,7 @@ def box_cuts(ink: np.ndarray, *, hc: float, pitch: float, config: SearchConfig) 
         return np.zeros(0, np.int64)
     one = np.zeros(1, np.int64)
     cols = columns(ink, one, one, np.array([w]), np.array([h]))
-    return np.array(cut_columns(cols, np.array([hc]), pitch=pitch, config=config)[0], np.int64)
+    return np.array(cut_columns(cols, [hc], [pitch], config=config)[0], np.int64)
 
 
 def cut_pieces(
@@ -509,6 +530,159 @@ def char_geometry_ok(box: CharBox, row: Row, config: SearchConfig) -> bool:
     )
 
 
+class _Plan(NamedTuple):
+    """A hypothesis before its boxes are cut (see :func:`build_lattice`)."""
+
+    #: The hypothesis's boxes, the extra components and the gap windows, by x.
+    boxes: list[CharBox]
+    #: Which of ``boxes`` are extra pieces (components and windows).
+    extra: set[int]
+    #: The windows among ``boxes``: their alternative boxes.
+    window: dict[int, tuple[CharBox, ...]]
+    row: Row
+    pitch: float
+    #: (H, W) bool: the ink mask.
+    mask: np.ndarray
+    #: The boxes to cut (their indices in ``boxes``) and the row's height at each.
+    cut: list[int]
+    cut_hc: list[float]
+
+
+def _plan(
+    boxes: Sequence[CharBox],
+    mask: np.ndarray,
+    config: SearchConfig,
+    components: Sequence[tuple[int, int, int, int]] | None = None,
+) -> _Plan:
+    """The row, pitch, extra pieces and boxes to cut of the hypothesis ``boxes`` (at
+    least one) on ``mask`` (H, W) bool; ``components``: ``mask_components(mask)``
+    when known."""
+    boxes = sorted(boxes, key=_box_key)  # the boxes' own order, without their __lt__
+    banded = config.clip_to_row or config.gap_windows
+    row = Row.of_boxes(typical_boxes(boxes, config.typical_height) if banded else boxes)
+    heights = [row.height(b.cx) for b in boxes]
+    widths = [b.w for b, hc in zip(boxes, heights, strict=True) if b.w <= 0.9 * hc]
+    pitch = small_median(widths) if widths else 0.55 * row.hc
+    extra: set[int] = set()
+    window: dict[int, tuple[CharBox, ...]] = {}  # window pieces: their alternative boxes
+    found = extra_components(mask, boxes, row, config, components) if config.extra_pieces else []
+    wins = gap_windows(mask, [*boxes, *found], row, pitch, config) if config.gap_windows else []
+    if found or wins:
+        n_own, n_found = len(boxes), len(found)
+        allb = [*boxes, *found, *(w for w, _ in wins)]
+        order = sorted(range(len(allb)), key=lambda k: (allb[k].x, k))
+        boxes = [allb[k] for k in order]
+        heights = [row.height(b.cx) for b in boxes]
+        extra = {i for i, k in enumerate(order) if k >= n_own}
+        window = {
+            i: wins[k - n_own - n_found][1] for i, k in enumerate(order) if k >= n_own + n_found
+        }
+    # The hypothesis's own boxes wide enough to cut (their part inside the mask).
+    H, W = mask.shape
+    cut: list[int] = []
+    cut_hc: list[float] = []
+    for k, (b, hc) in enumerate(zip(boxes, heights, strict=True)):
+        w = min(b.x2, W) - b.x
+        if w >= 4 and w >= config.min_cut_width * hc and b.y < H and k not in extra:
+            cut.append(k)
+            cut_hc.append(hc)
+    return _Plan(boxes, extra, window, row, pitch, mask, cut, cut_hc)
+
+
+def _box_key(b: CharBox) -> tuple[int, int, int, int]:
+    return (b.x, b.y, b.w, b.h)
+
+
+def _cut_plans(plans: Sequence[_Plan], config: SearchConfig) -> list[dict[int, list[CharBox]]]:
+    """The pieces of the boxes to cut of every plan (box index -> pieces), all boxes
+    of all plans cut in one pass (:func:`columns`, :func:`cut_columns`,
+    :func:`cut_pieces`); the masks must have one shape."""
+    sel = [(q, k, p.boxes[k]) for q, p in enumerate(plans) for k in p.cut]
+    out: list[dict[int, list[CharBox]]] = [{} for _ in plans]
+    if not sel:
+        return out
+    H, W = plans[0].mask.shape
+    layers: dict[int, int] = {}  # id(mask) -> its layer
+    for p in plans:
+        if p.cut:
+            layers.setdefault(id(p.mask), len(layers))
+    bs = [b for _, _, b in sel]
+    arr = np.array([(b.x, b.y, min(b.x2, W) - b.x, min(b.y2, H) - b.y) for b in bs]).T
+    if len(layers) == 1:
+        cols = columns(plans[sel[0][0]].mask, *arr)
+    else:
+        masks = {id(p.mask): p.mask for p in plans}
+        stack = np.stack([masks[i] for i in layers])
+        cols = columns(stack, *arr, layer=np.array([layers[id(plans[q].mask)] for q, _, _ in sel]))
+    hc = [h for p in plans for h in p.cut_hc]
+    pitch = [plans[q].pitch for q, _, _ in sel]
+    pieces = cut_pieces(bs, cols, cut_columns(cols, hc, pitch, config=config))
+    for (q, k, _), ps in zip(sel, pieces, strict=True):
+        out[q][k] = ps
+    return out
+
+
+def _finish(
+    plan: _Plan,
+    split: Mapping[int, list[CharBox]],
+    config: SearchConfig,
+    method: str,
+    polarity: Polarity,
+) -> Lattice:
+    """The lattice of ``plan`` whose cut boxes became the pieces ``split`` (box index
+    -> pieces; every other box is one piece)."""
+    boxes, extra, window, row, pitch, mask = plan[:6]
+    pieces: list[CharBox] = []
+    owner: list[int] = []  # the hypothesis box of each piece
+    first: list[int] = []  # the first piece of each box
+    for k, b in enumerate(boxes):
+        first.append(len(pieces))
+        kept = split.get(k, [b])
+        pieces += kept
+        owner += [k] * len(kept)
+    first.append(len(pieces))
+    spans: list[Span] = []
+    P = len(pieces)
+    max_w, max_pw = config.max_char_width, config.max_pitch_width * pitch
+    narrow_w = config.narrow_width * pitch
+    for i in range(P):
+        for j in range(i + 1, min(P, i + config.max_pieces) + 1):
+            k0, k1 = owner[i], owner[j - 1]
+            if k0 != k1 and not config.merge_boxes:
+                break
+            if j > i + 1 and (k0 in window or k1 in window):
+                break  # a window is never merged with a neighbour
+            whole = i == first[k0] and j == first[k1 + 1]  # whole boxes only
+            if whole and k0 == k1:
+                box, edit = boxes[k0], config.window_logp if k0 in window else 0.0
+            else:
+                box = _union(pieces[i:j])
+                n_cuts = int(j != first[k1 + 1])  # each cut is charged once, left of it
+                edit = config.cut_logp * n_cuts + config.merge_logp * (k1 - k0) + 0.0
+            if j > i + 1 and not (whole and k0 == k1) and box.w > max_w * row.height(box.cx):
+                if k0 != k1:
+                    break
+                continue
+            own = whole and k0 == k1 and k0 not in extra
+            char_ok = own or (box.w <= max_pw and char_geometry_ok(box, row, config))
+            noise_ok = own or j == i + 1
+            skip = 0.0 if j == i + 1 and k0 in extra else None
+            narrow = not own and box.w < narrow_w
+            if char_ok or noise_ok:
+                spans.append(Span(i, j, box, char_ok, noise_ok, edit, skip, narrow))
+            # Other boxes over the same pieces: a window's bare box, and the span's ink
+            # clipped to the row band; read only as characters.
+            alts: list[tuple[CharBox, float]] = [(a, edit) for a in window.get(k0, ())]
+            if config.clip_to_row and k0 not in window:
+                clipped = clip_to_band(mask, box, row, config.clip_pad)
+                if clipped is not None:
+                    alts.append((clipped, edit + config.clip_logp))
+            for alt, cost in alts:
+                if char_geometry_ok(alt, row, config) and alt.w <= max_pw:
+                    spans.append(Span(i, j, alt, True, False, cost, None, alt.w < narrow_w))
+    return Lattice(tuple(pieces), tuple(spans), row, method, polarity)
+
+
 def build_lattice(
     boxes: Sequence[CharBox],
     mask: np.ndarray,
@@ -519,6 +693,7 @@ def build_lattice(
 ) -> Lattice | None:
     """The lattice of one hypothesis: its ``boxes`` (left to right) cut into pieces on
     the ink ``mask`` (H, W) bool they were found in. None without boxes.
+    (:func:`lattices` builds all hypotheses of a plate together.)
 
     A box holding two characters gives a lattice with both readings:
 
@@ -532,102 +707,8 @@ def build_lattice(
     """
     if not boxes:
         return None
-    boxes = sorted(boxes)
-    banded = config.clip_to_row or config.gap_windows
-    row = Row.of_boxes(typical_boxes(boxes, config.typical_height) if banded else boxes)
-    widths = [b.w for b in boxes if b.w <= 0.9 * row.height(b.cx)]
-    pitch = small_median(widths) if widths else 0.55 * row.hc
-    extra: set[int] = set()
-    window: dict[int, tuple[CharBox, ...]] = {}  # window pieces: their alternative boxes
-    found = extra_components(mask, boxes, row, config) if config.extra_pieces else []
-    wins = gap_windows(mask, [*boxes, *found], row, pitch, config) if config.gap_windows else []
-    if found or wins:
-        n_own, n_found = len(boxes), len(found)
-        allb = [*boxes, *found, *(w for w, _ in wins)]
-        order = sorted(range(len(allb)), key=lambda k: (allb[k].x, k))
-        boxes = [allb[k] for k in order]
-        extra = {i for i, k in enumerate(order) if k >= n_own}
-        window = {
-            i: wins[k - n_own - n_found][1] for i, k in enumerate(order) if k >= n_own + n_found
-        }
-    # The hypothesis's boxes wide enough to cut (their part inside the mask), cut
-    # together; every other box is one piece.
-    H, W = mask.shape
-    cand: list[int] = []
-    for k, b in enumerate(boxes):
-        w = min(b.x2, W) - b.x
-        if k not in extra and w >= 4 and w >= config.min_cut_width * row.height(b.cx) and b.y < H:
-            cand.append(k)
-    split: dict[int, list[CharBox]] = {}
-    if cand:
-        sel = [boxes[k] for k in cand]
-        cols = columns(
-            mask,
-            np.array([b.x for b in sel]),
-            np.array([b.y for b in sel]),
-            np.array([min(b.x2, W) - b.x for b in sel]),
-            np.array([min(b.y2, H) - b.y for b in sel]),
-        )
-        hc = np.array([row.height(b.cx) for b in sel])
-        cuts = cut_columns(cols, hc, pitch=pitch, config=config)
-        split = dict(zip(cand, cut_pieces(sel, cols, cuts), strict=True))
-    pieces: list[CharBox] = []
-    owner: list[int] = []  # the hypothesis box of each piece
-    first: list[int] = []  # the first piece of each box
-    for k, b in enumerate(boxes):
-        first.append(len(pieces))
-        kept = split.get(k, [b])
-        pieces += kept
-        owner += [k] * len(kept)
-    first.append(len(pieces))
-    spans: list[Span] = []
-    P = len(pieces)
-    for i in range(P):
-        for j in range(i + 1, min(P, i + config.max_pieces) + 1):
-            ks = owner[i], owner[j - 1]
-            if ks[0] != ks[1] and not config.merge_boxes:
-                break
-            if j > i + 1 and (ks[0] in window or ks[1] in window):
-                break  # a window is never merged with a neighbour
-            whole = i == first[ks[0]] and j == first[ks[1] + 1]  # whole boxes only
-            if whole and ks[0] == ks[1]:
-                box, edit = boxes[ks[0]], config.window_logp if ks[0] in window else 0.0
-            else:
-                box = _union(pieces[i:j])
-                n_cuts = int(j != first[ks[1] + 1])  # each cut is charged once, left of it
-                edit = config.cut_logp * n_cuts + config.merge_logp * (ks[1] - ks[0]) + 0.0
-            if (
-                box.w > config.max_char_width * row.height(box.cx)
-                and j > i + 1
-                and not (whole and ks[0] == ks[1])
-            ):
-                if ks[0] != ks[1]:
-                    break
-                continue
-            own = whole and ks[0] == ks[1] and ks[0] not in extra
-            char_ok = own or (
-                char_geometry_ok(box, row, config) and box.w <= config.max_pitch_width * pitch
-            )
-            noise_ok = own or j == i + 1
-            skip = 0.0 if j == i + 1 and ks[0] in extra else None
-            narrow = not own and box.w < config.narrow_width * pitch
-            if char_ok or noise_ok:
-                spans.append(Span(i, j, box, char_ok, noise_ok, edit, skip, narrow))
-            # Other boxes over the same pieces: a window's bare box, and the span's ink
-            # clipped to the row band; read only as characters.
-            alts: list[tuple[CharBox, float]] = [(a, edit) for a in window.get(ks[0], ())]
-            if config.clip_to_row and ks[0] not in window:
-                clipped = clip_to_band(mask, box, row, config.clip_pad)
-                if clipped is not None:
-                    alts.append((clipped, edit + config.clip_logp))
-            for alt, cost in alts:
-                if char_geometry_ok(alt, row, config) and alt.w <= config.max_pitch_width * pitch:
-                    spans.append(
-                        Span(
-                            i, j, alt, True, False, cost, None, alt.w < config.narrow_width * pitch
-                        )
-                    )
-    return Lattice(tuple(pieces), tuple(spans), row, method, polarity)
+    plan = _plan(boxes, mask, config)
+    return _finish(plan, _cut_plans([plan], config)[0], config, method, polarity)
 
 
 def typical_boxes(boxes: Sequence[CharBox], tol: float) -> list[CharBox]:
@@ -741,33 +822,43 @@ def gap_windows(
 
 
 def extra_components(
-    mask: np.ndarray, boxes: Sequence[CharBox], row: Row, config: SearchConfig
+    mask: np.ndarray,
+    boxes: Sequence[CharBox],
+    row: Row,
+    config: SearchConfig,
+    components: Sequence[tuple[int, int, int, int]] | None = None,
 ) -> list[CharBox]:
     """Boxes of the components of ``mask`` (H, W) bool that lie in ``row`` (top and
     bottom within the row's band), are at least ``extra_min_height`` x hc tall and
-    overlap none of ``boxes`` by more than half their width.
+    overlap none of ``boxes`` by more than half their width. ``components``: the
+    components' boxes (:func:`mask_components`) when known.
 
     >>> mask = np.zeros((30, 40), bool); mask[5:25, 2:6] = True; mask[5:25, 20:24] = True
     >>> extra_components(mask, [CharBox(2, 5, 4, 20)], Row(0.0, 25.0, 20.0), SearchConfig())
     [CharBox(x=20, y=5, w=4, h=20)]
     """
+    if components is None:
+        components = mask_components(mask)
+    out: list[CharBox] = []
+    for x, y, w, h in components:
+        cx = x + w / 2.0
+        hc, base = row.height(cx), row.baseline(cx)
+        tol = config.max_baseline_offset * hc
+        in_row = h >= config.extra_min_height * hc and y + h <= base + tol and y >= base - hc - tol
+        if in_row and not any(min(b.x2, x + w) - max(b.x, x) > 0.5 * min(w, b.w) for b in boxes):
+            out.append(CharBox(x, y, w, h))
+    return out
+
+
+def mask_components(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """The (x, y, w, h) boxes of the 8-connected components of ``mask`` (H, W) bool.
+
+    >>> m = np.zeros((6, 9), bool); m[1:4, 1:3] = True; m[2:5, 6:8] = True
+    >>> mask_components(m)
+    [(1, 1, 2, 3), (6, 2, 2, 3)]
+    """
     n, stats = component_stats(mask.astype(np.uint8))
-    x, y, w, h = (stats[1:n, c] for c in range(4))
-    # All components at once (the same float64 arithmetic as Row.height / baseline).
-    cx = x + w / 2.0
-    hc = np.maximum(row.hc + row.height_slope * (cx - row.x_ref), 0.5 * row.hc)
-    base = row.slope * cx + row.intercept
-    tol = config.max_baseline_offset * hc
-    ok = (h >= config.extra_min_height * hc) & (y + h <= base + tol) & (y >= base - hc - tol)
-    if boxes and ok.any():
-        bx = np.array([b.x for b in boxes])
-        bx2 = np.array([b.x2 for b in boxes])
-        bw = np.array([b.w for b in boxes])
-        overlap = np.minimum(bx2[None, :], (x + w)[:, None]) - np.maximum(bx[None, :], x[:, None])
-        ok &= ~(overlap > 0.5 * np.minimum(w[:, None], bw[None, :])).any(axis=1)
-    return [
-        CharBox(int(a), int(b), int(c), int(d)) for a, b, c, d in zip(x[ok], y[ok], w[ok], h[ok])
-    ]
+    return [(x, y, w, h) for x, y, w, h in stats[1:n, :4].tolist()]
 
 
 def lattices(
@@ -780,9 +871,12 @@ def lattices(
 ) -> list[Lattice]:
     """One lattice per distinct hypothesis of every binarizer and polarity of ``work``
     (the hypotheses of :func:`segocr.segment.characters.hypotheses`, each with the ink
-    mask it was found in; ``known`` holds masks and rows already computed there)."""
-    out: list[Lattice] = []
+    mask it was found in; ``known`` holds masks and rows already computed there).
+    The same as :func:`build_lattice` of each, the boxes of all of them cut in one
+    pass and each mask's components found once."""
+    todo: list[tuple[_Plan, str, Polarity]] = []
     seen: set[tuple[CharBox, ...]] = set()
+    comps: dict[int, tuple[np.ndarray, list[tuple[int, int, int, int]]]] = {}  # by id(mask)
     for method in binarizers:
         for polarity in work.polarities:
             if known is not None and (method, polarity) in known:
@@ -792,22 +886,28 @@ def lattices(
                 if work.band_edge:
                     mask[:, : work.band_edge + 1] = False
                 rows = segment_mask(mask, config=segment)
-            clean = _remove_lines(mask, segment.frame_line_fraction)
+            clean: np.ndarray | None = None
             for boxes, _ in rows:
                 if boxes in seen:
                     continue
                 seen.add(boxes)
-                hc = float(np.median([b.h for b in boxes]))
-                lat = build_lattice(
-                    boxes,
-                    remove_frame_sides(clean, hc, segment.frame_side_height),
-                    config=config,
-                    method=method.method,
-                    polarity=polarity,
-                )
-                if lat is not None:
-                    out.append(lat)
-    return out
+                if not boxes:
+                    continue
+                if clean is None:
+                    clean = _remove_lines(mask, segment.frame_line_fraction)
+                hc = small_median([b.h for b in boxes])
+                m = remove_frame_sides(clean, hc, segment.frame_side_height)
+                stats = None
+                if config.extra_pieces:
+                    if id(m) not in comps:  # the mask is kept alive with its stats
+                        comps[id(m)] = (m, mask_components(m))
+                    stats = comps[id(m)][1]
+                todo.append((_plan(boxes, m, config, stats), method.method, polarity))
+    split = _cut_plans([p for p, _, _ in todo], config)
+    return [
+        _finish(plan, cut, config, method, polarity)
+        for (plan, method, polarity), cut in zip(todo, split, strict=True)
+    ]
 
 
 # --- the search -----------------------------------------------------------------------
@@ -827,11 +927,11 @@ def char_steps(
     ``noise_index``), ``narrow`` (S,) bool the narrow new boxes (only
     ``narrow_classes``), ``allowed`` (C,) bool the characters of the position (a plate
     format; None: all). A character less probable than noise (``noise_veto``) or below
-    ``min_char_logp`` is not offered.
+    ``min_char_logp`` is not offered (-inf).
 
-    One array pass for all boxes but the narrow ones (:func:`_row_steps`, one by one);
-    each row is ordered by the same ``np.argsort`` call as :func:`_row_steps` makes
-    (so tied characters come in the same order).
+    All boxes in one array pass (the narrow ones in a second, whose rows
+    ``chars + only`` take the dtype they take alone); each row is ordered by
+    ``np.argsort`` of its negated values, so tied characters keep their order.
 
     >>> lp = np.log(np.array([[0.5, 0.3, 0.15, 0.05], [0.1, 0.2, 0.1, 0.6], [0.5, 0.3, 0.15, 0.05]]))
     >>> steps = char_steps(lp, [False, False, True], noise_index=3, narrow_classes=[1], config=SearchConfig(chars_per_box=2))
@@ -846,45 +946,35 @@ def char_steps(
         ok = chars >= config.min_char_logp
     if allowed is not None:
         ok &= allowed
-    neg = np.where(ok, -chars, np.inf)  # the negated row of _row_steps
-    top = np.argsort(neg, axis=1)[:, : config.chars_per_box]
-    vals = neg[np.arange(len(neg))[:, None], top].tolist()
-    isfinite = math.isfinite
-    out = [
-        [(c, -v) for c, v in zip(cs, vs, strict=True) if isfinite(v)]
-        for cs, vs in zip(top.tolist(), vals, strict=True)
-    ]
-    for r, thin in enumerate(narrow):
-        if thin:
-            out[r] = _row_steps(
-                logp[r], True, noise_index=noise_index, narrow_classes=narrow_classes,
-                config=config, allowed=allowed,
-            )  # fmt: skip
+    cpb = config.chars_per_box
+    thin = [r for r, n in enumerate(narrow) if n]
+    if not thin:
+        return _best_chars(np.where(ok, -chars, np.inf), cpb)
+    only = np.full(chars.shape[1], -np.inf)
+    only[list(narrow_classes)] = 0.0
+    wide = [r for r, n in enumerate(narrow) if not n]
+    out: list[list[tuple[int, float]]] = [[] for _ in narrow]
+    for rows, neg in (
+        (wide, np.where(ok[wide], -chars[wide], np.inf)),
+        (thin, -(np.where(ok[thin], chars[thin], -np.inf) + only)),
+    ):
+        for r, found in zip(rows, _best_chars(neg, cpb), strict=True):
+            out[r] = found
     return out
 
 
-def _row_steps(
-    lp: np.ndarray,
-    narrow: bool,
-    *,
-    noise_index: int,
-    narrow_classes: Sequence[int],
-    config: SearchConfig,
-    allowed: np.ndarray | None,
-) -> list[tuple[int, float]]:
-    """:func:`char_steps` of one box, whose classifier row is ``lp`` (C+1,)."""
-    chars = lp[:noise_index]
-    if allowed is not None:
-        chars = np.where(allowed, chars, -np.inf)
-    floor = max(config.min_char_logp, float(lp[noise_index]) if config.noise_veto else -np.inf)
-    chars = np.where(chars >= floor, chars, -np.inf)
-    if narrow:
-        only = np.full(len(chars), -np.inf)
-        only[list(narrow_classes)] = 0.0
-        chars = chars + only
-    top = np.argsort(-chars)[: config.chars_per_box]
-    vals = [(int(c), float(chars[c])) for c in top]
-    return [(c, v) for c, v in vals if math.isfinite(v)]
+def _best_chars(neg: np.ndarray, n: int) -> list[list[tuple[int, float]]]:
+    """The ``n`` lowest finite entries of each row of ``neg`` (S, C) as (column,
+    -value), lowest first (by ``np.argsort`` of the row)."""
+    if len(neg) == 0:
+        return []
+    top = np.argsort(neg, axis=1)[:, :n]
+    vals = neg[np.arange(len(neg))[:, None], top].tolist()
+    isfinite = math.isfinite
+    return [
+        [(c, -v) for c, v in zip(cs, vs, strict=True) if isfinite(v)]
+        for cs, vs in zip(top.tolist(), vals, strict=True)
+    ]
 
 
 #: A partial path of :func:`search_lattice`, newest character first: (previous node
