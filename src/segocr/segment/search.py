@@ -35,6 +35,7 @@ batch of plates go through the network at once.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import operator
@@ -224,7 +225,7 @@ class Lattice:
     method: str
     polarity: Polarity
 
-    @property
+    @functools.cached_property
     def boxes(self) -> tuple[CharBox, ...]:
         """The distinct candidate boxes, in span order."""
         return tuple(dict.fromkeys(s.box for s in self.spans))
@@ -256,6 +257,8 @@ class Columns(NamedTuple):
     widths: list[int]
     #: (T,) int: the box of each column.
     seg: np.ndarray
+    #: (T,) int: each column's number in its box.
+    local: np.ndarray
     #: (T,) int: the height of the column's box.
     height: np.ndarray
     #: (T,) float: the ink count of each column (its vertical projection).
@@ -267,41 +270,41 @@ class Columns(NamedTuple):
 
 
 def columns(
-    mask: np.ndarray,
-    x: np.ndarray,
-    y: np.ndarray,
-    w: np.ndarray,
-    h: np.ndarray,
-    layer: np.ndarray | None = None,
+    masks: Sequence[np.ndarray],
+    boxes: Sequence[tuple[int, int, int, int]],
+    layer: Sequence[int] | None = None,
 ) -> Columns:
-    """The :class:`Columns` of the boxes (``x``, ``y``, ``w``, ``h``: (B,) int, each
-    box inside ``mask`` (H, W) bool with ``w``, ``h`` >= 1), gathered in one pass. With
-    ``layer`` (B,) int, ``mask`` (M, H, W) holds several masks and box b lies on
-    ``mask[layer[b]]``.
+    """The :class:`Columns` of the B ``boxes`` (x, y, w, h), each inside its mask
+    (H, W) bool (``masks[layer[b]]``; without ``layer``, ``masks[0]``) with w, h >= 1:
+    the boxes' ink copied side by side into one (max h, T) array, then profiled in
+    one pass.
 
     >>> m = np.zeros((4, 5), bool); m[1:3, 1] = True; m[3, 3] = True
-    >>> c = columns(m, np.array([0, 3]), np.array([0, 1]), np.array([3, 2]), np.array([4, 3]))
+    >>> c = columns([m], [(0, 0, 3, 4), (3, 1, 2, 3)])
     >>> c.seg.tolist(), c.proj.tolist(), c.top.tolist(), c.bottom.tolist()
     ([0, 0, 0, 1, 1], [0.0, 2.0, 0.0, 1.0, 0.0], [4.0, 1.0, 4.0, 2.0, 3.0], [4.0, 1.0, 4.0, 0.0, 3.0])
     """
-    start = np.zeros(len(x) + 1, np.int64)
-    np.cumsum(w, out=start[1:])
-    seg = np.repeat(np.arange(len(x)), w)
-    height = h[seg]
-    col = x[seg] + (np.arange(len(seg)) - start[seg])
-    hmax = int(h.max())
-    r = np.arange(hmax)[:, None]
-    rows = np.minimum(y[seg] + r, mask.shape[-2] - 1)
-    ink = mask[rows, col] if layer is None else mask[layer[seg], rows, col]
-    ink &= r < height  # (hmax, T)
-    proj = ink.sum(axis=0)
+    ws = [b[2] for b in boxes]
+    hs = [b[3] for b in boxes]
+    start = np.array([0, *itertools.accumulate(ws)])
+    T, hmax = int(start[-1]), max(hs)
+    ink = np.zeros((hmax, T), bool)
+    at = 0
+    for b, (x, y, w, h) in enumerate(boxes):
+        m = masks[0 if layer is None else layer[b]]
+        ink[:h, at : at + w] = m[y : y + h, x : x + w]
+        at += w
+    seg = np.repeat(np.arange(len(boxes)), ws)
+    height = np.repeat(hs, ws)
+    proj = np.count_nonzero(ink, axis=0)
     some = proj > 0
     top = np.where(some, ink.argmax(axis=0), height)
     bottom = np.where(some, height - hmax + ink[::-1].argmax(axis=0), height)
     return Columns(
         start,
-        w.tolist(),
+        ws,
         seg,
+        np.arange(T) - start[seg],
         height,
         proj.astype(np.float64),
         top.astype(np.float64),
@@ -348,34 +351,48 @@ def cut_columns(
     :class:`SearchConfig`), at least ``min_piece_width`` apart and from the box's
     edges. ``hc`` (B,): the row's character height at each box, ``pitch`` (B,): its
     row's pitch. Callers pass only boxes at least ``min_cut_width`` x hc and 4 columns
-    wide."""
+    wide.
+
+    The profiles of all boxes go through one extremum pass: the negated smoothed
+    projection (its minima), then the upper and lower profiles (their maxima), each
+    box of each profile a segment of its own."""
     start, seg, proj = cols.start, cols.seg, cols.proj
-    hcs = np.array(hc, np.float64)
-    found: list[np.ndarray] = []
+    B, T = len(hc), len(seg)
+    parts: list[np.ndarray] = []
     if config.cut_minima:
         # The 3-column mean, box by box: np.convolve over the boxes with one zero column
         # between neighbours (the same sums as for each box alone).
-        pos = np.arange(len(seg)) + seg
-        padded = np.zeros(len(seg) + len(hc) - 1)
+        pos = np.arange(T) + seg
+        padded = np.zeros(T + B - 1)
         padded[pos] = proj
         smooth = np.convolve(padded, _MEAN3, mode="same")[pos]
-        ref = _segment_medians(proj, start, seg)
-        m = _extrema(smooth, seg, maxima=False)
-        found.append(m[smooth[m] <= config.minima_depth * ref[seg[m]]])
+        parts.append(-smooth)
+    n_min = len(parts)
     if config.cut_concavities:
-        for prof in (cols.top, cols.bottom):
-            m = _extrema(prof, seg, maxima=True)
-            if m.size == 0:
-                continue
+        parts += [cols.top, cols.bottom]
+    found = np.zeros(0, np.int64)
+    if parts:
+        values = np.concatenate(parts)  # (len(parts) * T,)
+        segs = np.concatenate([seg + q * B for q in range(len(parts))])
+        m = _extrema(values, segs, maxima=True)
+        kept: list[np.ndarray] = []
+        if n_min:
+            lows = m[m < T]
+            ref = _segment_medians(proj, start, seg)
+            kept.append(lows[smooth[lows] <= config.minima_depth * ref[seg[lows]]])
+        if config.cut_concavities:
+            at = T * n_min
+            prof, psegs, mc = values[at:], segs[at:], m[m >= at] - at
             low = np.maximum(
-                _segment_min(prof, seg, reverse=False)[m], _segment_min(prof, seg, reverse=True)[m]
+                _segment_min(prof, psegs, reverse=False)[mc],
+                _segment_min(prof, psegs, reverse=True)[mc],
             )
-            found.append(m[prof[m] - low >= config.concavity_depth * hcs[seg[m]]])
+            deep = prof[mc] - low >= config.concavity_depth * np.array(hc)[seg[mc % T]]
+            kept.append(mc[deep] % T)
+        found = np.concatenate(kept)
     cuts: list[list[int]] = [[] for _ in hc]
-    if found:
-        at = np.concatenate(found)
-        for b, c in zip(seg[at].tolist(), (at - start[seg[at]]).tolist(), strict=True):
-            cuts[b].append(c)
+    for b, c in zip(seg[found].tolist(), cols.local[found].tolist(), strict=True):
+        cuts[b].append(c)
     widths = cols.widths
     if config.cut_pitch:
         for b, (w, p) in enumerate(zip(widths, pitch, strict=True)):
@@ -387,11 +404,11 @@ def cut_columns(
             out.append([])
             continue
         min_w = max(2.0, config.min_piece_width * hc[b])
-        kept: list[int] = []
+        keep: list[int] = []
         for c in sorted(set(found_b)):
-            if c >= min_w and w - c >= min_w and (not kept or c - kept[-1] >= min_w):
-                kept.append(c)
-        out.append(kept)
+            if c >= min_w and w - c >= min_w and (not keep or c - keep[-1] >= min_w):
+                keep.append(c)
+        out.append(keep)
     return out
 
 
@@ -446,8 +463,7 @@ def box_cuts(ink: np.ndarray, *, hc: float, pitch: float, config: SearchConfig) 
     h, w = ink.shape
     if w < config.min_cut_width * hc or w < 4 or h < 1:
         return np.zeros(0, np.int64)
-    one = np.zeros(1, np.int64)
-    cols = columns(ink, one, one, np.array([w]), np.array([h]))
+    cols = columns([ink], [(0, 0, w, h)])
     return np.array(cut_columns(cols, [hc], [pitch], config=config)[0], np.int64)
 
 
@@ -459,7 +475,7 @@ def cut_pieces(
     dropped); the box itself when fewer than two pieces have ink.
 
     >>> m = np.zeros((10, 12), bool); m[2:8, 1:3] = True; m[4:9, 7:10] = True
-    >>> b = CharBox(0, 0, 12, 10); c = columns(m, np.array([0]), np.array([0]), np.array([12]), np.array([10]))
+    >>> b = CharBox(0, 0, 12, 10); c = columns([m], [(0, 0, 12, 10)])
     >>> cut_pieces([b], c, [[5]]), cut_pieces([b], c, [[11]])
     ([[CharBox(x=1, y=2, w=2, h=6), CharBox(x=7, y=4, w=3, h=5)]], [[CharBox(x=0, y=0, w=12, h=10)]])
     """
@@ -508,11 +524,6 @@ def _tight(mask: np.ndarray, x0: int, x1: int, y0: int, y1: int) -> CharBox | No
         int(cols[-1] - cols[0] + 1),
         int(rows[-1] - rows[0] + 1),
     )
-
-
-def _union(boxes: Sequence[CharBox]) -> CharBox:
-    x0, y0 = min(b.x for b in boxes), min(b.y for b in boxes)
-    return CharBox(x0, y0, max(b.x2 for b in boxes) - x0, max(b.y2 for b in boxes) - y0)
 
 
 def char_geometry_ok(box: CharBox, row: Row, config: SearchConfig) -> bool:
@@ -602,18 +613,9 @@ def _cut_plans(plans: Sequence[_Plan], config: SearchConfig) -> list[dict[int, l
     if not sel:
         return out
     H, W = plans[0].mask.shape
-    layers: dict[int, int] = {}  # id(mask) -> its layer
-    for p in plans:
-        if p.cut:
-            layers.setdefault(id(p.mask), len(layers))
     bs = [b for _, _, b in sel]
-    arr = np.array([(b.x, b.y, min(b.x2, W) - b.x, min(b.y2, H) - b.y) for b in bs]).T
-    if len(layers) == 1:
-        cols = columns(plans[sel[0][0]].mask, *arr)
-    else:
-        masks = {id(p.mask): p.mask for p in plans}
-        stack = np.stack([masks[i] for i in layers])
-        cols = columns(stack, *arr, layer=np.array([layers[id(plans[q].mask)] for q, _, _ in sel]))
+    inside = [(b.x, b.y, min(b.x + b.w, W) - b.x, min(b.y + b.h, H) - b.y) for b in bs]
+    cols = columns([p.mask for p in plans], inside, [q for q, _, _ in sel])
     hc = [h for p in plans for h in p.cut_hc]
     pitch = [plans[q].pitch for q, _, _ in sel]
     pieces = cut_pieces(bs, cols, cut_columns(cols, hc, pitch, config=config))
@@ -641,30 +643,49 @@ def _finish(
         pieces += kept
         owner += [k] * len(kept)
     first.append(len(pieces))
-    spans: list[Span] = []
-    P = len(pieces)
+    ends = [(p.x, p.y, p.x + p.w, p.y + p.h) for p in pieces]
+    # Row.height, Row.baseline and char_geometry_ok, inlined (the same arithmetic).
+    rhc, hslope, x_ref, half = row.hc, row.height_slope, row.x_ref, 0.5 * row.hc
+    slope, icpt = row.slope, row.intercept
+    lo_h, hi_h, off = config.min_char_height, config.max_char_height, config.max_baseline_offset
     max_w, max_pw = config.max_char_width, config.max_pitch_width * pitch
     narrow_w = config.narrow_width * pitch
+
+    def geometry_ok(box: CharBox, hc: float, cx: float) -> bool:
+        return (
+            lo_h * hc <= box.h <= hi_h * hc
+            and box.w <= max_w * hc
+            and abs(box.y + box.h - (slope * cx + icpt)) <= off * hc
+        )
+
+    spans: list[Span] = []
+    P = len(pieces)
     for i in range(P):
+        ux0, uy0, ux1, uy1 = ends[i]  # the union of pieces i .. j-1
         for j in range(i + 1, min(P, i + config.max_pieces) + 1):
             k0, k1 = owner[i], owner[j - 1]
             if k0 != k1 and not config.merge_boxes:
                 break
             if j > i + 1 and (k0 in window or k1 in window):
                 break  # a window is never merged with a neighbour
+            px0, py0, px1, py1 = ends[j - 1]
+            ux0, uy0, ux1, uy1 = min(ux0, px0), min(uy0, py0), max(ux1, px1), max(uy1, py1)
             whole = i == first[k0] and j == first[k1 + 1]  # whole boxes only
-            if whole and k0 == k1:
+            own_box = whole and k0 == k1
+            if own_box:
                 box, edit = boxes[k0], config.window_logp if k0 in window else 0.0
             else:
-                box = _union(pieces[i:j])
+                box = CharBox(ux0, uy0, ux1 - ux0, uy1 - uy0)
                 n_cuts = int(j != first[k1 + 1])  # each cut is charged once, left of it
                 edit = config.cut_logp * n_cuts + config.merge_logp * (k1 - k0) + 0.0
-            if j > i + 1 and not (whole and k0 == k1) and box.w > max_w * row.height(box.cx):
+            cx = box.x + box.w / 2
+            hc = max(rhc + hslope * (cx - x_ref), half)
+            if j > i + 1 and not own_box and box.w > max_w * hc:
                 if k0 != k1:
                     break
                 continue
-            own = whole and k0 == k1 and k0 not in extra
-            char_ok = own or (box.w <= max_pw and char_geometry_ok(box, row, config))
+            own = own_box and k0 not in extra
+            char_ok = own or (box.w <= max_pw and geometry_ok(box, hc, cx))
             noise_ok = own or j == i + 1
             skip = 0.0 if j == i + 1 and k0 in extra else None
             narrow = not own and box.w < narrow_w
@@ -840,12 +861,23 @@ def extra_components(
     if components is None:
         components = mask_components(mask)
     out: list[CharBox] = []
+    own = [(b.x, b.x + b.w, b.w) for b in boxes]
+    # Row.height and Row.baseline, inlined (the same arithmetic).
+    rhc, hs, x_ref, half = row.hc, row.height_slope, row.x_ref, 0.5 * row.hc
+    slope, icpt, off, low = (
+        row.slope,
+        row.intercept,
+        config.max_baseline_offset,
+        config.extra_min_height,
+    )
     for x, y, w, h in components:
         cx = x + w / 2.0
-        hc, base = row.height(cx), row.baseline(cx)
-        tol = config.max_baseline_offset * hc
-        in_row = h >= config.extra_min_height * hc and y + h <= base + tol and y >= base - hc - tol
-        if in_row and not any(min(b.x2, x + w) - max(b.x, x) > 0.5 * min(w, b.w) for b in boxes):
+        hc, base = max(rhc + hs * (cx - x_ref), half), slope * cx + icpt
+        tol = off * hc
+        in_row = h >= low * hc and y + h <= base + tol and y >= base - hc - tol
+        if in_row and not any(
+            min(bx2, x + w) - max(bx, x) > 0.5 * min(w, bw) for bx, bx2, bw in own
+        ):
             out.append(CharBox(x, y, w, h))
     return out
 
@@ -879,8 +911,9 @@ def lattices(
     comps: dict[int, tuple[np.ndarray, list[tuple[int, int, int, int]]]] = {}  # by id(mask)
     for method in binarizers:
         for polarity in work.polarities:
-            if known is not None and (method, polarity) in known:
-                mask, rows = known[(method, polarity)]
+            got = None if known is None else known.get((method, polarity))
+            if got is not None:
+                mask, rows = got
             else:
                 mask = binarize(work.gray, method=method, polarity=polarity)
                 if work.band_edge:
