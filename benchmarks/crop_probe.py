@@ -5,8 +5,10 @@ sheared, downscaled, JPEG-compressed), nothing retrained. A probe, not a choice:
 showed that the crop's margin matters (hence :mod:`segocr.margins`) and what is left.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/crop_probe.py --data-dir ../shared/data \\
-        [--model ensemble] [--crop-as-given] [--out benchmarks/results/crop_probe.md]
+        [--model ensemble] [--weights PATH] [--crop-as-given] [--out benchmarks/results/crop_probe.md]
 
+``--weights``: the ``--model`` recognizer with these weights instead of its shipped ones
+(e.g. ``--model crnn --weights runs/crnn-general-robust/crnn.pt``).
 ``--crop-as-given``: an ensemble reads each crop as given only (its card's margins off),
 to see what the margins do.
 
@@ -119,6 +121,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
     ap.add_argument("--model", default="ensemble")
+    ap.add_argument("--weights", default=None, help="the model's weights (default: its shipped ones)")
     ap.add_argument("--crop-as-given", action="store_true", help="an ensemble's margins off")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
@@ -127,16 +130,18 @@ def main() -> int:
     samples = groups["both"]
     images = [s.load() for s in samples]
     sources = sorted({SHORT.get(s.subset, s.subset) for s in samples})
-    base = load_recognizer(args.model, device="cpu")
+    base = load_recognizer(args.model, weights=args.weights, device="cpu")
     if args.crop_as_given and isinstance(base, EnsembleRecognizer):
         base.config = base.config.model_copy(update={"margins": (0.0,), "retry_below": None})
     rec = with_rows(base, DEFAULT_ROWS)
-    what = f"`{args.model}`" + (" (crop as given only)" if args.crop_as_given else "")
+    weights = f" --weights {args.weights}" if args.weights else ""
+    what = f"`{args.model}`" + (f" (weights `{args.weights}`)" if args.weights else "")
+    what += " (crop as given only)" if args.crop_as_given else ""
     lines = [
         f"# Crops unlike the training crops: {what} on {len(samples)} validation plates (never test)",
         "",
         ("`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/crop_probe.py --data-dir ../shared/data "
-        f"--model {args.model}{' --crop-as-given' if args.crop_as_given else ''}`"),
+        f"--model {args.model}{weights}{' --crop-as-given' if args.crop_as_given else ''}`"),
         "",
         "| crop | all | " + " | ".join(sources) + " |",
         "|:--|--:|" + "--:|" * len(sources),
