@@ -35,6 +35,7 @@ batch of plates go through the network at once.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import math
@@ -397,7 +398,7 @@ def cut_columns(
     if config.cut_pitch:
         for b, (w, p) in enumerate(zip(widths, pitch, strict=True)):
             if p > 0 and w > 1.3 * p:
-                cuts[b] += _pitch_cuts(proj[start[b] : start[b + 1]], p)
+                cuts[b] += _pitch_cuts(proj[start[b] : start[b + 1]].tolist(), p)
     out: list[list[int]] = []
     for b, (w, found_b) in enumerate(zip(widths, cuts, strict=True)):
         if not found_b:
@@ -431,9 +432,14 @@ def _segment_medians(v: np.ndarray, start: np.ndarray, seg: np.ndarray) -> np.nd
 _MEAN3 = np.ones(3) / 3
 
 
-def _pitch_cuts(proj: np.ndarray, pitch: float) -> list[int]:
+def _pitch_cuts(proj: Sequence[float], pitch: float) -> list[int]:
     """Equal divisions of a box wider than 1.3 pitches whose projection is ``proj``
-    (w,), each moved to the lowest column within 0.3 division of it (the nearest)."""
+    (w,), each moved to the lowest column within 0.3 division of it (the nearest; of
+    two as near, the left one).
+
+    >>> _pitch_cuts([5, 5, 1, 5, 5, 5, 5, 0, 0, 5, 5], 5.0)
+    [7]
+    """
     w = len(proj)
     n = max(2, round(w / pitch))
     step = w / n
@@ -442,8 +448,8 @@ def _pitch_cuts(proj: np.ndarray, pitch: float) -> list[int]:
         c0 = round(k * step)
         a, b = max(1, c0 - int(0.3 * step)), min(w - 1, c0 + int(0.3 * step) + 1)
         if b > a:
-            lows = a + np.flatnonzero(proj[a:b] == proj[a:b].min())
-            c0 = int(lows[np.argmin(np.abs(lows - c0))])  # the lowest column nearest the pitch
+            low = min(proj[a:b])
+            c0 = min((i for i in range(a, b) if proj[i] == low), key=lambda i: abs(i - c0))
         out.append(c0)
     return out
 
@@ -660,11 +666,13 @@ def _finish(
 
     spans: list[Span] = []
     P = len(pieces)
+    merge, max_pieces, clip = config.merge_boxes, config.max_pieces, config.clip_to_row
+    cut_logp, merge_logp = config.cut_logp, config.merge_logp
     for i in range(P):
         ux0, uy0, ux1, uy1 = ends[i]  # the union of pieces i .. j-1
-        for j in range(i + 1, min(P, i + config.max_pieces) + 1):
+        for j in range(i + 1, min(P, i + max_pieces) + 1):
             k0, k1 = owner[i], owner[j - 1]
-            if k0 != k1 and not config.merge_boxes:
+            if k0 != k1 and not merge:
                 break
             if j > i + 1 and (k0 in window or k1 in window):
                 break  # a window is never merged with a neighbour
@@ -677,7 +685,7 @@ def _finish(
             else:
                 box = CharBox(ux0, uy0, ux1 - ux0, uy1 - uy0)
                 n_cuts = int(j != first[k1 + 1])  # each cut is charged once, left of it
-                edit = config.cut_logp * n_cuts + config.merge_logp * (k1 - k0) + 0.0
+                edit = cut_logp * n_cuts + merge_logp * (k1 - k0) + 0.0
             cx = box.x + box.w / 2
             hc = max(rhc + hslope * (cx - x_ref), half)
             if j > i + 1 and not own_box and box.w > max_w * hc:
@@ -691,10 +699,12 @@ def _finish(
             narrow = not own and box.w < narrow_w
             if char_ok or noise_ok:
                 spans.append(Span(i, j, box, char_ok, noise_ok, edit, skip, narrow))
+            if not (window or clip):
+                continue
             # Other boxes over the same pieces: a window's bare box, and the span's ink
             # clipped to the row band; read only as characters.
             alts: list[tuple[CharBox, float]] = [(a, edit) for a in window.get(k0, ())]
-            if config.clip_to_row and k0 not in window:
+            if clip and k0 not in window:
                 clipped = clip_to_band(mask, box, row, config.clip_pad)
                 if clipped is not None:
                     alts.append((clipped, edit + config.clip_logp))
@@ -861,23 +871,29 @@ def extra_components(
     if components is None:
         components = mask_components(mask)
     out: list[CharBox] = []
-    own = [(b.x, b.x + b.w, b.w) for b in boxes]
+    own = sorted((b.x, b.x + b.w, b.w) for b in boxes)
+    starts = [bx for bx, _, _ in own]
     # Row.height and Row.baseline, inlined (the same arithmetic).
     rhc, hs, x_ref, half = row.hc, row.height_slope, row.x_ref, 0.5 * row.hc
-    slope, icpt, off, low = (
-        row.slope,
-        row.intercept,
-        config.max_baseline_offset,
-        config.extra_min_height,
-    )
+    slope, icpt = row.slope, row.intercept
+    off, low = config.max_baseline_offset, config.extra_min_height
+    shortest = low * half  # no component below it is tall enough (hc >= half)
     for x, y, w, h in components:
+        if h < shortest:
+            continue
         cx = x + w / 2.0
         hc, base = max(rhc + hs * (cx - x_ref), half), slope * cx + icpt
         tol = off * hc
-        in_row = h >= low * hc and y + h <= base + tol and y >= base - hc - tol
-        if in_row and not any(
-            min(bx2, x + w) - max(bx, x) > 0.5 * min(w, bw) for bx, bx2, bw in own
-        ):
+        if not (h >= low * hc and y + h <= base + tol and y >= base - hc - tol):
+            continue
+        # Only boxes starting left of the component's end can overlap it; the
+        # nearest first.
+        x2 = x + w
+        for k in range(bisect.bisect_left(starts, x2) - 1, -1, -1):
+            bx, bx2, bw = own[k]
+            if min(bx2, x2) - max(bx, x) > 0.5 * min(w, bw):
+                break
+        else:
             out.append(CharBox(x, y, w, h))
     return out
 
