@@ -31,6 +31,13 @@ best path of merges under a recognizer score):
 Everything here is a pure function of arrays; the classifier is the caller's (see
 :class:`segocr.recognizers.segcnn.SegCNNRecognizer`), so all candidate crops of a
 batch of plates go through the network at once.
+
+Cost: :func:`lattices` builds the hypotheses of a plate together: the ink of every
+box to cut, from every mask, is profiled and cut in one array pass
+(:func:`columns`, :func:`cut_columns`, :func:`cut_pieces`), each mask's components
+are found once; :func:`search_lattice` finds the spans' characters in one array pass
+(:func:`char_steps`) and keeps partial paths as linked nodes. The readings are those
+of the one-box-at-a-time version (``tests/test_search_fast.py`` holds it as oracle).
 """
 
 from __future__ import annotations
@@ -344,6 +351,10 @@ def _segment_min(v: np.ndarray, seg: np.ndarray, *, reverse: bool) -> np.ndarray
     return np.minimum.accumulate(v - off) + off
 
 
+#: The 3-column mean's kernel.
+_MEAN3 = np.ones(3) / 3
+
+
 def cut_columns(
     cols: Columns, hc: Sequence[float], pitch: Sequence[float], *, config: SearchConfig
 ) -> list[list[int]]:
@@ -426,10 +437,6 @@ def _segment_medians(v: np.ndarray, start: np.ndarray, seg: np.ndarray) -> np.nd
     s = np.sort(v + off) - off
     lo, hi = start[:-1] + (n - 1) // 2, start[:-1] + n // 2
     return (s[lo] + s[hi]) / 2.0
-
-
-#: The 3-column mean's kernel.
-_MEAN3 = np.ones(3) / 3
 
 
 def _pitch_cuts(proj: Sequence[float], pitch: float) -> list[int]:
