@@ -37,6 +37,7 @@ from segocr.segment.search import (
     extra_components,
     gap_windows,
     search_lattice,
+    search_lattices,
     typical_boxes,
 )
 
@@ -444,6 +445,31 @@ def test_char_steps_and_paths_match_the_reference(seed: int) -> None:
                     "config": config,
                 }
                 assert search_lattice(lat, table, **kw) == ref_search_lattice(lat, table, **kw)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_several_lattices_are_searched_as_one_by_one(seed: int) -> None:
+    rng = np.random.default_rng(300 + seed)
+    C = 5
+    lats: list[Lattice] = []
+    for _ in range(4):
+        mask, boxes = random_plate(rng)
+        lat = build_lattice(boxes, mask, config=CONFIGS[2])
+        if lat is not None:
+            lats.append(lat)
+    tables = [random_table(rng, lat.boxes, C) for lat in lats]
+    tables[0] = {}  # a lattice the classifier saw nothing of
+    for masks in (None, rng.random((6, C)) < 0.7):
+        kw: dict[str, Any] = {
+            "noise_index": C,
+            "length_logp": {5: -0.5, 6: 0.0},
+            "position_masks": masks,
+            "narrow_classes": [2],
+            "config": CONFIGS[2],
+        }
+        want = [ref_search_lattice(lat, t, **kw) for lat, t in zip(lats, tables, strict=True)]
+        assert search_lattices(lats, tables, **kw) == want
+        assert want[0] == [] and any(want[1:])
 
 
 def ref_search_char_steps(

@@ -47,7 +47,7 @@ import functools
 import itertools
 import math
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -1064,22 +1064,50 @@ def search_lattice(
     read as noise, read as each of its characters. Every step appends (score, node)
     to the state it reaches; a state keeps its ``n_best`` highest scores (ties: the
     earlier step) when it is expanded. Partial paths are linked nodes (no tuple
-    copies); the spans' scores and characters are found once per lattice.
+    copies); the spans' characters are found in one array pass
+    (:func:`search_lattices` does it once for several lattices).
     """
-    K = len(lattice.pieces) + 1
-    L = config.max_length if position_masks is None else len(position_masks)
-    nb = config.n_best
-    spans: list[Span] = []
+    return search_lattices(
+        [lattice],
+        [box_logp],
+        noise_index=noise_index,
+        length_logp=length_logp,
+        unseen_length_logp=unseen_length_logp,
+        position_masks=position_masks,
+        narrow_classes=narrow_classes,
+        config=config,
+    )[0]
+
+
+def search_lattices(
+    lattices: Sequence[Lattice],
+    box_logp: Sequence[Mapping[CharBox, np.ndarray]],
+    *,
+    noise_index: int,
+    length_logp: Mapping[int, float] | None = None,
+    unseen_length_logp: float = -8.0,
+    position_masks: np.ndarray | None = None,
+    narrow_classes: Sequence[int] = (),
+    config: SearchConfig,
+) -> list[list[Path]]:
+    """:func:`search_lattice` of each of ``lattices`` (those of one plate, say) with
+    its own ``box_logp`` (the same paths): the characters of the spans of all of them
+    are found in one array pass (:func:`char_steps`)."""
+    spans: list[list[Span]] = []
     rows: list[np.ndarray] = []
-    for s in lattice.spans:
-        lp = box_logp.get(s.box)
-        if lp is not None:
-            spans.append(s)
-            rows.append(lp)
-    if not spans:
-        return []
-    table = np.stack(rows)  # (S, C+1)
-    narrow = [s.narrow for s in spans]
+    for lattice, table in zip(lattices, box_logp, strict=True):
+        kept: list[Span] = []
+        for s in lattice.spans:
+            lp = table.get(s.box)
+            if lp is not None:
+                kept.append(s)
+                rows.append(lp)
+        spans.append(kept)
+    if not rows:
+        return [[] for _ in lattices]
+    logp = np.stack(rows)  # (S, C+1): the spans of all lattices
+    every = [s for kept in spans for s in kept]
+    narrow = [s.narrow for s in every]
     # Each span's character steps (class, log P, score step), per position under
     # position masks (found when first needed), else once.
     by_n: dict[int, list[list[tuple[int, float, float]]]] = {}
@@ -1088,7 +1116,7 @@ def search_lattice(
         if n not in by_n:
             allowed = None if position_masks is None else position_masks[n]
             found = char_steps(
-                table,
+                logp,
                 narrow,
                 noise_index=noise_index,
                 narrow_classes=narrow_classes,
@@ -1097,23 +1125,69 @@ def search_lattice(
             )
             by_n[n] = [
                 [(c, v, v + s.edit_logp) for c, v in cands] if s.char_ok else []
-                for s, cands in zip(spans, found, strict=True)
+                for s, cands in zip(every, found, strict=True)
             ]
         return by_n[n]
 
-    noise_lp = table[:, noise_index].tolist()
-    # outgoing[k]: (end piece j, skip cost, noise cost, span index, box) of spans from k.
+    noise_lp = logp[:, noise_index].tolist()
+    prior: dict[int, float] = {}
+    L = config.max_length if position_masks is None else len(position_masks)
+    for n in range(1, L + 1) if position_masks is None else [L] if L else []:
+        prior[n] = 0.0
+        if length_logp:
+            prior[n] = config.length_weight * length_logp.get(n, unseen_length_logp)
+    out: list[list[Path]] = []
+    row = 0  # the first row of each lattice's spans
+    for lattice, kept in zip(lattices, spans, strict=True):
+        if not kept:
+            out.append([])
+            continue
+        out.append(
+            _best_paths(
+                len(lattice.pieces) + 1,
+                kept,
+                noise_lp[row : row + len(kept)],
+                steps_at,
+                row,
+                by_position=position_masks is not None,
+                L=L,
+                prior=prior,
+                nb=config.n_best,
+            )
+        )
+        row += len(kept)
+    return out
+
+
+def _best_paths(
+    K: int,
+    spans: Sequence[Span],
+    noise_lp: Sequence[float],
+    steps_at: Callable[[int], Sequence[Sequence[tuple[int, float, float]]]],
+    row: int,
+    *,
+    by_position: bool,
+    L: int,
+    prior: Mapping[int, float],
+    nb: int,
+) -> list[Path]:
+    """The dynamic programme of :func:`search_lattice` over K piece boundaries:
+    ``spans`` with their noise log P ``noise_lp``; ``steps_at(n)`` the character steps
+    of every row at position n (the same for every n unless ``by_position``), span t
+    at row ``row + t``; ``prior[n]`` the score of each final length (at most L
+    characters); the ``nb`` best paths."""
+    # outgoing[k]: (end piece j, skip cost, noise cost, row, box) of the spans from k.
     outgoing: list[list[tuple[int, float | None, float | None, int, CharBox]]] = [
         [] for _ in range(K)
     ]
     for t, s in enumerate(spans):
         noise = noise_lp[t] + s.edit_logp if s.noise_ok else None
-        outgoing[s.i].append((s.j, s.skip_logp, noise, t, s.box))
+        outgoing[s.i].append((s.j, s.skip_logp, noise, row + t, s.box))
     states: list[list[list[tuple[float, _Node | None]]]] = [
         [[] for _ in range(L + 1)] for _ in range(K)
     ]
     states[0][0].append((0.0, None))
-    fixed = steps_at(0) if position_masks is None else None
+    fixed = None if by_position else steps_at(0)
     for k in range(K - 1):
         out = outgoing[k]
         if not out:
@@ -1125,26 +1199,23 @@ def search_lattice(
                 here.sort(key=_first, reverse=True)
                 del here[nb:]
             chars = None if n >= L else fixed if fixed is not None else steps_at(n)
-            for j, skip, noise, t, box in out:
+            for j, skip, noise, r, box in out:
                 dest = states[j]
                 if skip is not None:
                     dest[n] += [(sc + skip, nd) for sc, nd in here]
                 if noise is not None:
                     dest[n] += [(sc + noise, nd) for sc, nd in here]
-                if chars is not None and chars[t]:
+                if chars is not None and chars[r]:
                     dest[n + 1] += [
-                        (sc + step, (nd, c, box, v)) for c, v, step in chars[t] for sc, nd in here
+                        (sc + step, (nd, c, box, v)) for c, v, step in chars[r] for sc, nd in here
                     ]
     finals: list[tuple[float, _Node | None]] = []
-    for n in range(1, L + 1) if position_masks is None else [L] if L else []:
+    for n, p in prior.items():
         ends = states[K - 1][n]
         if len(ends) > nb:
             ends.sort(key=_first, reverse=True)
             del ends[nb:]
-        prior = 0.0
-        if length_logp:
-            prior = config.length_weight * length_logp.get(n, unseen_length_logp)
-        finals += [(sc + prior, nd) for sc, nd in ends]
+        finals += [(sc + p, nd) for sc, nd in ends]
     finals.sort(key=_neg_first)
     return [_path(sc, nd) for sc, nd in finals[:nb]]
 
