@@ -500,7 +500,7 @@ def test_the_lattices_of_a_plate_match_the_reference_one_by_one() -> None:
         remove_frame_sides,
         segment_mask,
     )
-    from segocr.segment.search import lattices
+    from segocr.segment.search import lattices, mask_components
 
     rng = np.random.default_rng(7)
     binarizers = (
@@ -536,4 +536,12 @@ def test_the_lattices_of_a_plate_match_the_reference_one_by_one() -> None:
             got = lattices(work, binarizers, segment=seg, config=config)
             assert got == want
             n_lattices += len(got)
+            # The masks' clean copies and components handed over: the same lattices.
+            cleaned = {}
+            for method in binarizers:
+                for polarity in work.polarities:
+                    m = binarize(work.gray, method=method, polarity=polarity)
+                    clean = _remove_lines(m, seg.frame_line_fraction)
+                    cleaned[(method, polarity)] = (clean, mask_components(clean))
+            assert lattices(work, binarizers, segment=seg, config=config, cleaned=cleaned) == want
     assert n_lattices > 20

@@ -916,6 +916,14 @@ def mask_components(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
     return [(x, y, w, h) for x, y, w, h in stats[1:n, :4].tolist()]
 
 
+#: Per (binarizer, polarity): the mask's copy without frame lines (as
+#: ``characters._remove_lines`` makes it) and that copy's component boxes (as
+#: :func:`mask_components` finds them).
+CleanByMask = Mapping[
+    tuple[BinarizeConfig, Polarity], tuple[np.ndarray, Sequence[tuple[int, int, int, int]]]
+]
+
+
 def lattices(
     work: WorkImage,
     binarizers: Sequence[BinarizeConfig],
@@ -923,12 +931,15 @@ def lattices(
     segment: SegmentConfig,
     config: SearchConfig,
     known: RowsByMask | None = None,
+    cleaned: CleanByMask | None = None,
 ) -> list[Lattice]:
     """One lattice per distinct hypothesis of every binarizer and polarity of ``work``
     (the hypotheses of :func:`segocr.segment.characters.hypotheses`, each with the ink
-    mask it was found in; ``known`` holds masks and rows already computed there).
-    The same as :func:`build_lattice` of each, the boxes of all of them cut in one
-    pass and each mask's components found once."""
+    mask it was found in; ``known`` holds masks and rows already computed there, and
+    ``cleaned`` each mask's copy without frame lines and that copy's component boxes
+    where the caller has them, as :func:`~segocr.segment.characters.segment_mask`
+    finds both). The same as :func:`build_lattice` of each, the boxes of all of them
+    cut in one pass and each mask's components found once."""
     todo: list[tuple[_Plan, str, Polarity]] = []
     seen: set[tuple[CharBox, ...]] = set()
     comps: dict[int, tuple[np.ndarray, list[tuple[int, int, int, int]]]] = {}  # by id(mask)
@@ -943,6 +954,10 @@ def lattices(
                     mask[:, : work.band_edge + 1] = False
                 rows = segment_mask(mask, config=segment)
             clean: np.ndarray | None = None
+            given = None if cleaned is None else cleaned.get((method, polarity))
+            if given is not None:
+                clean = given[0]
+                comps[id(clean)] = (clean, list(given[1]))
             for boxes, _ in rows:
                 if boxes in seen:
                     continue
