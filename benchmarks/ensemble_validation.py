@@ -280,6 +280,7 @@ def choose_margins(
             best, best_n = cfg.model_copy(update={"margins": margins}), sum(counts.values())
     if best.margins == (0.0,):
         return best, row
+
     def recalibrated(below: float | None) -> tuple[EnsembleConfig, list[Prediction], float]:
         """``best`` retrying below ``below``, with the ``retried`` case fitted on the
         crops read at several margins (the most confident of several readings
