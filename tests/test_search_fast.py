@@ -278,20 +278,8 @@ def ref_search_lattice(
         outgoing[s.i].append(s)
 
     def steps(s: Span, lp_all: np.ndarray, n: int) -> list[tuple[int, float]]:
-        chars = lp_all[:noise_index]
-        if position_masks is not None:
-            chars = np.where(position_masks[n], chars, -np.inf)
-        floor = max(
-            config.min_char_logp, float(lp_all[noise_index]) if config.noise_veto else -np.inf
-        )
-        chars = np.where(chars >= floor, chars, -np.inf)
-        if s.narrow:
-            only = np.full(len(chars), -np.inf)
-            only[list(narrow_classes)] = 0.0
-            chars = chars + only
-        top = np.argsort(-chars)[: config.chars_per_box]
-        vals = [(int(c), float(chars[c])) for c in top]
-        return [(c, v) for c, v in vals if math.isfinite(v)]
+        allowed = None if position_masks is None else position_masks[n]
+        return ref_search_char_steps(lp_all, s.narrow, noise_index, narrow_classes, config, allowed)
 
     def push(beam: list, items: list) -> None:
         if items:
@@ -473,10 +461,18 @@ def test_several_lattices_are_searched_as_one_by_one(seed: int) -> None:
 
 
 def ref_search_char_steps(
-    lp: np.ndarray, narrow: bool, C: int, narrow_classes: Sequence[int], config: SearchConfig
+    lp: np.ndarray,
+    narrow: bool,
+    C: int,
+    narrow_classes: Sequence[int],
+    config: SearchConfig,
+    allowed: np.ndarray | None = None,
 ) -> list[tuple[int, float]]:
-    """The reference's per-box character steps (its ``char_steps``, without a format)."""
+    """The reference's per-box character steps (its ``char_steps``; ``allowed`` (C,)
+    bool: the classes a plate format allows at this position)."""
     chars = lp[:C]
+    if allowed is not None:
+        chars = np.where(allowed, chars, -np.inf)
     floor = max(config.min_char_logp, float(lp[C]) if config.noise_veto else -np.inf)
     chars = np.where(chars >= floor, chars, -np.inf)
     if narrow:
