@@ -111,6 +111,19 @@ def test_read_cli_runtime_option(exported: Path, tmp_path: Path) -> None:
     assert res.exit_code == 2
 
 
+def test_read_cli_takes_an_onnx_file_alone_as_weights() -> None:
+    """``segocr read --weights NAME-int8.onnx`` (the README's example) finds the model
+    from the ONNX file's card (``NAME.onnx.json``), with or without ``--model``."""
+    int8 = resolve_weights("segcnn-iwt4s", "segcnn").with_name("segcnn-int8.onnx")
+    runner = CliRunner()
+    for extra in ([], ["--model", "segcnn"]):
+        res = runner.invoke(main, ["read", *extra, "--weights", str(int8), str(SAMPLES[0])])
+        assert res.exit_code == 0, res.output
+        assert res.output.split("\t")[1] == SAMPLES[0].stem
+    res = runner.invoke(main, ["read", "--model", "crnn", "--weights", str(int8), str(SAMPLES[0])])
+    assert res.exit_code == 2 and "holds segcnn weights" in res.output
+
+
 @pytest.mark.parametrize("model", ["segcnn", "crnn", "holistic"])
 def test_reading_through_onnx_imports_no_torch(model: str) -> None:
     """A new process: ``import segocr`` and the CLI's read on the shipped exports leave

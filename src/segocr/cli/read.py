@@ -82,11 +82,13 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
 
 
 def _card_model(weights: Path) -> str:
-    """The recognizer named by the card of ``weights`` (``--weights FILE`` alone)."""
+    """The recognizer named by the card of ``weights`` (``--weights FILE`` alone; an
+    ONNX file's card is ``NAME.onnx.json``)."""
     from segocr.models.weights import read_card
+    from segocr.runtime import read_onnx_card
 
     try:
-        name = read_card(weights).get("model")
+        name = (read_onnx_card(weights) if weights.suffix == ".onnx" else read_card(weights)).get("model")
     except SegocrError as exc:
         raise click.ClickException(printable(" ".join(str(exc).split()))) from None
     if not isinstance(name, str) or name not in recognizer_names():
