@@ -5,6 +5,7 @@ The CLI, the benchmark harness and the ablation runner only see :class:`Recogniz
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,27 @@ class CharPrediction:
     char: str
     confidence: float
     box: CharBox | None = None
+
+
+#: A plate-confidence calibration ``(a, d, b, c)``: see :func:`calibrated_confidence`.
+PlateCalibration = tuple[float, float, float, float]
+
+
+def calibrated_confidence(confidences: Sequence[float], calibration: PlateCalibration, rel: float = 0.0) -> float:
+    """The plate confidence ``sigmoid(a * log(x) + d * x + b * rel + c)`` of a reading
+    whose characters have ``confidences``: ``x`` = -log(their product) (at least 1e-6),
+    ``rel`` = log prior of the read length minus the most common length's (0 without a
+    length prior); ``(a, d, b, c)`` is fitted on validation plates
+    (:func:`segocr.training.mixdata.calibrate_plates`).
+
+    >>> round(calibrated_confidence([0.9, 0.9], (-1.0, 0.0, 0.0, 0.0)), 3)  # sigmoid(-log x)
+    0.826
+    """
+    a, d, b, c = calibration
+    log_raw = sum(math.log(max(p, 1e-12)) for p in confidences)
+    x = max(-log_raw, 1e-6)
+    z = a * math.log(x) + d * x + b * rel + c
+    return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -11,7 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from segocr.charset import Charset
 from segocr.models.weights import card_model_kwargs
-from segocr.recognizers.base import load_from_weights, register_recognizer, register_weights_variant
+from segocr.recognizers.base import (
+    PlateCalibration,
+    Prediction,
+    calibrated_confidence,
+    load_from_weights,
+    register_recognizer,
+    register_weights_variant,
+)
 from segocr.recognizers.decode import Decoded, ctc_beam_decode, ctc_greedy_decode
 from segocr.recognizers.textline import LineConfig, LineRecognizer
 
@@ -35,6 +43,12 @@ class CRNNConfig(BaseModel):
     #: Beam width of the search under a plate format or for top-N (dead prefixes are
     #: cut, so the beam needs room for the legal ones).
     format_beam_width: int = Field(32, ge=1, le=500)
+    #: (a, d, b, c): the plate confidence ``sigmoid(a * log(x) + d * x + c)`` with ``x`` =
+    #: -log(product of the character confidences)
+    #: (:func:`segocr.recognizers.base.calibrated_confidence`; no length prior, so ``b``
+    #: is unused), fitted on the validation plates of its training
+    #: (``python -m segocr.training.mixdata --weights W``). None: the product itself.
+    plate_calibration: PlateCalibration | None = None
 
 
 class CRNNRecognizer(LineRecognizer):
@@ -45,6 +59,15 @@ class CRNNRecognizer(LineRecognizer):
     def __init__(self, model: CRNN | Network, charset: Charset, config: CRNNConfig, *, device: Any = "auto", card: dict[str, Any] | None = None) -> None:
         super().__init__(model, charset, config.line, device=device, card=card)
         self.config = config
+
+    def to_prediction(self, decoded: Decoded, **info: Any) -> Prediction:
+        """The line reader's prediction, its plate confidence calibrated when the card
+        has a ``plate_calibration``."""
+        pred = super().to_prediction(decoded, **info)
+        cal = self.config.plate_calibration
+        if cal is None or not pred.chars:
+            return pred
+        return replace(pred, confidence=calibrated_confidence([c.confidence for c in pred.chars], cal))
 
     def decode_one(self, logits: np.ndarray, patterns: Automaton | None = None, topn: int = 1) -> Decoded:
         """(T, len(charset) + 1) logits -> decoded indices. Under ``patterns`` or for

@@ -28,6 +28,7 @@ from segocr.models.weights import card_model_kwargs
 from segocr.recognizers.base import (
     CharPrediction,
     Prediction,
+    calibrated_confidence,
     load_from_weights,
     register_recognizer,
     register_weights_variant,
@@ -238,11 +239,8 @@ class SegCNNRecognizer:
         rel = self._length_logp(len(chars)) - max(self.config.length_logp.values()) if self.config.length_logp else 0.0
         if self.config.plate_calibration is None:
             return math.exp(rel)
-        a, d, b, c = self.config.plate_calibration
+        p = calibrated_confidence([ch.confidence for ch in chars], self.config.plate_calibration, rel)
         log_raw = sum(math.log(max(ch.confidence, 1e-12)) for ch in chars)
-        x = max(-log_raw, 1e-6)
-        z = a * math.log(x) + d * x + b * rel + c
-        p = 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
         return p / math.exp(log_raw) if log_raw > -700 else 0.0
 
     def read_hypothesis(self, probs: np.ndarray) -> tuple[list[int], float]:

@@ -20,6 +20,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -234,37 +235,60 @@ def per_source_test(
     return out
 
 
+def calibrate_plates(
+    rec: Any, images: Sequence[np.ndarray], texts: Sequence[str], *, rows: str | None = None
+) -> tuple[float, float, float, float] | None:
+    """Fit and set ``rec.config.plate_calibration`` (segcnn or crnn; :func:`plate_features`,
+    the length prior where the config has one) on validation plates (all sources), read
+    by ``rec`` as it is (``rows``: through :func:`segocr.rows.with_rows` in that mode).
+    Returns the calibration, None when the plates are all right or all wrong."""
+    from segocr.rows import with_rows
+
+    reader = with_rows(rec, rows) if rows is not None else rec
+    preds = reader.predict(images)
+    cfg = rec.config
+    length_logp = getattr(cfg, "length_logp", {})
+    unseen = float(getattr(cfg, "unseen_length_logp", -8.0))
+    feats = np.array([plate_features(p, length_logp, unseen) for p in preds])
+    ok = np.array([visible_correct(t, p.text) for p, t in zip(preds, texts, strict=True)])
+    calibration = fit_plate_calibration(feats, ok) if len(preds) else None
+    if calibration is not None:
+        rec.config = cfg.model_copy(update={"plate_calibration": calibration})
+    return calibration
+
+
 def refit_plate_calibration(
-    weights: Path, mix: Mix, *, val_fraction: float, seed: int, device: str = "cpu"
+    weights: Path, mix: Mix, *, val_fraction: float, seed: int, device: str = "cpu", rows: str | None = None
 ) -> dict[str, object]:
-    """Fit the segcnn ``plate_calibration`` of the weights at ``weights`` again on the
-    validation part its training held out (``group_split`` of ``mix``'s train split
-    with ``val_fraction`` and ``seed + 1``, as :func:`segocr.training.segcnn.train_segcnn`
-    does) and rewrite its card (the ``.pt`` file is unchanged). Returns the new card."""
+    """Fit the ``plate_calibration`` of the segcnn or crnn weights at ``weights`` again
+    on the validation part its training held out (``group_split`` of ``mix``'s train
+    split with ``val_fraction`` and ``seed + 1``, as both trainers make it) and rewrite
+    its card (the ``.pt`` file is unchanged); ``rows`` as in :func:`calibrate_plates`.
+    Returns the new calibration and the number of plates."""
     from segocr.datasets.splits import group_split
     from segocr.models.weights import read_card, write_card
-    from segocr.recognizers.segcnn import SegCNNRecognizer, load_segcnn
-    from segocr.training.segcnn import _calibrate_plates
+    from segocr.recognizers.base import get_recognizer_factory
 
     card = read_card(weights)
     # Refitted from scratch (an older card may hold another form of the calibration).
     card["config"]["plate_calibration"] = None
     write_card(weights, card)
-    rec = load_segcnn(weights, device=device, runtime="torch")
-    assert isinstance(rec, SegCNNRecognizer)
+    rec: Any = get_recognizer_factory(card["model"])(weights=weights, device=device, runtime="torch")
     _, val = group_split(list(mix.samples("train")), test_fraction=val_fraction, seed=seed + 1)
-    calibration = _calibrate_plates(rec, [s.load() for s in val], [s.text for s in val])
+    calibration = calibrate_plates(rec, [s.load() for s in val], [s.text for s in val], rows=rows)
     card["config"] = rec.config.model_dump(mode="json")
+    how = f" --rows {rows}" if rows is not None else ""
     card.setdefault("training", {})["plate_calibration_fitted_on"] = (
-        f"{len(val)} validation plates (python -m segocr.training.mixdata --weights {weights.name})"
+        f"{len(val)} validation plates (python -m segocr.training.mixdata --weights {weights.name}"
+        f" --mix {mix.config.name}{how})"
     )
     write_card(weights, card)
     return {"calibration": calibration, "val_plates": len(val)}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m segocr.training.mixdata --weights W [--mix general] [--data-dir D]``:
-    refit the plate calibration of segcnn weights W trained on a mix (see
+    """``python -m segocr.training.mixdata --weights W [--mix general] [--data-dir D] [--rows auto]``:
+    refit the plate calibration of segcnn or crnn weights W trained on a mix (see
     :func:`refit_plate_calibration`; the validation part is the trainer's)."""
     import argparse
     import json
@@ -276,6 +300,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--weights", type=Path, required=True)
     ap.add_argument("--mix", default="general")
     ap.add_argument("--data-dir", type=Path, default=None)
+    ap.add_argument("--rows", default=None, help="read two-row plates as `segocr read --rows` (default: rows off)")
     args = ap.parse_args(argv)
     card = read_card(args.weights)
     tc = card["training"]["train_config"]
@@ -286,6 +311,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         mix,
         val_fraction=float(tc["val_fraction"]),
         seed=int(card["training"]["seed"]),
+        rows=args.rows,
     )
     print(json.dumps(out))
 

@@ -48,9 +48,8 @@ from segocr.training.checkpoint import (
 from segocr.training.harvest import CropSet, crops_from_boxes, harvest_real
 from segocr.training.mixdata import (
     box_crops,
-    fit_plate_calibration,
+    calibrate_plates,
     mixed_crops,
-    plate_features,
 )
 from segocr.training.registry import Trainer, register_trainer
 
@@ -377,7 +376,7 @@ def train_segcnn(
     log(f"temperature {temperature:.2f} (fitted on {len(calib.y)} validation crops)")
     calibration = None
     if is_mix:
-        calibration = _calibrate_plates(rec, val_images, val_texts)
+        calibration = calibrate_plates(rec, val_images, val_texts)
         log(f"plate confidence calibration (a, d, b, c) = {calibration} (fitted on {len(val)} validation plates)")
     ck["done"] = True
     save()
@@ -393,20 +392,6 @@ def train_segcnn(
         "device": str(dev),
     }
     return rec, facts
-
-
-def _calibrate_plates(
-    rec: SegCNNRecognizer, images: Sequence[np.ndarray], texts: Sequence[str]
-) -> tuple[float, float, float, float] | None:
-    """Fit and set ``rec.config.plate_calibration`` on validation plates (all sources)."""
-    preds = rec.predict(images)
-    cfg = rec.config
-    feats = np.array([plate_features(p, cfg.length_logp, cfg.unseen_length_logp) for p in preds])
-    ok = np.array([visible_correct(t, p.text) for p, t in zip(preds, texts)])
-    calibration = fit_plate_calibration(feats, ok) if len(preds) else None
-    if calibration is not None:
-        rec.config = cfg.model_copy(update={"plate_calibration": calibration})
-    return calibration
 
 
 def run_segcnn_training(
