@@ -28,7 +28,7 @@ from segocr.charset import Charset
 from segocr.datasets.base import PlateSample
 from segocr.datasets.masked import is_masked, visible_correct
 from segocr.datasets.mix import Mix, known_boxes
-from segocr.recognizers.base import Prediction
+from segocr.recognizers.base import PlateCalibration, Prediction
 from segocr.recognizers.segcnn import SegCNNConfig
 from segocr.segment.boxes import CharBox
 from segocr.training.harvest import CropSet, crops_from_boxes, harvest_real
@@ -160,7 +160,7 @@ def plate_features(
 
 def fit_plate_calibration(
     features: np.ndarray, correct: np.ndarray
-) -> tuple[float, float, float, float] | None:
+) -> PlateCalibration | None:
     """``(a, d, b, c)`` of ``P(right) = sigmoid(a * f0 + d * f1 + b * f2 + c)`` (features
     of :func:`plate_features`) by lightly regularized logistic regression on
     ``features`` (N, 3) and ``correct`` (N,) bool; None when both outcomes are not present.
@@ -237,7 +237,7 @@ def per_source_test(
 
 def calibrate_plates(
     rec: Any, images: Sequence[np.ndarray], texts: Sequence[str], *, rows: str | None = None
-) -> tuple[float, float, float, float] | None:
+) -> PlateCalibration | None:
     """Fit and set ``rec.config.plate_calibration`` (segcnn or crnn; :func:`plate_features`,
     the length prior where the config has one) on validation plates (all sources), read
     by ``rec`` as it is (``rows``: through :func:`segocr.rows.with_rows` in that mode).
