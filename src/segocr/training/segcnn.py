@@ -30,7 +30,7 @@ from segocr.datasets.base import Dataset, PlateSample
 from segocr.datasets.masked import visible_correct
 from segocr.datasets.mix import Mix
 from segocr.datasets.splits import group_split
-from segocr.models.charcnn import CharCNN
+from segocr.models.charcnn import CharCNN, Repeat
 from segocr.models.weights import resolve_device
 from segocr.recognizers.segcnn import NAME, SegCNNConfig, SegCNNRecognizer
 from segocr.training.augment import augment_crops
@@ -69,6 +69,9 @@ class SegCNNTrainConfig(BaseModel):
     #: Synthetic plates whose characters are added to the training crops.
     synthetic_plates: int = Field(1500, ge=0)
     width: int = Field(16, ge=4)
+    #: The classifier's channel-keeping 3x3 convs: ``"full"`` (the shipped net) or
+    #: ``"separable"`` (depthwise 3x3 + pointwise 1x1): :class:`CharCNN`.
+    repeat: Repeat = "full"
     #: Exposure augmentation (gamma, light gradient, stroke width, motion blur) on top
     #: of the geometric one: :func:`segocr.training.augment.photometric_crop`.
     photometric: bool = False
@@ -135,7 +138,7 @@ def transfer_state(model: nn.Module, charset: Charset, source: nn.Module, source
     own, src = model.state_dict(), source.state_dict()
     bad = [k for k in own if k not in src or (k not in head and src[k].shape != own[k].shape)]
     if bad or set(src) != set(own):
-        raise ConfigError(f"init: the source net does not fit this one (width or members differ): {bad[:3]}")
+        raise ConfigError(f"init: the source net does not fit this one (width, repeat or members differ): {bad[:3]}")
     rows = [source_charset.chars.index(c) if c in source_charset.chars else -1 for c in charset.chars]
     rows.append(len(source_charset))  # noise
     new = {}
@@ -296,7 +299,7 @@ def train_segcnn(
     rcfg = cfg.recognizer.model_copy(update={"length_logp": length_logp([s.text for s in fit])})
     val_images = [s.load() for s in val]
     val_texts = [s.text for s in val]
-    model = CharCNN(num_classes=len(charset) + 1, width=cfg.width)
+    model = CharCNN(num_classes=len(charset) + 1, width=cfg.width, repeat=cfg.repeat)
     if cfg.init is not None:
         log(f"classifier initialised from {cfg.init}: {init_from(model, charset, cfg.init)} output rows matched")
     model = model.to(dev)
@@ -358,7 +361,7 @@ def train_segcnn(
     _, noise = harvest_real(fit, charset, rcfg, classify=rec.classify)
     log(f"harvested {len(noise.y)} noise crops")
     stage2 = CropSet.concat([chars, synth, noise], rcfg.input_size)
-    model = CharCNN(num_classes=len(charset) + 1, width=cfg.width)
+    model = CharCNN(num_classes=len(charset) + 1, width=cfg.width, repeat=cfg.repeat)
     if cfg.init is not None:
         init_from(model, charset, cfg.init)
     model = model.to(dev)
@@ -427,7 +430,7 @@ def run_segcnn_training(
         extra_state={"config": resolved, "data": data_fp}, **mix,
     )  # fmt: skip
     metrics = measure_for_card(rec, NAME, dataset, evaluate_test=evaluate_test, log=log)
-    model_fields = _model_fields(rec, dataset.charset, {"width": cfg.width})
+    model_fields = _model_fields(rec, dataset.charset, _net_kwargs(cfg.width, cfg.repeat))
     training = {
         "split": "train split of segocr.datasets.splits.group_split (80:20 by plate text, seed 0); "
         f"its own {cfg.val_fraction:.0%} (by plate) held out for checkpoint choice",
@@ -466,6 +469,16 @@ def init_facts(weights: str | Path) -> dict[str, Any]:
         "command": card.get("command"),
         "licence": card.get("licence", "unknown: the card of the initial weights states none"),
     }
+
+
+def _net_kwargs(width: int, repeat: str, **more: Any) -> dict[str, Any]:
+    """The card's ``model_kwargs`` of a CharCNN (``repeat`` only when not the default
+    ``"full"``, so the earlier cards' kwargs stay as they were).
+
+    >>> _net_kwargs(16, "full"), _net_kwargs(16, "separable", members=2)
+    ({'width': 16}, {'width': 16, 'repeat': 'separable', 'members': 2})
+    """
+    return {"width": width, **({"repeat": repeat} if repeat != "full" else {}), **more}
 
 
 def _model_fields(rec: SegCNNRecognizer, charset: Charset, model_kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -511,9 +524,9 @@ def ensemble_recognizer(
         raise ValueError(f"an ensemble needs 2 or more members, got {len(members)}")
     cards = [read_card(Path(m)) for m in members]
     tcs = [c["training"]["train_config"] for c in cards]
-    for key in ("width", "val_fraction"):
-        if len({tc.get(key) for tc in tcs}) != 1:
-            raise ValueError(f"ensemble members differ in {key}: {[tc.get(key) for tc in tcs]}")
+    for key, default in (("width", None), ("val_fraction", None), ("repeat", "full")):
+        if len({tc.get(key, default) for tc in tcs}) != 1:
+            raise ValueError(f"ensemble members differ in {key}: {[tc.get(key, default) for tc in tcs]}")
     if len({split_seed_of(tc) for tc in tcs}) != 1 or len({c["charset"] for c in cards}) != 1:
         raise ValueError("ensemble members must share the charset and the fit/validation division")
     recs: list[SegCNNRecognizer] = []
@@ -521,7 +534,8 @@ def ensemble_recognizer(
         r = load_segcnn(Path(m), device="cpu", runtime="torch")
         assert isinstance(r, SegCNNRecognizer)
         recs.append(r)
-    model = CharCNN(num_classes=len(charset) + 1, width=int(tcs[0]["width"]), members=len(members))
+    repeat = tcs[0].get("repeat", "full")
+    model = CharCNN(num_classes=len(charset) + 1, width=int(tcs[0]["width"]), members=len(members), repeat=repeat)
     assert isinstance(model.members, nn.ModuleList)
     for sub, r in zip(model.members, recs, strict=True):
         assert r.model is not None
@@ -568,7 +582,9 @@ def save_ensemble(
         f"temperature {rec.config.temperature:.2f}")  # fmt: skip
     metrics = measure_for_card(rec, NAME, dataset, evaluate_test=evaluate_test, log=log)
     tc = facts["train_config"]
-    model_fields = _model_fields(rec, dataset.charset, {"width": int(tc["width"]), "members": len(members)})
+    model_fields = _model_fields(
+        rec, dataset.charset, _net_kwargs(int(tc["width"]), tc.get("repeat", "full"), members=len(members))
+    )
     training = {
         "split": "train split of segocr.datasets.splits.group_split (80:20 by plate text, seed 0); "
         f"its own {float(tc['val_fraction']):.0%} (by plate, seed {split_seed_of(tc)}) held out for checkpoint "
