@@ -35,6 +35,7 @@ from segocr.recognizers.base import (
 )
 from segocr.segment.boxes import CharBox
 from segocr.segment.characters import (
+    CleanedByMask,
     Hypothesis,
     RowsByMask,
     SegmentConfig,
@@ -42,7 +43,7 @@ from segocr.segment.characters import (
     hypotheses,
     prepare,
 )
-from segocr.segment.search import Lattice, SearchConfig, lattices, merge_paths, search_lattice
+from segocr.segment.search import Lattice, SearchConfig, lattices, merge_paths, search_lattices
 
 if TYPE_CHECKING:
     from segocr.formats.decoding import DecodeOptions
@@ -300,6 +301,7 @@ class SegCNNRecognizer:
         scored: list[list[tuple[Hypothesis, np.ndarray]]] = [[] for _ in works]
         pending = list(range(len(works)))
         rows_by_mask: list[RowsByMask] = [{} for _ in works]  # reused by the search
+        cleaned: list[CleanedByMask] = [{} for _ in works]  # ditto
         binarizers = seg_cfg.binarizers
         stages = [binarizers[:1], binarizers[1:]] if self.config.cascade_confidence is not None else [binarizers]
         if self.config.search is not None and self.config.search.run_after == "first_binarization":
@@ -313,7 +315,8 @@ class SegCNNRecognizer:
             new: list[tuple[int, Hypothesis]] = []
             for i in pending:
                 seen = {h.boxes for h, _ in scored[i]}
-                new.extend((i, h) for h in hypotheses(works[i], stage, config=seg_cfg, rows_out=rows_by_mask[i]) if h.boxes not in seen)
+                found = hypotheses(works[i], stage, config=seg_cfg, rows_out=rows_by_mask[i], cleaned_out=cleaned[i])
+                new.extend((i, h) for h in found if h.boxes not in seen)
             # Hypotheses of one image share most boxes: crop and classify each
             # (image, box, polarity) once, over all stages (a quarter of the second
             # stage's boxes were the first's).
@@ -340,7 +343,7 @@ class SegCNNRecognizer:
                 (i, b, h.polarity): p[k] for i in pending for h, p in scored[i] for k, b in enumerate(h.boxes)
             }
             into = scored if self.config.search.paths_to_format and options is not None and options.active else None
-            searched = yield from self._search(works, pending, known, paths_into=into, rows_by_mask=rows_by_mask)
+            searched = yield from self._search(works, pending, known, paths_into=into, rows_by_mask=rows_by_mask, cleaned=cleaned)
         if options is not None and options.active:  # a plate format or top-N (segocr.formats)
             formatted = [self._formatted(works[i], scored[i], options) for i in range(len(works))]
             return [_with_search(f, searched.get(i)) for i, f in enumerate(formatted)]
@@ -353,6 +356,7 @@ class SegCNNRecognizer:
         known: dict[tuple[int, CharBox, str], np.ndarray] | None = None,
         paths_into: list[list[tuple[Hypothesis, np.ndarray]]] | None = None,
         rows_by_mask: Sequence[RowsByMask] | None = None,
+        cleaned: Sequence[CleanedByMask] | None = None,
     ) -> Generator[np.ndarray, np.ndarray, dict[int, Prediction]]:
         """Read plates ``which`` of ``works`` by the segmentation search: a lattice per
         binarization, every candidate box of every plate through the classifier in one
@@ -365,7 +369,11 @@ class SegCNNRecognizer:
         seg_cfg = self.config.segment
         binarizers = cfg.binarizers or seg_cfg.binarizers
         lats: dict[int, list[Lattice]] = {
-            i: lattices(works[i], binarizers, segment=seg_cfg, config=cfg, known=rows_by_mask[i] if rows_by_mask else None) for i in which
+            i: lattices(
+                works[i], binarizers, segment=seg_cfg, config=cfg,
+                known=rows_by_mask[i] if rows_by_mask else None, cleaned=cleaned[i] if cleaned else None,
+            )
+            for i in which
         }
         index: dict[tuple[int, CharBox, str], int] = {}
         for i, ls in lats.items():
@@ -378,22 +386,20 @@ class SegCNNRecognizer:
             index.update({key: len(probs) + k for k, key in enumerate(known)})
             probs = np.concatenate([probs, np.stack(list(known.values()))])
         logp = np.log(np.maximum(probs, 1e-9))
+        narrow_classes = [self.charset.chars.index(c) for c in cfg.narrow_chars if c in self.charset.chars]
         out: dict[int, Prediction] = {}
         for i, ls in lats.items():
-            per_lattice = []
-            for lat in ls:
-                table = {b: logp[index[(i, b, lat.polarity)]] for b in lat.boxes}
-                per_lattice.append(
-                    search_lattice(
-                        lat,
-                        table,
-                        noise_index=self.noise_index,
-                        length_logp=self.config.length_logp,
-                        unseen_length_logp=self.config.unseen_length_logp,
-                        narrow_classes=[self.charset.chars.index(c) for c in cfg.narrow_chars if c in self.charset.chars],
-                        config=cfg,
-                    )
-                )
+            # The lattices of one plate are searched together (their spans'
+            # characters found in one array pass).
+            per_lattice = search_lattices(
+                ls,
+                [{b: logp[index[(i, b, lat.polarity)]] for b in lat.boxes} for lat in ls],
+                noise_index=self.noise_index,
+                length_logp=self.config.length_logp,
+                unseen_length_logp=self.config.unseen_length_logp,
+                narrow_classes=narrow_classes,
+                config=cfg,
+            )
             ranked = merge_paths(per_lattice, cfg.n_best)
             if not ranked:
                 out[i] = Prediction("", 0.0, (), NAME, {"n_segments": 0, "n_hypotheses": len(ls), "search": True})

@@ -335,15 +335,30 @@ def _is_bar(mask: np.ndarray, box: CharBox, hc: float) -> bool:
     return box.w < 0.16 * hc and float(mask[box.y : box.y2, box.x : box.x2].mean()) > 0.75
 
 
-def segment_mask(mask: np.ndarray, *, config: SegmentConfig) -> tuple[tuple[tuple[CharBox, ...], float], ...]:
-    """Candidate rows from a boolean ink mask (H, W): each is (character boxes left to
-    right, geometric score); empty when no row is found. Pure: the mask is not
-    modified."""
-    H = mask.shape[0]
+def clean_mask(mask: np.ndarray, *, config: SegmentConfig) -> tuple[np.ndarray, np.ndarray]:
+    """An ink mask (H, W) bool without its frame lines, and that copy's 8-connected
+    components: (clean (H, W) bool, stats (k, 5) int32 of the k components: x, y, w, h,
+    area), the first step of :func:`segment_mask` (the segmentation search reuses both).
+
+    >>> m = np.zeros((20, 40), bool); m[2, :] = True; m[5:15, 4:8] = True
+    >>> clean, stats = clean_mask(m, config=SegmentConfig()); stats.tolist()
+    [[4, 5, 4, 10, 40]]
+    """
     clean = _remove_lines(mask, config.frame_line_fraction)
     n, stats = component_stats(clean.astype(np.uint8))
-    st = stats[1:n, :4].astype(np.int64)
-    area = stats[1:n, 4]
+    return clean, stats[1:n]
+
+
+def segment_mask(
+    mask: np.ndarray, *, config: SegmentConfig, cleaned: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[tuple[tuple[CharBox, ...], float], ...]:
+    """Candidate rows from a boolean ink mask (H, W): each is (character boxes left to
+    right, geometric score); empty when no row is found. ``cleaned``: the mask's
+    :func:`clean_mask`, when the caller has it. Pure: the mask is not modified."""
+    H = mask.shape[0]
+    clean, comps = cleaned if cleaned is not None else clean_mask(mask, config=config)
+    st = comps[:, :4].astype(np.int64)
+    area = comps[:, 4]
     if len(st) == 0:
         return ()
     w, h = st[:, 2], st[:, 3]
@@ -460,23 +475,34 @@ def prepare(image: np.ndarray, *, config: SegmentConfig) -> WorkImage:
 #: What :func:`hypotheses` found per (binarizer, polarity): the ink mask (band masked)
 #: and :func:`segment_mask`'s rows of it.
 RowsByMask = dict[tuple[BinarizeConfig, Polarity], tuple[np.ndarray, tuple[tuple[tuple[CharBox, ...], float], ...]]]
+#: What :func:`hypotheses` found per (binarizer, polarity): the mask's :func:`clean_mask`.
+CleanedByMask = dict[tuple[BinarizeConfig, Polarity], tuple[np.ndarray, np.ndarray]]
 
 
 def hypotheses(
-    work: WorkImage, binarizers: tuple[BinarizeConfig, ...], *, config: SegmentConfig, rows_out: RowsByMask | None = None
+    work: WorkImage,
+    binarizers: tuple[BinarizeConfig, ...],
+    *,
+    config: SegmentConfig,
+    rows_out: RowsByMask | None = None,
+    cleaned_out: CleanedByMask | None = None,
 ) -> list[Hypothesis]:
     """One hypothesis per binarizer and polarity that finds a row (duplicates removed),
-    in the order of ``binarizers``. ``rows_out``, when given, receives each mask and
-    its rows (the segmentation search reuses them)."""
+    in the order of ``binarizers``. ``rows_out`` and ``cleaned_out``, when given,
+    receive each mask and its rows, and its :func:`clean_mask` (the segmentation search
+    reuses them)."""
     out: dict[tuple[CharBox, ...], Hypothesis] = {}
     for method in binarizers:
         for polarity in work.polarities:
             mask = binarize(work.gray, method=method, polarity=polarity)
             if work.band_edge:
                 mask[:, : work.band_edge + 1] = False
-            rows = segment_mask(mask, config=config)
+            cleaned = clean_mask(mask, config=config)
+            rows = segment_mask(mask, config=config, cleaned=cleaned)
             if rows_out is not None:
                 rows_out[(method, polarity)] = (mask, rows)
+            if cleaned_out is not None:
+                cleaned_out[(method, polarity)] = cleaned
             for boxes, score in rows:
                 if boxes not in out:
                     out[boxes] = Hypothesis(boxes, method.method, polarity, score)

@@ -39,7 +39,6 @@ components found once); the readings are those of the one-box-at-a-time version
 
 from segocr.segment.search.config import SearchConfig
 from segocr.segment.search.lattice import (
-    CleanByMask,
     Lattice,
     Span,
     build_lattice,
@@ -64,7 +63,6 @@ from segocr.segment.search.row import (
 )
 
 __all__ = [
-    "CleanByMask",
     "Columns",
     "Lattice",
     "Path",

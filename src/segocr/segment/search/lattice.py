@@ -20,10 +20,12 @@ import numpy as np
 from segocr.segment.binarize import BinarizeConfig, Polarity, binarize
 from segocr.segment.boxes import CharBox
 from segocr.segment.characters import (
+    CleanedByMask,
     RowsByMask,
     SegmentConfig,
     WorkImage,
     _remove_lines,
+    clean_mask,
     remove_frame_sides,
     segment_mask,
     small_median,
@@ -273,14 +275,6 @@ def build_lattice(
     return _finish(plan, _cut_plans([plan], config)[0], config, method, polarity)
 
 
-#: Per (binarizer, polarity): the mask's copy without frame lines (as
-#: ``characters._remove_lines`` makes it) and that copy's component boxes (as
-#: :func:`mask_components` finds them).
-CleanByMask = Mapping[
-    tuple[BinarizeConfig, Polarity], tuple[np.ndarray, Sequence[tuple[int, int, int, int]]]
-]
-
-
 def lattices(
     work: WorkImage,
     binarizers: Sequence[BinarizeConfig],
@@ -288,14 +282,13 @@ def lattices(
     segment: SegmentConfig,
     config: SearchConfig,
     known: RowsByMask | None = None,
-    cleaned: CleanByMask | None = None,
+    cleaned: CleanedByMask | None = None,
 ) -> list[Lattice]:
     """One lattice per distinct hypothesis of every binarizer and polarity of ``work``
     (the hypotheses of :func:`segocr.segment.characters.hypotheses`, each with the ink
     mask it was found in; ``known`` holds masks and rows already computed there, and
-    ``cleaned`` each mask's copy without frame lines and that copy's component boxes
-    where the caller has them, as :func:`~segocr.segment.characters.segment_mask`
-    finds both). The same as :func:`build_lattice` of each, the boxes of all of them
+    ``cleaned`` each mask's :func:`~segocr.segment.characters.clean_mask` (its copy
+    without frame lines and that copy's components) where the caller has them). The same as :func:`build_lattice` of each, the boxes of all of them
     cut in one pass and each mask's components found once."""
     todo: list[tuple[_Plan, str, Polarity]] = []
     seen: set[tuple[CharBox, ...]] = set()
@@ -303,18 +296,19 @@ def lattices(
     for method in binarizers:
         for polarity in work.polarities:
             got = None if known is None else known.get((method, polarity))
+            given = None if cleaned is None else cleaned.get((method, polarity))
             if got is not None:
                 mask, rows = got
             else:
                 mask = binarize(work.gray, method=method, polarity=polarity)
                 if work.band_edge:
                     mask[:, : work.band_edge + 1] = False
-                rows = segment_mask(mask, config=segment)
+                given = clean_mask(mask, config=segment)
+                rows = segment_mask(mask, config=segment, cleaned=given)
             clean: np.ndarray | None = None
-            given = None if cleaned is None else cleaned.get((method, polarity))
             if given is not None:
                 clean = given[0]
-                comps[id(clean)] = (clean, list(given[1]))
+                comps[id(clean)] = (clean, [(x, y, w, h) for x, y, w, h, _ in given[1].tolist()])
             for boxes, _ in rows:
                 if boxes in seen:
                     continue
