@@ -4,12 +4,14 @@ images, ``predict`` on batches of 64, passes interleaved, medians).
 
     python benchmarks/segsearch_speed.py [--data-dir ../shared/data/iwt4s/2017-IWT4S-HDR_LP-dataset]
                                          [--repeats 5] [--threads 2] [--runtime onnx]
+                                         [--model segcnn] [--weights FILE]
 
 Compares the shipped segcnn config with the search off (the old cascade) and on
 (``SearchConfig()`` defaults, or the card's own search settings when it has them),
-same classifier and runtime. Also counts the plates the search ran on. Timing only:
-accuracy on the test split is not printed here. Writes
-``benchmarks/results/segsearch_speed.json``.
+same classifier and runtime, and with the first stage alone (the first binarization,
+no second stage, no search): what every plate costs at least in this design, its
+floor. Also counts the plates the search ran on. Timing only: accuracy on the test
+split is not printed here. Writes ``benchmarks/results/segsearch_speed.json``.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runtime", default="onnx", choices=["onnx", "torch"])
+    ap.add_argument("--model", default="segcnn", help="segcnn or segcnn-iwt4s")
+    ap.add_argument("--weights", type=Path, default=None, help="e.g. src/segocr/weights/segcnn-int8.onnx")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/segsearch_speed.json")
     args = ap.parse_args()
     import torch
@@ -62,10 +66,19 @@ def main() -> None:
     except DatasetError:
         ds = load_dataset("synthetic")
     images = [s.load() for s in ds.samples("test")]
-    shipped = load_recognizer("segcnn", device="cpu", runtime=args.runtime)
+    shipped = load_recognizer(args.model, weights=args.weights, device="cpu", runtime=args.runtime)
     assert isinstance(shipped, SegCNNRecognizer)
+    if args.runtime == "onnx" and args.weights is not None and args.weights.suffix == ".onnx":
+        from segocr.runtime.onnx_backend import load_onnx
+
+        shipped.net, _ = load_onnx(args.weights, threads=args.threads)
     search = shipped.config.search or SearchConfig()
+    segment = shipped.config.segment
+    first = segment.model_copy(update={"binarizers": segment.binarizers[:1]})
     recs = {
+        "first stage only (floor)": SegCNNRecognizer(
+            shipped.net, shipped.charset, shipped.config.model_copy(update={"search": None, "segment": first})
+        ),
         "cascade (search off)": SegCNNRecognizer(
             shipped.net, shipped.charset, shipped.config.model_copy(update={"search": None})
         ),
@@ -76,19 +89,26 @@ def main() -> None:
     searched = sum(
         bool(p.info.get("search")) for p in recs["search"].predict(images)
     )  # also a warm-up
-    recs["cascade (search off)"].predict(images[:8])
+    for rec in recs.values():
+        rec.predict(images[:8])
     passes: dict[str, list[float]] = {k: [] for k in recs}
+    cpu: dict[str, list[float]] = {k: [] for k in recs}
     for _ in range(args.repeats):
         for k, rec in recs.items():
-            passes[k].append(throughput(rec, images))
+            wall, per_cpu = throughput(rec, images)
+            passes[k].append(wall)
+            cpu[k].append(per_cpu)
     out = {
         "dataset": ds.source,
         "split": "test",
         "images": len(images),
+        "model": args.model,
+        "weights": str(args.weights) if args.weights else "shipped",
         "runtime": args.runtime,
         "threads": args.threads,
         "plates_searched": searched,
         "plates_per_second": {k: round(statistics.median(v), 1) for k, v in passes.items()},
+        "plates_per_cpu_second": {k: round(statistics.median(v), 1) for k, v in cpu.items()},
         "passes": {k: [round(x, 1) for x in v] for k, v in passes.items()},
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
     }
