@@ -108,3 +108,18 @@ def test_blank_image_reads_as_empty(tmp_path: Path) -> None:
     assert res.exit_code == 0
     row = json.loads(res.output)
     assert row["text"] == "" and row["confidence"] == 0.0
+
+
+def test_weights_by_shipped_name(plates: Path, tmp_path: Path) -> None:
+    """``--weights`` takes shipped weights by name as the README writes them, and a path;
+    a name that is neither is a usage error listing the shipped names."""
+    one = str(sorted(plates.glob("*.png"))[0])
+    by_name = CliRunner().invoke(main, ["read", "--json", "--weights", "crnn-general-int8.onnx", one])
+    by_path = CliRunner().invoke(
+        main, ["read", "--json", "--weights", str(segocr.models.weights.SHIPPED_DIR / "crnn-general-int8.onnx"), one]
+    )
+    assert by_name.exit_code == 0 and json.loads(by_name.stdout)["text"] == json.loads(by_path.stdout)["text"]
+    assert CliRunner().invoke(main, ["read", "--weights", "segcnn-iwt4s", one]).exit_code == 0
+    bad = CliRunner().invoke(main, ["read", "--weights", "no-such-weights", one])
+    assert bad.exit_code == 2 and "crnn-general-int8.onnx" in bad.output and "no such file" in bad.output
+    assert CliRunner().invoke(main, ["read", "--weights", str(tmp_path), one]).exit_code == 2  # a directory

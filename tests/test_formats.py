@@ -102,8 +102,21 @@ def test_unknown_name_lists_valid_ones() -> None:
 
 
 def test_charset_that_cannot_read_a_format() -> None:
-    with pytest.raises(ValueError, match="cannot be read"):
+    with pytest.raises(ValueError, match="cannot be read.*read it with --model crnn-ccpd"):
         get_format("cn").compile(Charset(LATIN))
+    with pytest.raises(ValueError, match="cannot be read with the charset '0123456789'$"):  # no model named
+        PlateFormat(name="l", patterns=("LLL",)).compile(Charset("0123456789"))
+
+
+def test_the_named_model_reads_the_format() -> None:
+    """The model a format file names exists and its charset compiles the format."""
+    from segocr.api import load_recognizer
+
+    named = [get_format(n) for n in format_names() if get_format(n).model is not None]
+    assert "cn" in {f.name for f in named}
+    for fmt in named:
+        assert fmt.model is not None
+        fmt.compile(load_recognizer(fmt.model, device="cpu").charset)
 
 
 def test_literal_sets_and_ranges() -> None:

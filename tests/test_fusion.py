@@ -107,7 +107,9 @@ def test_cli_format_topn_and_group_by(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["read", "--topn", "3", str(SAMPLES / "9KE0410.png")])
     assert res.exit_code == 0 and len(res.output.strip().split("\t")) == 6
     bad = CliRunner().invoke(main, ["read", "--format", "atlantis", str(SAMPLES / "9KE0410.png")])
-    assert bad.exit_code == 1 and "unknown format 'atlantis'" in bad.output and "Traceback" not in bad.output
+    assert bad.exit_code == 2 and "unknown format 'atlantis'" in bad.output and "Traceback" not in bad.output  # usage error
+    bad = CliRunner().invoke(main, ["read", "--format", "cn", str(SAMPLES / "9KE0410.png")])  # the charset lacks it
+    assert bad.exit_code == 2 and "--model crnn-ccpd" in bad.output
     bad = CliRunner().invoke(main, ["read", "--group-by", "nope", str(SAMPLES / "9KE0410.png")])
     assert bad.exit_code == 2
     # without the new options the output is what it was

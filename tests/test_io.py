@@ -580,6 +580,7 @@ def test_pixel_limit_boundary(tmp_path: Path) -> None:
     assert read_image(path, max_pixels=600).shape == (30, 20, 3)
     message = _error(path, max_pixels=599)
     assert message.startswith(str(path)) and "20x30 = 600 pixels" in message
+    assert "$SEGOCR_MAX_IMAGE_PIXELS" in message  # names the setting, as the byte limit's does
 
 
 def test_bad_max_pixels() -> None:

@@ -120,8 +120,9 @@ def test_two_plates_give_two_results() -> None:
 def test_empty_scene_finds_nothing_and_says_so(tmp_path: Path) -> None:
     scene = _background(2)
     assert segocr.read_plates(scene) == []
-    with pytest.raises(NoPlateFoundError, match="no licence plate found"):
-        segocr.read(scene)
+    with pytest.raises(segocr.errors.NoPlateFoundError, match="no licence plate found.*locate='never'"):
+        segocr.read(scene)  # the Python call names the Python option, not the CLI's
+    assert NoPlateFoundError is segocr.errors.NoPlateFoundError  # also importable from segocr.locate
     path = tmp_path / "street.png"
     write_image(path, scene)
     res = CliRunner().invoke(main, ["read", "--json", str(path)])

@@ -44,7 +44,7 @@ def read(
     photo first (the best one is returned, its corners in ``info["quad"]``; see
     :mod:`segocr.locate.pipeline` for how a crop is told from a photo), ``always``
     locates, ``never`` reads every image as a crop. :func:`read_plates` gives every
-    plate of a photo. Raises :class:`segocr.locate.NoPlateFoundError` for a photo
+    plate of a photo. Raises :class:`segocr.errors.NoPlateFoundError` for a photo
     in which no plate is found.
 
     ``format``: a plate format (a registered name such as ``cz``, ``auto``, or a path
@@ -61,11 +61,11 @@ def read(
     from segocr.io import read_image
 
     if locate != "never":
-        from segocr.locate import NO_PLATE, NoPlateFoundError
+        from segocr.errors import NoPlateFoundError
 
         plates = read_plates(image, model=model, device=device, runtime=runtime, format=format, topn=topn, locate=locate, rows=rows)
         if not plates:
-            raise NoPlateFoundError(NO_PLATE)
+            raise NoPlateFoundError("no licence plate found in the photo (locate='never' reads it as a plate crop)")
         return plates[0]
     rec = with_rows(load_recognizer(model, device=device, runtime=runtime), rows)
     if format is not None or topn > 1:

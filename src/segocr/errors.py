@@ -30,3 +30,8 @@ class DatasetError(SegocrError):
 
 class ConfigError(SegocrError):
     """A configuration (YAML/JSON/dict) failed validation."""
+
+
+class NoPlateFoundError(SegocrError):
+    """A photo read as a scene holds nothing that reads as a plate
+    (:func:`segocr.read` of a photo; ``locate="never"`` reads it as a crop instead)."""

@@ -386,7 +386,7 @@ def _check_pixels(width: int, height: int, *, name: str, max_pixels: int, what: 
     if width * height > max_pixels:
         raise ImageReadError(
             f"{name}: image too large ({what} {width}x{height} = {width * height:,} pixels; "
-            f"max_pixels is {max_pixels:,})"
+            f"max_pixels is {max_pixels:,}, set $SEGOCR_MAX_IMAGE_PIXELS to change it)"
         )
 
 

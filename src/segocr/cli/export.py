@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from segocr.cli.options import WeightsFile
 from segocr.errors import SegocrError
 from segocr.names import printable
 from segocr.recognizers.base import get_recognizer_factory, recognizer_names
@@ -21,9 +22,9 @@ from segocr.recognizers.base import get_recognizer_factory, recognizer_names
 )
 @click.option(
     "--weights",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    type=WeightsFile(),
     default=None,
-    help="Weight file (.pt, its .json card beside it).  [default: shipped]",
+    help="Weight file (.pt, its .json card beside it), or shipped weights by name (crnn-ccpd, segcnn-iwt4s, ...).  [default: shipped]",
 )
 @click.option("--to", "fmt", type=click.Choice(["onnx"]), default="onnx", show_default=True, help="Export format.")
 @click.option(

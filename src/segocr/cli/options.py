@@ -1,9 +1,11 @@
-"""Parsing shared by the commands that pass options to a dataset loader."""
+"""Parsing shared by the commands: dataset options, devices, names, weight files."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -66,3 +68,51 @@ def check_name(kind: str, name: str, names: list[str], *, param_hint: str) -> st
             f"unknown {kind} {name!r}; choose one of: {', '.join(names)}", param_hint=param_hint
         )
     return name
+
+
+#: Suffixes of the weight files in segocr's weights folder that ``--weights`` may name.
+WEIGHT_SUFFIXES = (".pt", ".onnx")
+
+
+def shipped_weights(name: str) -> Path | None:
+    """The shipped weight file ``name`` stands for: a file of segocr's weights folder by
+    its name (``crnn-general-int8.onnx``) or its stem (``crnn-ccpd`` -> ``crnn-ccpd.pt``),
+    or ``NAME-iwt4s`` for the IWT4S weights ``NAME.pt``; None when there is none.
+
+    >>> shipped_weights("segcnn-iwt4s").name, shipped_weights("crnn-general-int8.onnx").name
+    ('segcnn.pt', 'crnn-general-int8.onnx')
+    >>> shipped_weights("nonsense") is None, shipped_weights("segcnn.json") is None
+    (True, True)
+    """
+    from segocr.models.weights import SHIPPED_DIR, resolve_weights
+
+    if "/" in name or os.sep in name:
+        return None
+    direct = SHIPPED_DIR / name
+    if direct.suffix in WEIGHT_SUFFIXES and direct.is_file():
+        return direct
+    found = resolve_weights(name, name.split("-")[0])
+    return found if found.parent == SHIPPED_DIR and found.is_file() else None
+
+
+class WeightsFile(click.ParamType):
+    """``--weights``: a weight file by its path, or shipped weights by name (see
+    :func:`shipped_weights`); anything else is a usage error listing the shipped names."""
+
+    name = "FILE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        if isinstance(value, Path):
+            return value
+        path = Path(value)
+        if path.is_dir():
+            self.fail(f"{value!r} is a directory, not a weight file", param, ctx)
+        if path.exists():
+            return path
+        shipped = shipped_weights(str(value))
+        if shipped is not None:
+            return shipped
+        from segocr.models.weights import SHIPPED_DIR
+
+        names = sorted(p.name for p in SHIPPED_DIR.iterdir() if p.suffix in WEIGHT_SUFFIXES)
+        self.fail(f"{value!r}: no such file, nor shipped weights of that name (shipped: {', '.join(names)})", param, ctx)

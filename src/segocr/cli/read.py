@@ -33,7 +33,7 @@ from segocr.batch import (
     expand_paths,
     read_many,
 )
-from segocr.cli.options import DEVICE_HELP, check_device
+from segocr.cli.options import DEVICE_HELP, WeightsFile, check_device
 from segocr.errors import ImageReadError, SegocrError
 from segocr.locate.pipeline import LOCATE_MODES
 from segocr.names import one_line, printable
@@ -204,9 +204,9 @@ def _stdout_gone() -> NoReturn:
 )
 @click.option(
     "--weights",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    type=WeightsFile(),
     default=None,
-    help="Weight file (its .json card beside it). [default: shipped]",
+    help="Weight file (its .json card beside it), or shipped weights by name: segcnn-iwt4s, crnn-general-int8.onnx, ... [default: shipped]",
 )
 @click.option(
     "--device",
@@ -368,10 +368,26 @@ def read(
     spec = RecognizerSpec(
         model, str(weights) if weights else None, device, runtime, options if options.active else None, locate=locate, rows=rows
     )
-    try:
-        charset = getattr(spec.load(), "charset", None)  # unusable weights, device or format: one clear error first
-        if charset is not None:
+    if format_spec is not None and format_spec != "auto":
+        from segocr.formats import resolve_format
+
+        try:  # an unknown name or a bad file: a usage error, before any weights load
+            resolve_format(format_spec)
+        except (SegocrError, ValueError, OSError) as exc:
+            raise click.BadParameter(printable(" ".join(str(exc).split())), param_hint="--format") from None
+    from segocr.api import load_recognizer
+
+    try:  # unusable weights or device: one clear error first (the recognizer is cached for the run)
+        charset = getattr(load_recognizer(model, weights=spec.weights, device=device, runtime=runtime), "charset", None)
+    except (SegocrError, ValueError) as exc:
+        raise click.ClickException(printable(" ".join(str(exc).split()))) from None
+    if charset is not None:
+        try:  # a format the model's charset cannot write: a usage error (it names the model that can)
             plan(options, charset)
+        except (SegocrError, ValueError) as exc:
+            raise click.BadParameter(printable(" ".join(str(exc).split())), param_hint="--format") from None
+    try:
+        spec.load()
     except (SegocrError, ValueError) as exc:
         raise click.ClickException(printable(" ".join(str(exc).split()))) from None
 

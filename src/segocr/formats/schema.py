@@ -161,6 +161,9 @@ class PlateFormat(BaseModel):
     #: User classes: one capital letter (not D, L or A) -> its characters ("A-Z" ranges allowed).
     classes: dict[str, str] = Field(default_factory=dict)
     patterns: tuple[str, ...] = Field(min_length=1)
+    #: A shipped model whose charset reads the format when the default's does not
+    #: (named in the error a charset without its characters gives).
+    model: str | None = None
 
     @field_validator("name")
     @classmethod
@@ -252,7 +255,8 @@ class PlateFormat(BaseModel):
             if m.any(axis=1).all():
                 masks.append(m)
         if not masks:
-            raise ValueError(f"format {self.name!r} cannot be read with the charset {charset.chars!r}")
+            hint = f"; read it with --model {self.model}" if self.model else ""
+            raise ValueError(f"format {self.name!r} cannot be read with the charset {charset.chars!r}{hint}")
         return Automaton(self.name, tuple(masks), self.log_size())
 
 

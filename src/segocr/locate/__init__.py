@@ -11,6 +11,7 @@
   measuring (``benchmarks/locate.py``).
 """
 
+from segocr.errors import NoPlateFoundError
 from segocr.locate.candidates import Candidate, CandidateConfig, find_candidates
 from segocr.locate.locator import LocateConfig, Plate, crop_plate, fast_verifier, locate
 from segocr.locate.pipeline import (
@@ -19,7 +20,6 @@ from segocr.locate.pipeline import (
     Decision,
     LocateMode,
     LocatingReader,
-    NoPlateFoundError,
     decide,
 )
 

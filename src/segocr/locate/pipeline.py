@@ -31,7 +31,6 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from segocr.errors import SegocrError
 from segocr.locate.geometry import Quad, box_quad, quad_size
 from segocr.locate.locator import LocateConfig, Plate, crop_plate, locate
 from segocr.recognizers.base import CharPrediction, Prediction, Recognizer
@@ -59,10 +58,6 @@ def load_verifier(*, device: str = "auto", runtime: str = "auto") -> Recognizer:
     from segocr.api import load_recognizer
 
     return load_recognizer("segcnn", weights=str(VERIFIER_WEIGHTS), device=device, runtime=runtime)
-
-
-class NoPlateFoundError(SegocrError):
-    """A photo read as a scene holds nothing that reads as a plate."""
 
 
 @dataclass(frozen=True)

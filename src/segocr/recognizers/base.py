@@ -72,6 +72,18 @@ class Prediction:
         conf = float(np.prod([c.confidence for c in chars])) if chars else 0.0
         return cls("".join(c.char for c in chars), conf, tuple(chars), recognizer, dict(info))
 
+    def __repr__(self) -> str:
+        """A short form: the per-character details and ``info`` (posteriors, N-best
+        lists, ...) are left out; ``to_dict`` and the fields have them.
+
+        >>> Prediction.from_chars([CharPrediction("A", 0.5), CharPrediction("1", 0.5)], "x", n_segments=2)
+        Prediction(text='A1', confidence=0.25, recognizer='x', chars=2, info=['n_segments'])
+        """
+        return (
+            f"Prediction(text={self.text!r}, confidence={self.confidence:.4g}, recognizer={self.recognizer!r}, "
+            f"chars={len(self.chars)}, info={sorted(self.info)})"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: text, confidence, recognizer and per character value,
         confidence and box ``[x, y, w, h]`` (or null)."""
