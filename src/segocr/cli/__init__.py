@@ -74,7 +74,7 @@ def _needs_extra(name: str, missing: str) -> click.Command:
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="segocr")
 def main() -> None:
-    """Read licence plates from plate crops, and measure how well it works."""
+    """Read licence plates from plate crops and photos, and measure how well it works."""
 
 
 def _invoke(ctx: click.Context, _run: Callable[[click.Context], Any] = main.invoke) -> Any:

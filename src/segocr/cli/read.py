@@ -324,9 +324,10 @@ def read(
     rows: str,
     progress: bool | None,
 ) -> None:
-    """Read the plate text of each IMAGE (files, directories of images, or - for
-    image bytes on stdin). Prints path, text and plate confidence, tab-separated,
-    in input order.
+    """Read the plate text of each IMAGE (files, directories of images with their
+    subdirectories, or - for image bytes on stdin): plate crops, or photos, whose plates
+    are found first (--locate). Prints path, text and plate confidence, tab-separated,
+    in input order; an empty text when a crop holds no characters.
 
     Large folders: --jobs N reads with N processes; --backend dask --scheduler
     ADDRESS spreads the work over a Dask cluster (see docs/scale.md).
