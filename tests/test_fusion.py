@@ -104,6 +104,7 @@ def test_cli_format_topn_and_group_by(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in res.output.splitlines()]
     assert [Path(r["path"]).name for r in rows] == ["car1", "car2"]
     assert len(rows[0]["paths"]) == 2 and "format" in rows[0] and len(rows[0]["topn"]) == 2
+    assert all(0 <= r["agreeing"] <= len(r["paths"]) for r in rows)
     res = CliRunner().invoke(main, ["read", "--topn", "3", str(SAMPLES / "9KE0410.png")])
     assert res.exit_code == 0 and len(res.output.strip().split("\t")) == 6
     bad = CliRunner().invoke(main, ["read", "--format", "atlantis", str(SAMPLES / "9KE0410.png")])
@@ -167,3 +168,15 @@ def test_topn_does_not_change_the_reading(model: str) -> None:
         assert ranked.text == plain.text, path.name
         alts = ranked.info["topn"]
         assert alts[0][0] == plain.text and sum(q for _, q in alts) <= 1 + 1e-9
+
+
+def test_group_of_different_plates_gets_a_note(tmp_path: Path) -> None:
+    """Captures that do not read one text are still fused, with a note on stderr."""
+    (tmp_path / "mixed").mkdir()
+    for name in ("9KE0410.png", "3J55450.png", "1H296.png"):
+        shutil.copy(SAMPLES / name, tmp_path / "mixed" / name)
+    res = CliRunner().invoke(main, ["read", "--json", "--group-by", "dir", str(tmp_path)])
+    assert res.exit_code == 0
+    row = json.loads(res.stdout.strip())
+    assert row["agreeing"] <= 1 and len(row["paths"]) == 3
+    assert f"of 3 captures read {row['text']!r} alone" in res.stderr and res.stderr.startswith("note: ")

@@ -304,8 +304,9 @@ def fuse_results(
 ) -> Iterator[ReadResult]:
     """``segocr read --group-by``: consume per-image ``results`` and yield one result
     per group (``source`` = the group key, in order of first appearance) with the
-    fused prediction (``info["paths"]`` lists its images). Failures pass through at
-    once. Closing this generator closes ``results``."""
+    fused prediction (``info["paths"]`` lists its images, ``info["agreeing"]`` counts
+    those whose own reading is the fused text). Failures pass through at once. Closing
+    this generator closes ``results``."""
     from segocr.batch import ReadResult
 
     groups: dict[str, list[ReadResult]] = {}
@@ -318,7 +319,8 @@ def fuse_results(
         for key, members in groups.items():
             preds = [m.prediction for m in members if m.prediction is not None]
             fused = fuse_with_options(preds, charset, options, rule=rule)
-            info = {**fused.info, "paths": [m.source for m in members]}
+            agreeing = sum(p.text == fused.text for p in preds)  # captures that read the fused text alone
+            info = {**fused.info, "paths": [m.source for m in members], "agreeing": agreeing}
             yield ReadResult(key, prediction=Prediction(fused.text, fused.confidence, fused.chars, fused.recognizer, info))
     finally:
         close = getattr(results, "close", None)

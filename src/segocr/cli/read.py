@@ -163,6 +163,7 @@ def _decoding_json(pred: Prediction) -> dict[str, object]:
         out["topn"] = [{"text": t, "probability": round(float(q), 6)} for t, q in pred.info["topn"]]
     if "paths" in pred.info:
         out["paths"] = [printable(p) for p in pred.info["paths"]]
+        out["agreeing"] = pred.info.get("agreeing")  # captures whose own reading is the fused text
         out["fusion"] = pred.info.get("fusion")
     return out
 
@@ -421,6 +422,15 @@ def read(
                 if not result.ok:
                     failed += 1
                     tqdm.write(f"error: {one_line(result.error or result.source)}", file=sys.stderr)
+                elif result.prediction is not None and 2 * result.prediction.info.get("agreeing", 1) < len(
+                    result.prediction.info.get("paths", ())
+                ):
+                    p = result.prediction
+                    tqdm.write(
+                        f"note: {one_line(result.source)}: {p.info['agreeing']} of {len(p.info['paths'])} captures "
+                        f"read {p.text!r} alone; the group may hold different plates",
+                        file=sys.stderr,
+                    )
                 done += 1
                 bar.update(1)
             sys.stdout.flush()
