@@ -113,7 +113,7 @@ def test_blank_image_reads_as_empty(tmp_path: Path) -> None:
 def test_weights_by_shipped_name(plates: Path, tmp_path: Path) -> None:
     """``--weights`` takes shipped weights by name as the README writes them, and a path;
     a name that is neither is a usage error listing the shipped names."""
-    one = str(sorted(plates.glob("*.png"))[0])
+    one = str(min(plates.glob("*.png")))
     by_name = CliRunner().invoke(main, ["read", "--json", "--weights", "crnn-general-int8.onnx", one])
     by_path = CliRunner().invoke(
         main, ["read", "--json", "--weights", str(segocr.models.weights.SHIPPED_DIR / "crnn-general-int8.onnx"), one]

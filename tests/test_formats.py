@@ -123,3 +123,10 @@ def test_literal_sets_and_ranges() -> None:
     fmt = PlateFormat(name="lit", patterns=("[B][0-2]{2}",))
     assert fmt.matches("B01") and not fmt.matches("B03") and not fmt.matches("C01")
     assert fmt.log_size() == pytest.approx(2 * __import__("math").log(3))
+
+
+def test_source_specific_weights_are_named_not_benchmarked_by_default() -> None:
+    from segocr.recognizers.base import default_benchmark_names, recognizer_names
+
+    assert "crnn-ccpd" in recognizer_names() and "crnn-ccpd" not in default_benchmark_names()
+    assert {"segcnn", "crnn", "ensemble"} <= set(default_benchmark_names())

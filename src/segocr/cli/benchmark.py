@@ -106,7 +106,7 @@ def _split_names(value: str | None) -> list[str] | None:
     "--models",
     default=None,
     metavar="A,B,...",
-    help="Comma-separated recognizers, e.g. segcnn,crnn,holistic.  [default: every registered one]",
+    help="Comma-separated recognizers, e.g. segcnn,crnn,holistic.  [default: every registered one but the source-specific crnn-ccpd]",
 )
 @click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True)
 @click.option(

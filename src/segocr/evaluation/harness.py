@@ -21,7 +21,12 @@ from segocr.datasets.base import Dataset, PlateSample, load_dataset
 from segocr.errors import DatasetError, ImageReadError, SegocrError
 from segocr.evaluation import metrics as M
 from segocr.names import printable
-from segocr.recognizers.base import Prediction, Recognizer, recognizer_names
+from segocr.recognizers.base import (
+    Prediction,
+    Recognizer,
+    default_benchmark_names,
+    recognizer_names,
+)
 
 if TYPE_CHECKING:
     from segocr.formats.decoding import DecodeOptions
@@ -336,7 +341,8 @@ class LoadedRecognizers:
 def load_recognizers(
     names: Sequence[str] | None = None, *, device: str = "auto", runtime: str = "auto"
 ) -> LoadedRecognizers:
-    """Load each of ``names`` (default: every registered recognizer) with its shipped
+    """Load each of ``names`` (default: every registered recognizer but the
+    source-specific ones, :func:`~segocr.recognizers.base.default_benchmark_names`) with its shipped
     weights via :func:`segocr.api.load_recognizer`. A name that is not registered, or
     whose weights are missing or unusable, is skipped with the reason, not raised.
     A recognizer's card is its ``card`` attribute when it has one."""
@@ -346,7 +352,7 @@ def load_recognizers(
     recs: dict[str, Recognizer] = {}
     cards: dict[str, Any] = {}
     skipped: dict[str, str] = {}
-    for name in names if names is not None else registered:
+    for name in names if names is not None else default_benchmark_names():
         if name in recs or name in skipped:
             continue
         if name not in registered:

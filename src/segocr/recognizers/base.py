@@ -136,6 +136,17 @@ def recognizer_names() -> list[str]:
     return RECOGNIZERS.names()
 
 
+#: Weights variants for one source only (e.g. ``crnn-ccpd``, Chinese plates): they can
+#: be named everywhere, but a benchmark without ``--models`` leaves them out.
+SOURCE_SPECIFIC: set[str] = set()
+
+
+def default_benchmark_names() -> list[str]:
+    """The recognizers a benchmark reads when none are named: every registered one
+    but the source-specific variants (:data:`SOURCE_SPECIFIC`)."""
+    return [n for n in recognizer_names() if n not in SOURCE_SPECIFIC]
+
+
 def get_recognizer_factory(name: str) -> RecognizerFactory:
     """The factory registered as ``name``; an unknown name raises ``KeyError`` listing
     the valid ones."""
@@ -169,9 +180,12 @@ def load_from_weights(
     return make(net, charset, config, device=device, card=card)
 
 
-def register_weights_variant(variant: str, loader: RecognizerFactory) -> None:
+def register_weights_variant(variant: str, loader: RecognizerFactory, *, source_specific: bool = False) -> None:
     """Register ``variant`` (e.g. ``segcnn-iwt4s``) as ``loader`` with the shipped
-    weights of that name as its default: ``segocr benchmark`` can then show both."""
+    weights of that name as its default: ``segocr benchmark`` can then show both
+    (unless ``source_specific``: weights for one source's plates, read only when named)."""
+    if source_specific:
+        SOURCE_SPECIFIC.add(variant)
 
     def load(weights: str | Path | None = None, device: str = "auto", runtime: str = "auto") -> Recognizer:
         return loader(weights if weights is not None else variant, device=device, runtime=runtime)

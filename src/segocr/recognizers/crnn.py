@@ -104,4 +104,4 @@ register_weights_variant(f"{NAME}-iwt4s", load_crnn)
 #: A half-cost CRNN trained on IWT4S alone (``crnn-fast.pt``: configs/crnn-small.yaml).
 register_weights_variant(f"{NAME}-fast", load_crnn)
 #: The CRNN for Chinese plates, trained on CCPD with the province characters (``crnn-ccpd.pt``).
-register_weights_variant(f"{NAME}-ccpd", load_crnn)
+register_weights_variant(f"{NAME}-ccpd", load_crnn, source_specific=True)

@@ -111,8 +111,8 @@ def low_contrast_crop(crop: np.ndarray, *, rng: np.random.Generator) -> np.ndarr
     """
     img = crop.astype(np.float32)
     if rng.random() < 0.5:
-        img = cv2.GaussianBlur(img, (0, 0), sigmaX=rng.uniform(0.5, 1.5))
+        img = np.asarray(cv2.GaussianBlur(img, (0, 0), sigmaX=rng.uniform(0.5, 1.5)), np.float32)
     grey = (img - img.mean()) * GREY_PER_UNIT * rng.uniform(0.05, 0.2)
-    grey = np.round(grey + rng.normal(0, rng.uniform(1.0, 3.0), size=grey.shape))
-    out: np.ndarray = ((grey - grey.mean()) / max(float(grey.std()), 8.0)).astype(np.float32)
+    noisy = np.round(grey + rng.normal(0, rng.uniform(1.0, 3.0), size=grey.shape))
+    out: np.ndarray = ((noisy - noisy.mean()) / max(float(noisy.std()), 8.0)).astype(np.float32)
     return out
