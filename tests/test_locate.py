@@ -233,3 +233,9 @@ def test_the_verifier_refuses_a_corrupt_or_mismatched_file(tmp_path: Path) -> No
     card.unlink()
     with pytest.raises(WeightsError, match="not a usable plate verifier"):
         load_classifier(npz)
+
+
+def test_the_shipped_scene_reads_both_plates() -> None:
+    """The README's photo example: data/scenes/street.jpg holds two sample plates."""
+    path = Path(__file__).resolve().parents[1] / "data" / "scenes" / "street.jpg"
+    assert sorted(p.text for p in segocr.read_plates(path)) == ["3J55450", "9KE0410"]
