@@ -123,3 +123,5 @@ def test_weights_by_shipped_name(plates: Path, tmp_path: Path) -> None:
     bad = CliRunner().invoke(main, ["read", "--weights", "no-such-weights", one])
     assert bad.exit_code == 2 and "crnn-general-int8.onnx" in bad.output and "no such file" in bad.output
     assert CliRunner().invoke(main, ["read", "--weights", str(tmp_path), one]).exit_code == 2  # a directory
+    torch_onnx = CliRunner().invoke(main, ["read", "--weights", "crnn-general-int8.onnx", "--runtime", "torch", one])
+    assert torch_onnx.exit_code == 2 and "ONNX file" in torch_onnx.output  # a usage error, as the README's table says

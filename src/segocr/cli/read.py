@@ -353,6 +353,10 @@ def read(
         get_recognizer_factory(model)
     except KeyError as exc:
         raise click.UsageError(str(exc.args[0])) from None
+    if weights is not None and weights.suffix == ".onnx" and runtime == "torch":
+        raise click.BadParameter(
+            f"{printable(weights)} is an ONNX file: it needs --runtime onnx (or auto), not torch", param_hint="--runtime"
+        )
     if given is not None and weights is not None and _card_model(weights) != given:
         raise click.UsageError(
             f"--model {given} but {printable(weights)} holds {_card_model(weights)} weights "
