@@ -273,9 +273,9 @@ def find_release(data_dir: Path | None) -> Path:
             if _looks_like_ccpd(cand):
                 return cand
             tried.append(str(cand))
-    where = ", ".join(tried) or "nowhere: no --data-dir given, $SEGOCR_DATA not set, no data/ccpd here"
+    where = f"looked in: {', '.join(dict.fromkeys(tried))}" if tried else "no --data-dir given, $SEGOCR_DATA not set, no data/ccpd here"
     raise DatasetError(
-        f"CCPD not found (looked in: {where}). Download CCPD2019 or CCPD2020 from {PUBLISHED_AT}, "
+        f"CCPD not found ({where}). Download CCPD2019 or CCPD2020 from {PUBLISHED_AT}, "
         "unpack it, and pass --data-dir to the folder holding its images (or their train/ and "
         "test/ folders), or set SEGOCR_DATA to a folder holding ccpd/."
     )

@@ -34,9 +34,9 @@ def find_release(data_dir: Path | None) -> Path:
             if (cand / INDEX_FILE).is_file():
                 return cand
             tried.append(cand)
-    where = ", ".join(str(t) for t in tried) or "nowhere: no --data-dir given, $SEGOCR_DATA not set, no data/iwt4s here"
+    where = f"looked in: {', '.join(dict.fromkeys(map(str, tried)))}" if tried else "no --data-dir given, $SEGOCR_DATA not set, no data/iwt4s here"
     raise DatasetError(
-        f"IWT4S not found (looked in: {where}). Download it from {PUBLISHED_AT}, unpack it "
+        f"IWT4S not found ({where}). Download it from {PUBLISHED_AT}, unpack it "
         f"so that {RELEASE_DIR}/{INDEX_FILE} exists, and pass --data-dir to that folder "
         "or set SEGOCR_DATA to its parent."
     )
