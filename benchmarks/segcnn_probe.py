@@ -11,7 +11,8 @@ Variants (each alone, the rest of the shipped reader unchanged):
 
 - preprocessing: CLAHE clip limit 4 (``clip4``), working height 96 (``h96``), a 1-99
   percentile stretch of the input (``stretch``), gamma 0.6 / 1.6 on the input, no unsharp
-  mask (``nounsharp``); and, per plate, the more confident of the baseline's and each
+  mask (``nounsharp``), and as a yardstick every input value moved by one grey level
+  (``lsb``: how many plates noise alone moves); and, per plate, the more confident of the baseline's and each
   variant's reading (``maxconf base+NAME``: what a second reading of unsure plates could
   reach at best without a better classifier);
 - classifier test-time augmentation: the mean log-softmax over the crop and its copies
@@ -47,6 +48,16 @@ def stretch(img: Image) -> Image:
     return np.clip((g - a) * 255.0 / max(float(b - a), 1.0), 0, 255).astype(np.uint8)
 
 
+def flip_lowest_bit(img: Image) -> Image:
+    """Every value moved by one grey level (its lowest bit flipped): a change no eye sees,
+    to measure how many plates such noise alone moves.
+
+    >>> flip_lowest_bit(np.array([0, 1, 254, 255], np.uint8)).tolist()
+    [1, 0, 255, 254]
+    """
+    return img ^ np.uint8(1)
+
+
 def gamma(gm: float) -> Callable[[Image], Image]:
     lut = (255 * (np.arange(256) / 255.0) ** gm).astype(np.uint8)
     return lambda img: lut[img]
@@ -69,6 +80,7 @@ def preprocessing_variants(base: SegCNNConfig) -> dict[str, tuple[SegCNNConfig, 
         "gamma0.6": (base, gamma(0.6)),
         "gamma1.6": (base, gamma(1.6)),
         "nounsharp": (with_steps(tuple(s for s in steps if s.op != "unsharp")), same),
+        "lsb": (base, flip_lowest_bit),
     }
 
 
