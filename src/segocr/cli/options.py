@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -86,13 +85,9 @@ def shipped_weights(name: str) -> Path | None:
     """
     from segocr.models.weights import SHIPPED_DIR, resolve_weights
 
-    if "/" in name or os.sep in name:
-        return None
-    direct = SHIPPED_DIR / name
-    if direct.suffix in WEIGHT_SUFFIXES and direct.is_file():
-        return direct
     found = resolve_weights(name, name.split("-")[0])
-    return found if found.parent == SHIPPED_DIR and found.is_file() else None
+    ok = found.parent == SHIPPED_DIR and found.suffix in WEIGHT_SUFFIXES and found.is_file()
+    return found if ok else None
 
 
 class WeightsFile(click.ParamType):

@@ -91,16 +91,23 @@ def resolve_weights(weights: str | Path | None, name: str) -> Path:
     - None: the general weights ``NAME-general.pt`` when shipped, else ``NAME.pt``;
     - a shipped name (a file stem in the weights folder: ``segcnn-general``, ``crnn-ccpd``,
       ``segcnn``), or ``NAME-iwt4s`` for the IWT4S-only weights ``NAME.pt``;
+    - the name of a file in the weights folder (``crnn-general-int8.onnx``) when no such
+      file is in the working directory;
     - anything else: a path.
 
     >>> resolve_weights("segcnn-iwt4s", "segcnn").name, resolve_weights("my/w.pt", "segcnn").as_posix()
     ('segcnn.pt', 'my/w.pt')
+    >>> resolve_weights("crnn-general-int8.onnx", "crnn") == SHIPPED_DIR / "crnn-general-int8.onnx"
+    True
     """
     if weights is None:
         general = SHIPPED_DIR / f"{name}{GENERAL}.pt"
         return general if general.is_file() else default_weights_path(name)
     text = str(weights)
-    if "/" not in text and os.sep not in text and not text.endswith(".pt"):
+    bare = "/" not in text and os.sep not in text
+    if bare and not Path(text).exists() and (SHIPPED_DIR / text).is_file():
+        return SHIPPED_DIR / text
+    if bare and not text.endswith(".pt"):
         stem = name if text == f"{name}-iwt4s" else text
         if (SHIPPED_DIR / f"{stem}.pt").is_file():
             return SHIPPED_DIR / f"{stem}.pt"
