@@ -9,6 +9,7 @@ import pytest
 
 from segocr.recognizers.decode import (
     Decoded,
+    _dominant_path,
     ctc_align,
     ctc_beam_decode,
     ctc_greedy_decode,
@@ -144,6 +145,34 @@ def test_dominant_path_shortcut_reads_as_the_search(seed: int) -> None:
     assert np.array_equal(fast.posteriors, slow.posteriors)
     exact = ctc_labelling_logp(log_softmax(lg), fast.indices, blank=BLANK, prune=0)
     assert fast.logp == pytest.approx(exact, abs=1e-9)  # no class here is below the pruning
+    assert slow.logp <= fast.logp + 1e-12
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_shortcut_by_the_text_when_no_single_path_is_dominant(seed: int) -> None:
+    """Each character's frames are shared between it and the blank, so no single
+    path reaches 1/2 but the text does, summed over its alignments: the shortcut
+    still reads what the search reads (text, confidences, posteriors)."""
+    rng = np.random.default_rng(seed)
+    labels = [int(k) for k in rng.choice([0, 1, 2], size=3)]
+    rows: list[tuple[float, ...]] = []
+    for k in labels:
+        for _ in range(2):  # two frames of label k or blank, ~ 0.6 / 0.39
+            p = np.full(4, 0.005)
+            p[k], p[BLANK] = 0.6, 0.39
+            rows.append(tuple(p))
+        rows.append((0.002, 0.002, 0.002, 0.994))  # a separating blank
+    lg = frames(*rows) + rng.normal(0, 0.02, size=(len(rows), 4))
+    lp = log_softmax(lg)
+    assert lp.max(axis=1).sum() < np.log(0.5)  # no dominant path
+    fast = ctc_beam_decode(lg, blank=BLANK)
+    slow = ctc_beam_decode(lg, blank=BLANK, shortcut=False)
+    assert fast.indices == slow.indices == tuple(labels)
+    assert fast.logp > np.log(0.5)  # the text is dominant
+    assert _dominant_path(lp, BLANK, 1e-4) is not None  # so the shortcut serves it
+    assert fast.confidences == slow.confidences
+    assert fast.posteriors is not None and slow.posteriors is not None
+    assert np.array_equal(fast.posteriors, slow.posteriors)
     assert slow.logp <= fast.logp + 1e-12
 
 

@@ -290,15 +290,26 @@ def ctc_labelling_logp(lp: np.ndarray, labels: Sequence[int], *, blank: int, pru
 
 
 def _dominant_path(lp: np.ndarray, blank: int, prune: float) -> Decoded | None:
-    """The reading of the best path when that path alone has probability above 1/2,
-    else None. It is then the most likely text of all, exactly: the best path gives
-    its text more than 1/2, and every other text shares what is left. Its characters'
-    frames are the runs of the best path (its most likely alignment), so confidences
-    and posteriors are those :func:`ctc_beam_decode` would give it."""
+    """The reading of the best path's text when that text has probability above 1/2,
+    else None. It is then the most likely text of all, exactly: every other text shares
+    what is left. Two tests, the cheap one first: the best path alone above 1/2 (a
+    single alignment, no sum needed), else the text's probability summed over all its
+    alignments (:func:`ctc_labelling_logp`, with the search's pruning: a lower bound of
+    the exact sum, so "above 1/2" still holds exactly). The best path is the text's most
+    likely alignment, so its runs give the confidences and posteriors
+    :func:`ctc_beam_decode` would give it.
+
+    Two frames (classes A, B, blank): no path reaches 1/2 (the best, "AA", has 0.25),
+    but the text "A" has three alignments worth 0.65 together.
+
+    >>> lp = np.log(np.array([[0.5, 0.1, 0.4], [0.5, 0.1, 0.4]]))
+    >>> d = _dominant_path(lp, blank=2, prune=1e-4)
+    >>> d.indices, round(math.exp(d.logp), 2)
+    ((0,), 0.65)
+    """
     best = lp.argmax(axis=1)
     rows = np.arange(len(best))
-    if float(lp[rows, best].sum()) <= -_LOG2:
-        return None
+    path_logp = float(lp[rows, best].sum())
     probs = np.exp(lp)
     peak_p = probs[rows, best].tolist()
     indices: list[int] = []
@@ -314,6 +325,8 @@ def _dominant_path(lp: np.ndarray, blank: int, prune: float) -> Decoded | None:
         prev = k
     labels = tuple(indices)
     logp = ctc_labelling_logp(lp, labels, blank=blank, prune=prune)
+    if path_logp <= -_LOG2 and logp <= -_LOG2:
+        return None
     if not labels:
         return Decoded((), (), logp=logp)
     confs = tuple(peak_p[t] for t in peaks)
@@ -348,11 +361,12 @@ def ctc_beam_decode(
     walks the automaton, so the result is the most likely *legal* text in the beam.
     ``topn`` ranks the final beams (legal ones only, with ``patterns``).
 
-    ``shortcut``: without ``patterns`` and for ``topn`` = 1, when the best path alone
-    has probability above 1/2 its text is returned without the search
-    (:func:`_dominant_path`): it is provably the most likely text, which the search
-    can only approximate; ``logp`` then sums over all of its alignments
-    (:func:`ctc_labelling_logp`). A confident CTC model's plates mostly take it.
+    ``shortcut``: without ``patterns`` and for ``topn`` = 1, when the best path's text
+    has probability above 1/2 (the best path alone, or summed over the text's
+    alignments) it is returned without the search (:func:`_dominant_path`): it is
+    provably the most likely text, which the search can only approximate; ``logp``
+    then sums over all of its alignments (:func:`ctc_labelling_logp`). A confident CTC
+    model's plates mostly take it.
     """
     x, blank = _check(logits, blank, "blank")
     if beam_width < 1:
