@@ -62,6 +62,7 @@ __all__ = [
     "read_file_bytes",
     "read_image",
     "read_stream",
+    "read_text_file",
     "write_image",
 ]
 
@@ -276,6 +277,46 @@ def read_file_bytes(
     """
     text = os.fsdecode(os.fspath(path))
     return _read_file(Path(text), name or text, limit("max_bytes", max_bytes))
+
+
+#: Limit on the bytes of a text file read by :func:`read_text_file` (a format, a grid,
+#: a config, a card): 16 MiB.
+MAX_TEXT_BYTES = 16 * 2**20
+
+
+def read_text_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_TEXT_BYTES) -> str:
+    """The UTF-8 text of the regular file at ``path`` (a YAML or JSON file the user
+    names), with the guards of :func:`read_image`: a FIFO, a device or a socket is
+    refused from its ``stat`` (reading a FIFO would wait forever for a writer), and
+    at most ``max_bytes`` bytes are read.
+
+    Raises :class:`OSError` (``FileNotFoundError``, ``IsADirectoryError``, ... or one
+    whose message says what the path is instead of a file, or that it is too large)
+    and :class:`UnicodeDecodeError` for text that is not UTF-8.
+
+    >>> read_text_file("/dev/zero")
+    Traceback (most recent call last):
+    ...
+    OSError: [Errno 22] a character device, not a regular file: '/dev/zero'
+    """
+    import errno
+
+    text = os.fsdecode(os.fspath(path))
+    try:
+        data = _read_file(Path(text), text, max_bytes)
+    except ImageReadError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, OSError):
+            raise cause from None
+        reason = str(exc).removeprefix(f"{text}: ")
+        for image_words, text_words in (
+            ("not an image file (only regular files are read)", "not a regular file"),
+            ("not an image file", "not a regular file"),
+            (", set $SEGOCR_MAX_IMAGE_BYTES to change it", ""),
+        ):
+            reason = reason.replace(image_words, text_words)
+        raise OSError(errno.EINVAL, reason, text) from None
+    return data.decode("utf-8")
 
 
 def read_stream(stream: BinaryIO | None, *, name: str, max_bytes: int | None = None) -> bytes:
@@ -685,7 +726,11 @@ def iter_image_paths(
     """
     for path in paths:
         path = Path(path)
-        if not path.is_dir():
+        try:
+            is_dir = path.is_dir()
+        except OSError:  # a name too long, ...: reading it reports the reason
+            is_dir = False
+        if not is_dir:
             yield path
             continue
         found: list[Path] = []
@@ -744,7 +789,30 @@ def write_image(path: str | os.PathLike[str], image_rgb: np.ndarray) -> None:
     ok, encoded = cv2.imencode(suffix, np.ascontiguousarray(pixels))
     if not ok:  # pragma: no cover - OpenCV encodes every uint8 image in these formats
         raise ValueError(f"{path}: OpenCV could not encode the image as {suffix}")
-    path.write_bytes(encoded.tobytes())
+    _write_whole(path, encoded.tobytes())
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary sibling and a rename: a full
+    disk or an interrupt leaves no half-written file (the temporary one is removed).
+    An OSError always names ``path`` (a failed ``write`` names no file by itself)."""
+    import tempfile
+
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
+        os.replace(tmp, path)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror or str(exc), os.fspath(path)) from None
+        raise
 
 
 @contextmanager
@@ -796,8 +864,11 @@ def atomic_folder(out: str | os.PathLike[str], *, overwrite: bool = False) -> It
             os.rename(out, old / out.name)
             os.rename(work, out)
             shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(work, ignore_errors=True)
+        if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+            # a failed write names no file: name the folder being written
+            raise OSError(exc.errno, exc.strerror or str(exc), os.fspath(out)) from None
         raise
 
 

@@ -191,8 +191,10 @@ def load_grid(path: Path | str | None = None) -> AblationGrid:
         )
         source = f"src/segocr/configs/{DEFAULT_GRID}"
     else:
+        from segocr.io import read_text_file
+
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = read_text_file(path)  # a regular file only: a FIFO would block forever
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read the grid ({exc})") from None
         source = str(path)

@@ -77,6 +77,39 @@ def main() -> None:
     """Read licence plates from plate crops and photos, and measure how well it works."""
 
 
+class _SettingError(click.ClickException):
+    """A bad setting in the environment (``$SEGOCR_MAX_IMAGE_PIXELS=abc``): a usage
+    error, exit status 2, one line."""
+
+    exit_code = 2
+
+
+def _check_streams_and_limits() -> None:
+    """Before any work: a closed stdout is an error (every result would be lost), a
+    closed stderr is replaced by /dev/null (the results still come out; the exit
+    status still tells), stdout in a non-UTF-8 encoding escapes what it cannot encode
+    (a plate or file name in Chinese on a Latin-1 terminal) instead of failing, and the
+    ``SEGOCR_MAX_*`` limits set in the environment must be positive integers."""
+    import os
+    import sys
+
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    if sys.stdout is None:
+        raise click.ClickException("stdout is closed: no result could be printed (redirect it to a file or /dev/null)")
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    if encoding not in ("utf8", "utf8sig") and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
+    if any(key.startswith("SEGOCR_MAX_") for key in os.environ):
+        from segocr.io import limit
+
+        for name in ("max_bytes", "max_pixels", "max_scans"):
+            try:
+                limit(name)
+            except ValueError as exc:
+                raise _SettingError(str(exc)) from None
+
+
 def _invoke(ctx: click.Context, _run: Callable[[click.Context], Any] = main.invoke) -> Any:
     """Run the command; an environment error (disk full, file too large, read-only file
     system, a path under a file, ...) becomes one line and exit status 1, never a
@@ -88,6 +121,7 @@ def _invoke(ctx: click.Context, _run: Callable[[click.Context], Any] = main.invo
 
     from segocr.names import one_line
 
+    _check_streams_and_limits()
     try:
         result = _run(ctx)
         sys.stdout.flush()

@@ -3,8 +3,8 @@
 Bad files are reported one by one on stderr (``error: <file>: <problem>``) and the
 rest are still read; the exit code is 1 when any image failed or the run could not
 start (unusable weights, unreachable scheduler, a full disk), 2 for usage errors,
-143 when stopped by SIGTERM (the workers are stopped too and what was read is
-flushed first). The reading itself (chunks, workers, Dask) lives in
+143 when stopped by SIGTERM and 130 by SIGINT (Ctrl-C): the workers are stopped
+too and what was read is flushed first. The reading itself (chunks, workers, Dask) lives in
 :mod:`segocr.batch`; the drawings of ``--annotate`` in :mod:`segocr.annotate`.
 """
 
@@ -49,6 +49,8 @@ from segocr.runtime import RUNTIMES
 STDIN = "-"
 #: Exit status after SIGTERM (128 + 15, as a shell reports a process it terminated).
 EXIT_TERMINATED = 128 + signal.SIGTERM
+#: Exit status after SIGINT, Ctrl-C (128 + 2).
+EXIT_INTERRUPTED = 128 + signal.SIGINT
 
 
 def _sources(images: tuple[str, ...], stdin_bytes: list[bytes] | None = None) -> Iterator[Source]:
@@ -438,14 +440,15 @@ def read(
                 done += 1
                 bar.update(1)
             sys.stdout.flush()
-    except _Terminated:
+    except KeyboardInterrupt as exc:  # SIGTERM (_Terminated) or Ctrl-C
         _close(reading)  # stops the workers (segocr.batch)
         try:
             sys.stdout.flush()
         except OSError:
             pass
-        click.echo(f"stopped by SIGTERM after {done} image(s); their results are above", err=True)
-        sys.exit(EXIT_TERMINATED)
+        how = "SIGTERM" if isinstance(exc, _Terminated) else "SIGINT (Ctrl-C)"
+        click.echo(f"stopped by {how} after {done} image(s); their results are above", err=True)
+        sys.exit(EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED)
     except SegocrError as exc:
         raise click.ClickException(printable(" ".join(str(exc).split()))) from None
     except BrokenPipeError:

@@ -74,9 +74,11 @@ def parse_format(data: Any, *, source: str = "format") -> PlateFormat:
 def load_format(path: str | Path) -> PlateFormat:
     """Read and validate a format YAML file; raises :class:`ConfigError` for a missing,
     unparsable or invalid file."""
+    from segocr.io import read_text_file
+
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = read_text_file(p)  # a regular file only: a FIFO would block forever
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: cannot read the format file ({exc.__class__.__name__}: {exc})") from None
     try:

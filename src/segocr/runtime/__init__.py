@@ -106,9 +106,11 @@ def onnx_card_path(onnx: Path) -> Path:
 def read_onnx_card(onnx: Path) -> dict[str, Any]:
     """The card of ONNX file ``onnx``; :class:`WeightsError` when missing or not an
     export card."""
+    from segocr.io import read_text_file
+
     cp = onnx_card_path(onnx)
-    try:
-        card = json.loads(cp.read_text(encoding="utf-8"))
+    try:  # a regular file only: a FIFO would block forever
+        card = json.loads(read_text_file(cp))
     except FileNotFoundError:
         raise WeightsError(f"{onnx}: its card {cp.name} is missing") from None
     except (OSError, ValueError) as exc:
@@ -122,8 +124,10 @@ def read_onnx_card(onnx: Path) -> dict[str, Any]:
 
 def _pt_sha256(weights: Path) -> str | None:
     """sha256 recorded in the ``.pt`` card beside ``weights`` (None: no readable card)."""
+    from segocr.io import read_text_file
+
     try:
-        card = json.loads(weights.with_suffix(".json").read_text(encoding="utf-8"))
+        card = json.loads(read_text_file(weights.with_suffix(".json")))
     except (OSError, ValueError):
         return None
     sha = card.get("sha256") if isinstance(card, dict) else None

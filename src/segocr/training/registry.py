@@ -120,9 +120,11 @@ def load_options(path: Path | None) -> dict[str, Any]:
 
     if path is None:
         return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+    from segocr.io import read_text_file
+
+    try:  # a regular file only: a FIFO would block forever
+        data = yaml.safe_load(read_text_file(path)) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read config ({exc})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config must be a mapping of options, found {type(data).__name__}")

@@ -1,0 +1,232 @@
+"""Hostile environments found by the H7a audit: closed stdout/stderr, a stdout that
+cannot encode every character, garbage ``SEGOCR_MAX_*`` settings, a file name too
+long for the system among good ones, Ctrl-C mid-batch, a full disk while writing an
+annotation or a report, and FIFOs named as format, grid, config or ONNX card files
+(reading one would wait forever for a writer). Each either reads the rest or stops
+with one line and a meaningful exit status; never a traceback, never a hang.
+
+Real processes are started only where the behaviour belongs to the process (closed
+file descriptors, signals, RLIMIT_FSIZE); each is bounded by a timeout.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from segocr.cli import main
+from segocr.errors import ConfigError, WeightsError
+from segocr.io import atomic_folder, iter_image_paths, read_text_file
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "data" / "samples"
+PLATE = SAMPLES / "9KE0410.png"
+SEGOCR = [sys.executable, "-m", "segocr"]
+TIMEOUT_S = 120  # every subprocess here: far above what it needs (seconds)
+READ = ["read", "--device", "cpu", "--locate", "never"]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **extra}
+    env.pop("SEGOCR_DATA", None)
+    return env
+
+
+def _finishes(call: Callable[[], object], seconds: float = 20.0) -> BaseException | None:
+    """Run ``call`` in a daemon thread; fail the test if it is still running after
+    ``seconds`` (a blocked open of a FIFO), else return what it raised."""
+    raised: list[BaseException | None] = [None]
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            raised[0] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "hung (reading a FIFO?)"
+    return raised[0]
+
+
+# ------------------------------------------------------------ settings and streams
+
+
+@pytest.mark.parametrize("value", ["abc", "-5", "1e9"])
+def test_garbage_limit_in_the_environment_is_one_line_exit_2(value: str) -> None:
+    res = CliRunner().invoke(main, [*READ, str(PLATE)], env={"SEGOCR_MAX_IMAGE_PIXELS": value})
+    assert res.exit_code == 2, res.output
+    (line,) = res.stderr.splitlines()  # one line, no traceback
+    assert line.startswith("Error: $SEGOCR_MAX_IMAGE_PIXELS must be a positive int") and value in line
+    assert res.stdout == ""  # refused before any image was read
+
+
+@pytest.mark.parametrize("closed", [1, 2])
+def test_closed_stdout_is_one_line_and_closed_stderr_loses_no_result(closed: int) -> None:
+    proc = subprocess.run(  # noqa: PLW1510 - the exit status is what is tested
+        [*SEGOCR, *READ, str(PLATE)],
+        stdout=subprocess.PIPE if closed == 2 else None, stderr=subprocess.PIPE if closed == 1 else None,
+        text=True, env=_env(), timeout=TIMEOUT_S,
+        preexec_fn=lambda: os.close(closed),
+    )  # fmt: skip
+    if closed == 1:  # every result would be lost: say so, exit 1
+        assert proc.returncode == 1
+        assert proc.stderr.strip() == "Error: stdout is closed: no result could be printed (redirect it to a file or /dev/null)"
+    else:  # no stderr to complain on: the results still come out
+        assert proc.returncode == 0
+        assert proc.stdout.startswith(f"{PLATE}\t9KE0410\t")
+
+
+def test_stdout_that_cannot_encode_a_name_escapes_it(tmp_path: Path) -> None:
+    (tmp_path / "皖A.png").write_bytes(b"")
+    res = CliRunner(charset="latin-1").invoke(main, [*READ, "--json", str(tmp_path)])
+    assert res.exit_code == 1 and not isinstance(res.exception, UnicodeEncodeError), res.exception
+    assert '"path": "' + str(tmp_path) + '/\\u7696A.png"' in res.stdout  # JSON for the same name
+
+
+def test_name_too_long_is_an_error_line_and_the_rest_is_read(tmp_path: Path) -> None:
+    long_name = tmp_path / ("x" * 300 + ".png")  # NAME_MAX is 255 on Linux
+    assert list(iter_image_paths([long_name])) == [long_name]  # is_dir() raised ENAMETOOLONG
+    res = CliRunner().invoke(main, [*READ, str(long_name), str(PLATE)])
+    assert res.exit_code == 1, res.output
+    assert res.stdout.startswith(f"{PLATE}\t9KE0410\t")
+    assert res.stderr.splitlines()[0] == f"error: {long_name}: cannot read file (File name too long)"
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT"), reason="needs SIGINT")
+def test_ctrl_c_mid_batch_is_one_line_exit_130(tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    plates = sorted(SAMPLES.glob("*.png"))
+    for k in range(3000):
+        (folder / f"{k:04d}.png").symlink_to(plates[k % len(plates)])
+    proc = subprocess.Popen(
+        [*SEGOCR, *READ, "--batch-size", "2", str(folder)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # reading has started
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # pragma: no cover - only when the test fails
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    lines = [first.rstrip("\n"), *rest.splitlines()]
+    # (the count may lag the printed lines by one: the signal can land between the two)
+    assert err.strip() in {
+        f"stopped by SIGINT (Ctrl-C) after {n} image(s); their results are above" for n in (len(lines) - 1, len(lines))
+    }, err
+    assert len(lines) < 3000
+    assert all(ln.startswith(str(folder)) and ln.count("\t") == 2 for ln in lines)  # whole lines
+
+
+# ------------------------------------------------------------------- full disk
+
+_WRITE_BIG_PNG = """
+import resource, sys
+import numpy as np
+from segocr.io import write_image
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+try:
+    write_image(sys.argv[1], np.random.default_rng(0).integers(0, 256, (200, 200, 3), dtype=np.uint8))
+except OSError as exc:
+    print(exc.errno, exc.filename)
+"""
+
+
+def test_annotation_on_a_full_disk_names_the_file_and_leaves_no_half_png(tmp_path: Path) -> None:
+    target = tmp_path / "drawn.png"
+    proc = subprocess.run(  # noqa: PLW1510
+        [sys.executable, "-c", _WRITE_BIG_PNG, str(target)],
+        capture_output=True, text=True, env=_env(), timeout=TIMEOUT_S,
+    )  # fmt: skip
+    assert proc.stdout.split() == [str(errno.EFBIG), str(target)], proc.stderr
+    assert list(tmp_path.iterdir()) == []  # neither a truncated drawn.png nor a temporary file
+
+
+def test_report_folder_on_a_full_disk_names_the_folder(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    with pytest.raises(OSError) as info, atomic_folder(out) as work:
+        (work / "a.txt").write_text("x")
+        raise OSError(errno.ENOSPC, "No space left on device")  # what a failed write raises
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(out)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_weights_on_a_full_disk_name_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from segocr.models import weights
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(weights.os, "fsync", full)
+    with pytest.raises(OSError) as info:
+        weights.atomic_write_bytes(tmp_path / "w.onnx", b"x" * 100)
+    assert info.value.filename == str(tmp_path / "w.onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------- FIFOs
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "named.yaml"
+    os.mkfifo(path)
+    return path
+
+
+def test_read_text_file_refuses_what_is_not_a_regular_file(fifo: Path, tmp_path: Path) -> None:
+    exc = _finishes(lambda: read_text_file(fifo))
+    assert isinstance(exc, OSError) and "a named pipe (FIFO), not a regular file" in str(exc)
+    with pytest.raises(OSError, match="is a directory"):
+        read_text_file(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        read_text_file(tmp_path / "missing.yaml")
+    (tmp_path / "big.yaml").write_text("a: 1\n" * 10)
+    with pytest.raises(OSError, match=r"too large \(50 bytes; max_bytes is 10\)"):
+        read_text_file(tmp_path / "big.yaml", max_bytes=10)
+    with pytest.raises(UnicodeDecodeError):
+        read_text_file(PLATE)
+
+
+def test_fifo_as_format_grid_or_config_is_an_error_not_a_hang(fifo: Path) -> None:
+    from segocr.ablation.grid import load_grid
+    from segocr.formats import load_format
+    from segocr.training.registry import load_options
+
+    for load in (load_format, load_grid, load_options):
+        exc = _finishes(lambda load=load: load(fifo))  # type: ignore[misc]
+        assert isinstance(exc, ConfigError) and "a named pipe (FIFO)" in str(exc), (load, exc)
+    res = CliRunner().invoke(main, [*READ, "--format", str(fifo), str(PLATE)])
+    assert res.exit_code == 2 and "a named pipe (FIFO)" in res.stderr
+
+
+def test_binary_file_as_training_config_is_a_config_error() -> None:
+    from segocr.training.registry import load_options
+
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_options(PLATE)
+
+
+def test_fifo_as_onnx_card_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    from segocr.runtime import onnx_card_path, read_onnx_card
+
+    onnx = tmp_path / "x.onnx"
+    onnx.write_bytes(b"not really onnx")
+    os.mkfifo(onnx_card_path(onnx))
+    exc = _finishes(lambda: read_onnx_card(onnx))
+    assert isinstance(exc, WeightsError) and "a named pipe (FIFO)" in str(exc), exc
