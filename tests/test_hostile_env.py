@@ -230,3 +230,41 @@ def test_fifo_as_onnx_card_is_an_error_not_a_hang(tmp_path: Path) -> None:
     os.mkfifo(onnx_card_path(onnx))
     exc = _finishes(lambda: read_onnx_card(onnx))
     assert isinstance(exc, WeightsError) and "a named pipe (FIFO)" in str(exc), exc
+
+
+# ------------------------------------------------------------------- memory
+
+
+def test_a_chunk_of_huge_images_is_recognized_in_smaller_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chunk's decoded pixels are bounded (CHUNK_PIXEL_BUDGET), not chunk_size x the
+    per-image limit: 32 small PNGs declaring 49 Mpx each used to be held all at once."""
+    import cv2
+    import numpy as np
+
+    from segocr import batch
+    from segocr.recognizers.base import Prediction
+
+    batches: list[list[int]] = []
+
+    class Recorder:
+        name = "recorder"
+
+        def predict(self, images: list[np.ndarray]) -> list[Prediction]:
+            batches.append([im.shape[0] for im in images])
+            return [Prediction(text=str(im.shape[0]), confidence=1.0, recognizer="recorder") for im in images]
+
+    monkeypatch.setattr(batch.RecognizerSpec, "load", lambda self: Recorder())
+    monkeypatch.setattr(batch, "CHUNK_PIXEL_BUDGET", 2500)
+
+    def png(height: int) -> batch.InlineImage:
+        ok, data = cv2.imencode(".png", np.zeros((height, 50), np.uint8))
+        assert ok
+        return batch.InlineImage(f"h{height}", data.tobytes(), f"h{height}")
+
+    sources = [png(20), png(20), batch.Unreadable("bad", "bad: broken"), png(30), png(10), png(60)]
+    results = batch.read_chunk(sources, batch.RecognizerSpec())
+    assert [(r.source, r.prediction.text if r.prediction else r.error) for r in results] == [
+        ("h20", "20"), ("h20", "20"), ("bad", "bad: broken"), ("h30", "30"), ("h10", "10"), ("h60", "60")
+    ]  # fmt: skip
+    # 1000 + 1000 px fit the 2500 budget, + 1500 does not; 1500 + 500; 3000 alone.
+    assert batches == [[20, 20], [30, 10], [60]]

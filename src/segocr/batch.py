@@ -170,54 +170,84 @@ def _failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+#: Most pixels (width x height, summed) of the decoded images a chunk holds at once:
+#: a chunk of huge images (each under the per-image limit, ``$SEGOCR_MAX_IMAGE_PIXELS``;
+#: a 47 KB PNG can declare 49 Mpx) is recognized in smaller batches instead of all
+#: together, so memory stays near that of one such image whatever ``chunk_size`` is.
+#: 32 photos of 1280x720 (29 Mpx) still make one batch.
+CHUNK_PIXEL_BUDGET = 64_000_000
+
+
 def read_chunk(sources: Sequence[Source], spec: RecognizerSpec) -> list[ReadResult]:
     """Read and recognize ``sources`` (one task of :func:`read_many`), in order.
 
     Unreadable images become failed results. The readable ones are recognized as one
-    batch; if the recognizer raises on the batch, each image is retried alone, so
-    one image that trips the recognizer fails alone (its error names the exception).
+    batch (several when their pixels add up to more than :data:`CHUNK_PIXEL_BUDGET`);
+    if the recognizer raises on a batch, each image is retried alone, so one image
+    that trips the recognizer fails alone (its error names the exception).
 
     >>> spec = RecognizerSpec()
     >>> [r.error for r in read_chunk([Unreadable("x.png", "x.png: is a directory")], spec)]
     ['x.png: is a directory']
     """
-    results: list[ReadResult | None] = [None] * len(sources)
+    out: list[list[ReadResult]] = [[] for _ in sources]
     images: list[np.ndarray] = []
     where: list[int] = []
+    pixels = 0
     for i, source in enumerate(sources):
         try:
-            images.append(_load_image(source))
-            where.append(i)
+            image = _load_image(source)
         except ImageReadError as exc:
-            results[i] = ReadResult(_source_name(source), error=str(exc))
-    if images and spec.locate != "never":
-        return _read_located(sources, results, images, where, spec)
+            out[i] = [ReadResult(_source_name(source), error=str(exc))]
+            continue
+        size = image.shape[0] * image.shape[1]
+        if images and pixels + size > CHUNK_PIXEL_BUDGET:  # recognize what is held first
+            _recognize(sources, images, where, spec, out)
+            images, where, pixels = [], [], 0
+        images.append(image)
+        where.append(i)
+        pixels += size
     if images:
-        recognizer = spec.load()
+        _recognize(sources, images, where, spec, out)
+    return [r for rs in out for r in rs]
+
+
+def _recognize(
+    sources: Sequence[Source],
+    images: list[np.ndarray],
+    where: list[int],
+    spec: RecognizerSpec,
+    out: list[list[ReadResult]],
+) -> None:
+    """Recognize ``images`` (those of ``sources[where[k]]``) as one batch, filling
+    ``out[where[k]]``; image by image when the batch raises."""
+    if spec.locate != "never":
+        _read_located(sources, images, where, spec, out)
+        return
+    recognizer = spec.load()
+    try:
+        predictions = _predict(recognizer, images)
+    except Exception:  # noqa: BLE001 - retried image by image below, to isolate the bad one
+        predictions = None
+    for k, i in enumerate(where):
+        name = _source_name(sources[i])
+        if predictions is not None:
+            out[i] = [ReadResult(name, prediction=predictions[k])]
+            continue
         try:
-            predictions = _predict(recognizer, images)
-        except Exception:  # noqa: BLE001 - retried image by image below, to isolate the bad one
-            predictions = None
-        for k, i in enumerate(where):
-            name = _source_name(sources[i])
-            if predictions is not None:
-                results[i] = ReadResult(name, prediction=predictions[k])
-                continue
-            try:
-                results[i] = ReadResult(name, prediction=_predict(recognizer, images[k : k + 1])[0])
-            except Exception as exc:  # noqa: BLE001 - one image must not stop the batch
-                results[i] = ReadResult(name, error=f"{name}: recognizer failed ({_failure(exc)})")
-    return [r for r in results if r is not None]
+            out[i] = [ReadResult(name, prediction=_predict(recognizer, images[k : k + 1])[0])]
+        except Exception as exc:  # noqa: BLE001 - one image must not stop the batch
+            out[i] = [ReadResult(name, error=f"{name}: recognizer failed ({_failure(exc)})")]
 
 
 def _read_located(
     sources: Sequence[Source],
-    results: list[ReadResult | None],
     images: list[np.ndarray],
     where: list[int],
     spec: RecognizerSpec,
-) -> list[ReadResult]:
-    """:func:`read_chunk` with plates located in photos: one result per plate found
+    out: list[list[ReadResult]],
+) -> None:
+    """:func:`_recognize` with plates located in photos: one result per plate found
     (a crop is one plate), a failed result saying so when a photo holds none."""
     from segocr.locate import NO_PLATE
 
@@ -226,7 +256,6 @@ def _read_located(
         found = reader.read(images)
     except Exception:  # noqa: BLE001 - retried image by image below, to isolate the bad one
         found = None
-    out: list[list[ReadResult]] = [[r] if r is not None else [] for r in results]
     for k, i in enumerate(where):
         name = _source_name(sources[i])
         try:
@@ -235,7 +264,6 @@ def _read_located(
             out[i] = [ReadResult(name, error=f"{name}: recognizer failed ({_failure(exc)})")]
             continue
         out[i] = [ReadResult(name, prediction=p) for p in plates] or [ReadResult(name, error=f"{name}: {NO_PLATE}")]
-    return [r for rs in out for r in rs]
 
 
 def _predict(recognizer: Recognizer, images: list[np.ndarray]) -> list[Prediction]:
