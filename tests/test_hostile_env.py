@@ -268,3 +268,29 @@ def test_a_chunk_of_huge_images_is_recognized_in_smaller_batches(monkeypatch: py
     ]  # fmt: skip
     # 1000 + 1000 px fit the 2500 budget, + 1500 does not; 1500 + 500; 3000 alone.
     assert batches == [[20, 20], [30, 10], [60]]
+
+
+# ------------------------------------------------------------------- network, HOME
+
+
+def test_onnx_runtime_telemetry_is_off_and_home_is_left_alone(tmp_path: Path) -> None:
+    """ONNX Runtime >= 1.29 keeps a device id and an upload queue in ~/.cache/Microsoft
+    and warns on stderr when it cannot; segocr turns its telemetry off (no network at
+    run time): a read writes nothing under HOME and prints nothing but its result."""
+    pytest.importorskip("onnxruntime")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = _env(HOME=str(home))
+    env.pop("ORT_DISABLE_TELEMETRY", None)  # set in this process once segocr.runtime is imported
+    proc = subprocess.run(  # noqa: PLW1510
+        [*SEGOCR, *READ, "--runtime", "onnx", str(PLATE)],
+        capture_output=True, text=True, timeout=TIMEOUT_S, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0 and proc.stdout.startswith(f"{PLATE}\t9KE0410\t"), proc.stderr
+    assert proc.stderr == ""
+    assert list(home.rglob("*")) == []
+    unwritable = subprocess.run(  # noqa: PLW1510 - a HOME under a file: nothing can be created there
+        [sys.executable, "-c", "import segocr.runtime.onnx_backend"],
+        capture_output=True, text=True, timeout=TIMEOUT_S, env={**env, "HOME": "/dev/null"},
+    )  # fmt: skip
+    assert unwritable.returncode == 0 and unwritable.stderr == ""
