@@ -294,3 +294,19 @@ def test_onnx_runtime_telemetry_is_off_and_home_is_left_alone(tmp_path: Path) ->
         capture_output=True, text=True, timeout=TIMEOUT_S, env={**env, "HOME": "/dev/null"},
     )  # fmt: skip
     assert unwritable.returncode == 0 and unwritable.stderr == ""
+
+
+def test_stopping_a_parallel_read_early_warns_nothing() -> None:
+    """``segocr read -j 2 DIR | head -1``: closing the reader early is the point, so
+    joblib's "N tasks ... have been cancelled" warning (two stderr lines) is silenced."""
+    import warnings
+
+    from segocr.batch import RecognizerSpec, Unreadable, read_many
+
+    sources = [Unreadable(f"x{k}.png", f"x{k}.png: bad") for k in range(200)]  # no model is loaded
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = read_many(sources, RecognizerSpec(), jobs=2, chunk_size=1)
+        assert next(results).source == "x0.png"
+        results.close()
+    assert [str(w.message) for w in caught] == []

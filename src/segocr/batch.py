@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -346,10 +347,14 @@ def _read_joblib(
     stop_workers()
     # batch_size=1: our chunks are the batches; pre_dispatch bounds what is in flight.
     parallel = Parallel(n_jobs=n_jobs, return_as="generator", batch_size=1, pre_dispatch="2*n_jobs")
+    outputs = parallel(delayed(read_chunk)(chunk, spec) for chunk in chunks)
     try:
-        for results in parallel(delayed(read_chunk)(chunk, spec) for chunk in chunks):
+        for results in outputs:
             yield from results
     except BaseException:  # closed early, SIGTERM/Ctrl-C in the consumer, a run-wide error
+        with warnings.catch_warnings():  # stopping early is the point: no "tasks cancelled" warning
+            warnings.filterwarnings("ignore", message=".*adjusting the input task iterator", category=UserWarning)
+            outputs.close()
         stop_workers()
         raise
 
