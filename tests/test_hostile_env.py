@@ -133,6 +133,19 @@ def test_ctrl_c_mid_batch_is_one_line_exit_130(tmp_path: Path) -> None:
     assert all(ln.startswith(str(folder)) and ln.count("\t") == 2 for ln in lines)  # whole lines
 
 
+def test_ctrl_c_outside_the_read_loop_is_one_line_exit_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the weights load (or in a benchmark, a training run): not click's
+    bare "Aborted!" with exit status 1."""
+    import segocr.api
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(segocr.api, "load_recognizer", interrupted)
+    res = CliRunner().invoke(main, [*READ, str(PLATE)])
+    assert res.exit_code == 130 and res.stderr == "stopped by SIGINT (Ctrl-C)\n", res.output
+
+
 # ------------------------------------------------------------------- full disk
 
 _WRITE_BIG_PNG = """

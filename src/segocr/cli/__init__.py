@@ -113,7 +113,7 @@ def _check_streams_and_limits() -> None:
 def _invoke(ctx: click.Context, _run: Callable[[click.Context], Any] = main.invoke) -> Any:
     """Run the command; an environment error (disk full, file too large, read-only file
     system, a path under a file, ...) becomes one line and exit status 1, never a
-    traceback. Stdout is flushed here so that a failing final flush is caught too.
+    traceback; Ctrl-C is one line and exit status 130. Stdout is flushed here so that a failing final flush is caught too.
     (A closed pipe is left to click, which exits quietly.)"""
     import errno
     import os
@@ -126,6 +126,9 @@ def _invoke(ctx: click.Context, _run: Callable[[click.Context], Any] = main.invo
         result = _run(ctx)
         sys.stdout.flush()
         return result
+    except KeyboardInterrupt:  # Ctrl-C outside a read loop (loading, a benchmark, training)
+        click.echo("stopped by SIGINT (Ctrl-C)", err=True)
+        sys.exit(130)
     except OSError as exc:
         if exc.errno == errno.EPIPE:
             raise
