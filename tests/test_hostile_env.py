@@ -179,6 +179,18 @@ def test_report_folder_on_a_full_disk_names_the_folder(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs /sys (a folder nobody may write in)")
+def test_unwritable_folder_names_the_destination_not_a_temporary_name() -> None:
+    from segocr.models.weights import atomic_write_bytes
+
+    with pytest.raises(OSError) as info, atomic_folder(Path("/sys/segocr-report")):
+        pass
+    assert info.value.filename == "/sys/segocr-report"  # was /sys/.segocr-report.tmp-XXXX
+    with pytest.raises(OSError) as info:
+        atomic_write_bytes(Path("/sys/segocr.onnx"), b"x")
+    assert info.value.filename == "/sys/segocr.onnx"
+
+
 def test_weights_on_a_full_disk_name_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from segocr.models import weights
 

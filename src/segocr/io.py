@@ -810,7 +810,7 @@ def _write_whole(path: Path, data: bytes) -> None:
     except BaseException as exc:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.errno is not None:
+        if isinstance(exc, OSError) and exc.errno is not None:  # name path, not the temporary file
             raise OSError(exc.errno, exc.strerror or str(exc), os.fspath(path)) from None
         raise
 
@@ -847,7 +847,10 @@ def atomic_folder(out: str | os.PathLike[str], *, overwrite: bool = False) -> It
                 raise NotADirectoryError(20, "Not a directory", str(parent))
             break
     out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    try:
+        work = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    except OSError as exc:  # a read-only folder: name the destination, not the temporary name
+        raise OSError(exc.errno, exc.strerror or str(exc), os.fspath(out)) from None
     try:
         yield work
         umask = os.umask(0)

@@ -60,7 +60,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename, so a reader
     (or a crash) never sees a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:  # a read-only folder: name the file, not the temporary name
+        raise OSError(exc.errno, exc.strerror or str(exc), os.fspath(path)) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
