@@ -295,6 +295,36 @@ def test_a_chunk_of_huge_images_is_recognized_in_smaller_batches(monkeypatch: py
     assert batches == [[20, 20], [30, 10], [60]]
 
 
+def test_the_benchmark_harness_bounds_a_batch_by_its_pixels(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """evaluate's batches obey the same pixel budget: 64 huge images are not held at
+    once; predictions stay in sample order and a failed sample is skipped."""
+    import numpy as np
+
+    from segocr.datasets.base import PlateSample
+    from segocr.evaluation import harness
+    from segocr.recognizers.base import Prediction
+
+    batches: list[list[int]] = []
+
+    class Recorder:
+        name = "recorder"
+
+        def predict(self, images: list[np.ndarray]) -> list[Prediction]:
+            batches.append([im.shape[0] for im in images])
+            return [Prediction(text=str(im.shape[0]), confidence=1.0, recognizer="recorder") for im in images]
+
+    monkeypatch.setattr(harness, "CHUNK_PIXEL_BUDGET", 2500)
+    heights = [20, 20, None, 30, 10, 60]
+    samples = [
+        PlateSample(str(i), str(h), image=np.zeros((h, 50, 3), np.uint8)) if h else PlateSample(str(i), "x", path=tmp_path / "missing.png")
+        for i, h in enumerate(heights)
+    ]
+    result = harness.evaluate({"recorder": Recorder()}, samples, batch_size=64, progress=False, n_bootstrap=10)
+    assert batches[1:] == [[20, 20], [30, 10], [60]]  # batches[0]: the warm-up call
+    assert result.models["recorder"].overall.plate_accuracy == 1.0
+    assert [s.id for s in result.samples] == ["0", "1", "3", "4", "5"] and result.n_failed == 1
+
+
 # ------------------------------------------------------------------- network, HOME
 
 

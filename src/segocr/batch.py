@@ -35,6 +35,7 @@ from typing import Any, Literal, TypeAlias
 import numpy as np
 
 from segocr.errors import ImageReadError, SegocrError
+from segocr.io import CHUNK_PIXEL_BUDGET
 from segocr.recognizers.base import DEFAULT_MODEL, Prediction, Recognizer
 
 __all__ = [
@@ -171,12 +172,6 @@ def _failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-#: Most pixels (width x height, summed) of the decoded images a chunk holds at once:
-#: a chunk of huge images (each under the per-image limit, ``$SEGOCR_MAX_IMAGE_PIXELS``;
-#: a 47 KB PNG can declare 49 Mpx) is recognized in smaller batches instead of all
-#: together, so memory stays near that of one such image whatever ``chunk_size`` is.
-#: 32 photos of 1280x720 (29 Mpx) still make one batch.
-CHUNK_PIXEL_BUDGET = 64_000_000
 
 
 def read_chunk(sources: Sequence[Source], spec: RecognizerSpec) -> list[ReadResult]:

@@ -74,6 +74,14 @@ IMAGE_SUFFIXES: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".t
 #: 150 MB of pixels).
 DEFAULT_MAX_PIXELS = 50_000_000
 
+#: Most pixels (width x height, summed) of the decoded images one batch holds at once:
+#: a batch of huge images (each under the per-image limit, ``$SEGOCR_MAX_IMAGE_PIXELS``;
+#: a 47 KB PNG can declare 49 Mpx) is recognized in smaller batches instead of all
+#: together, so memory stays near that of one such image whatever the batch size is.
+#: 32 photos of 1280x720 (29 Mpx) still make one batch. Used by
+#: :func:`segocr.batch.read_chunk` and :func:`segocr.evaluation.evaluate`.
+CHUNK_PIXEL_BUDGET = 64_000_000
+
 #: Default limit on the bytes of one encoded image (a file, a buffer, stdin): 100 MiB.
 DEFAULT_MAX_BYTES = 100 * 2**20
 

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from segocr.datasets.base import Dataset, PlateSample, load_dataset
 from segocr.errors import DatasetError, ImageReadError, SegocrError
 from segocr.evaluation import metrics as M
+from segocr.io import CHUNK_PIXEL_BUDGET
 from segocr.names import printable
 from segocr.recognizers.base import (
     Prediction,
@@ -193,7 +194,8 @@ def evaluate(
     per track in the :data:`TRACKS` row of ``subsets``.
 
     Images are read once, ``batch_size`` at a time (uint8 RGB (H, W, 3)), and every
-    recognizer sees the same batch. Before its first timed batch each recognizer gets
+    recognizer sees the same batch (smaller ones where the batch's pixels would pass
+    :data:`segocr.io.CHUNK_PIXEL_BUDGET`). Before its first timed batch each recognizer gets
     one untimed warm-up call on one image, so lazy set-up is not billed as reading
     time. A sample whose image raises :class:`ImageReadError` (or has no pixels at all)
     becomes a :class:`SampleFailure`. ``progress`` shows a tqdm bar on stderr.
@@ -224,32 +226,39 @@ def evaluate(
     seconds: dict[str, float] = dict.fromkeys(recognizers, 0.0)
     warmed: set[str] = set()
 
+    def recognize(images: list[np.ndarray]) -> None:
+        for name, rec in recognizers.items():
+            if name not in warmed:
+                rec.predict(images[:1])
+                warmed.add(name)
+            t0 = time.perf_counter()
+            out = rec.predict(images)
+            seconds[name] += time.perf_counter() - t0
+            if len(out) != len(images):
+                raise RuntimeError(f"recognizer {name!r} returned {len(out)} predictions for {len(images)} images")
+            preds[name].extend(out)
+
     with tqdm(total=len(samples), unit="plate", desc="benchmark", disable=not progress) as bar:
         for start in range(0, len(samples), batch_size):
-            batch = samples[start : start + batch_size]
             images: list[np.ndarray] = []
-            for sample in batch:
+            pixels = 0
+            for sample in samples[start : start + batch_size]:
                 try:
-                    images.append(sample.load())
+                    image = sample.load()
                 except (ImageReadError, DatasetError) as err:
                     path = printable(sample.path) if sample.path is not None else None
                     failures.append(SampleFailure(printable(sample.id), path, printable(str(err))))
                     continue
+                size = image.shape[0] * image.shape[1]
+                if images and pixels + size > CHUNK_PIXEL_BUDGET:  # recognize what is held first
+                    recognize(images)
+                    images, pixels = [], 0
+                images.append(image)
+                pixels += size
                 kept.append(sample)
             if images:
-                for name, rec in recognizers.items():
-                    if name not in warmed:
-                        rec.predict(images[:1])
-                        warmed.add(name)
-                    t0 = time.perf_counter()
-                    out = rec.predict(images)
-                    seconds[name] += time.perf_counter() - t0
-                    if len(out) != len(images):
-                        raise RuntimeError(
-                            f"recognizer {name!r} returned {len(out)} predictions for {len(images)} images"
-                        )
-                    preds[name].extend(out)
-            bar.update(len(batch))
+                recognize(images)
+            bar.update(min(batch_size, len(samples) - start))
 
     truths = [s.text for s in kept]
     subsets = subset_names(kept)
