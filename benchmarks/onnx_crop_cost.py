@@ -17,18 +17,22 @@ import json
 import statistics
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnxruntime as ort
+
+# segocr.runtime turns ONNX Runtime's telemetry off; it must come before onnxruntime.
+from segocr.runtime.onnx_backend import session_options
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 
 def session(path: Path, threads: int) -> ort.InferenceSession:
-    """An ONNX Runtime CPU session of ``path`` limited to ``threads`` threads."""
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    """An ONNX Runtime CPU session of ``path`` with segocr's settings, ``threads`` threads."""
+    import onnxruntime as ort
+
+    return ort.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
 
 
 def per_crop_us(times: list[float], batch: int) -> float:

@@ -336,7 +336,7 @@ def test_onnx_runtime_telemetry_is_off_and_home_is_left_alone(tmp_path: Path) ->
     home = tmp_path / "home"
     home.mkdir()
     env = _env(HOME=str(home))
-    env.pop("ORT_DISABLE_TELEMETRY", None)  # set in this process once segocr.runtime is imported
+    env.pop("ORT_DISABLE_TELEMETRY", None)  # set in this process once segocr is imported
     proc = subprocess.run(  # noqa: PLW1510
         [*SEGOCR, *READ, "--runtime", "onnx", str(PLATE)],
         capture_output=True, text=True, timeout=TIMEOUT_S, env=env,
@@ -349,6 +349,17 @@ def test_onnx_runtime_telemetry_is_off_and_home_is_left_alone(tmp_path: Path) ->
         capture_output=True, text=True, timeout=TIMEOUT_S, env={**env, "HOME": "/dev/null"},
     )  # fmt: skip
     assert unwritable.returncode == 0 and unwritable.stderr == ""
+    # A program that imports any part of segocr before onnxruntime (the peers benchmark's
+    # RapidOCR does) gets the same: segocr/__init__ turns it off, not segocr.runtime.
+    other = (
+        "import segocr.io, onnxruntime as ort, sys; "
+        "ort.InferenceSession(sys.argv[1], providers=['CPUExecutionProvider'])"
+    )
+    onnx = Path(__file__).parents[1] / "src" / "segocr" / "weights" / "segcnn-int8.onnx"
+    proc = subprocess.run(  # noqa: PLW1510
+        [sys.executable, "-c", other, str(onnx)], capture_output=True, text=True, timeout=TIMEOUT_S, env=env
+    )  # fmt: skip
+    assert proc.returncode == 0 and list(home.rglob("*")) == [], proc.stderr
 
 
 def test_stopping_a_parallel_read_early_warns_nothing() -> None:

@@ -18,20 +18,14 @@ the ``.pt``'s sha256) and the device is ``auto`` or ``cpu``; otherwise ``torch``
 Nothing here imports torch at module level: :func:`load_network` imports it only when
 the torch backend is chosen.
 
-ONNX Runtime's telemetry (on by default on Linux since 1.29: a device id and an event
-queue under ``~/.cache/Microsoft``, uploads to Microsoft, and a warning line on stderr
-when the home folder is read-only) is turned off here, before any module of segocr
-imports onnxruntime, with ``ORT_DISABLE_TELEMETRY=1`` unless that variable is set
-already: segocr uses no network at run time.
+ONNX Runtime's telemetry is turned off by ``segocr/__init__.py`` (``ORT_DISABLE_TELEMETRY=1``
+unless that variable is set already), before any module of segocr imports onnxruntime.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
-import os
-
-os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
