@@ -231,6 +231,11 @@ def test_empty_path_is_a_usage_error() -> None:
     assert res.exit_code == 2 and "an empty path ('') is not an image" in res.stderr
 
 
+def test_stdin_twice_is_a_usage_error() -> None:
+    res = CliRunner().invoke(main, ["read", "-", "-"], input=b"")
+    assert res.exit_code == 2 and "'-' (stdin) can be given once" in res.stderr and res.stdout == ""
+
+
 def test_tabs_and_newlines_in_paths_stay_on_one_line(tmp_path: Path) -> None:
     odd = tmp_path / "a\tb\nc.png"
     shutil.copy(SAMPLES / "1H296.png", odd)

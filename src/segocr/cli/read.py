@@ -348,6 +348,8 @@ def read(
         raise click.UsageError("--scheduler only applies to --backend dask")
     if any(not item for item in images):
         raise click.BadParameter("an empty path ('') is not an image", param_hint="IMAGE")
+    if images.count(STDIN) > 1:  # the second would read an exhausted stream: an empty image
+        raise click.BadParameter("'-' (stdin) can be given once", param_hint="IMAGE")
     given = model
     if model is None:
         model = _card_model(weights) if weights is not None else DEFAULT_MODEL
