@@ -122,6 +122,18 @@ def test_unusable_csv_raises(tmp_path: Path, csv_text: str, needle: str) -> None
         open_folder(tmp_path, strict=False)
 
 
+def test_control_characters_in_the_labels_file_reach_no_terminal(tmp_path: Path) -> None:
+    """An ESC or BEL in the header or a row is shown as text (``\\x1b``), never sent raw."""
+    (tmp_path / "labels.csv").write_text("pa\x1b[31mth,te\x07xt\n", encoding="utf-8")
+    with pytest.raises(DatasetError) as err:
+        open_folder(tmp_path)
+    assert "(header: pa\\x1b[31mth,te\\x07xt)" in str(err.value)
+    (tmp_path / "labels.csv").write_text("path,text\n1H\x1b[2J.png,AB\n", encoding="utf-8")
+    with pytest.raises(DatasetError) as err:
+        open_folder(tmp_path).samples()
+    assert "1H\\x1b[2J.png does not exist" in str(err.value) and "\x1b" not in str(err.value)
+
+
 def test_where_errors(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="--data-dir"):
         open_folder(None)

@@ -34,7 +34,7 @@ from segocr.datasets.base import PlateSample, register_dataset, split_samples
 from segocr.datasets.info import DatasetProblem, IndexScan, problems_error
 from segocr.errors import DatasetError
 from segocr.io import iter_image_paths
-from segocr.names import printable
+from segocr.names import one_line, printable
 
 LABELS_FILE = "labels.csv"
 _DUPLICATE_MARK = re.compile(r"^(?P<text>.+?)[_-]\d{1,3}$")
@@ -91,7 +91,7 @@ def _read_csv(csv_path: Path, root: Path) -> tuple[list[PlateSample], list[Datas
     missing = [c for c in ("path", "text") if c not in header]
     if missing:
         raise DatasetError(
-            f"{csv_path}: missing column(s) {', '.join(missing)} (header: {','.join(rows[0])})"
+            f"{one_line(csv_path)}: missing column(s) {', '.join(missing)} (header: {one_line(','.join(rows[0]))})"
         )
     i_path, i_text = header.index("path"), header.index("text")
     for line, row in enumerate(rows[1:], start=2):

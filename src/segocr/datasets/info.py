@@ -43,6 +43,7 @@ from tqdm import tqdm
 from segocr.datasets.base import SPLITS, Dataset, PlateSample
 from segocr.datasets.masked import MASK_CHAR
 from segocr.errors import DatasetError, ImageReadError, SegocrError
+from segocr.names import one_line
 
 #: The kinds of problem, in the order reports list them.
 PROBLEM_KINDS = (
@@ -83,7 +84,7 @@ class DatasetProblem:
             )
 
     def __str__(self) -> str:
-        return f"{self.kind}  {self.where}: {self.detail}"
+        return f"{self.kind}  {one_line(self.where)}: {one_line(self.detail)}"  # a name's ESC or BEL stays text
 
 
 @dataclass(frozen=True)
