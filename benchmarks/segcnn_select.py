@@ -28,6 +28,9 @@ search updated by the JSON object (e.g. ``rowband={"gap_windows": true}``), as t
 recipe ``LABEL@NAME``: a segmentation change compared with the same classifiers.
 
 A model given as ``LABEL=PATH`` belongs to the recipe ``LABEL`` (one run per split);
+``--recorded FILE.json:LABEL`` (repeatable) takes the rows of recipe ``LABEL`` from an
+earlier ``--out`` of this script instead of reading models (refused unless that file
+was read with the same shipped search): a baseline whose run folders are gone.
 ``--baseline LABEL`` then prints a table per recipe (per split and summed over
 ``--splits``, the splits every recipe compared has) and the verdict of the rule fixed in
 docs/models.md (S13k): a recipe passes when its plates summed over the splits beat the
@@ -113,6 +116,40 @@ def verdicts(rows: list[dict[str, Any]], baseline: str, splits: list[int], margi
     return out
 
 
+def recorded_rows(specs: list[str], search: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The rows named by ``FILE.json:LABEL`` specs (earlier ``--out`` files of this
+    script), each marked with ``"recorded": FILE``; a file read with another search
+    than ``search`` (the shipped card's), or without rows of LABEL, is refused.
+
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "old.json"
+    >>> row = {"label": "b", "model": "m", "split_seed": 1, "val_correct": 7, "val_n": 8, "hdr_correct": 3, "hdr_n": 4}
+    >>> _ = f.write_text(json.dumps({"search": None, "rows": [row, {**row, "label": "c"}]}))
+    >>> [(r["label"], r["val_correct"]) for r in recorded_rows([f"{f}:b"], None)]  # doctest: +ELLIPSIS
+    m ... split 1  val 7/8  hdr 3/4  (recorded in ...old.json)
+    [('b', 7)]
+    >>> recorded_rows([f"{f}:b"], {"merge_boxes": False})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    SystemExit: --recorded ...old.json: read with another search than the shipped card's
+    """
+    rows = []
+    for spec in specs:
+        file, sep, label = spec.rpartition(":")
+        if not sep:
+            raise SystemExit(f"--recorded {spec}: expected FILE.json:LABEL")
+        old = json.loads(Path(file).read_text())
+        if old.get("search") != search:
+            raise SystemExit(f"--recorded {file}: read with another search than the shipped card's")
+        got = [{**r, "recorded": file} for r in old["rows"] if r["label"] == label]
+        if not got:
+            raise SystemExit(f"--recorded {file}: no rows of recipe {label!r}")
+        for r in got:
+            print(f"{r['model']:45s} split {r['split_seed']}  val {r['val_correct']}/{r['val_n']}  "
+                  f"hdr {r['hdr_correct']}/{r['hdr_n']}  (recorded in {file})")
+        rows.extend(got)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="*", type=Path)
@@ -122,6 +159,8 @@ def main() -> None:
     ap.add_argument("--baseline", default=None, help="the LABEL of the baseline recipe: print the rule's verdicts")
     ap.add_argument("--splits", default="1,2,3", help="split seeds the verdict sums over (comma-separated)")
     ap.add_argument("--margin", type=int, default=3, help="plates a recipe must gain over the baseline")
+    ap.add_argument("--recorded", action="append", default=[], metavar="FILE.json:LABEL",
+                    help="the rows of recipe LABEL from an earlier --out (same shipped search), not read again")
     ap.add_argument("--search-variant", action="append", default=[], metavar="NAME=JSON",
                     help="also read every model with the shipped search updated by JSON, as LABEL@NAME")
     args = ap.parse_args()
@@ -146,7 +185,7 @@ def main() -> None:
     for spec in args.search_variant:
         vname, _, js = spec.partition("=")
         searches.append((vname, {**(search or {}), **json.loads(js)}))
-    rows = []
+    rows = recorded_rows(args.recorded, search)
     for (label0, name0, rec, tc), (vname, vsearch) in itertools.product(cands, searches):
         label, name = (f"{label0}@{vname}", f"{name0}@{vname}") if vname else (label0, name0)
         seed = split_seed_of(tc)

@@ -4,7 +4,6 @@ the whole command with a stand-in ``tesseract`` executable and a tiny in-memory 
 
 from __future__ import annotations
 
-import doctest
 import importlib.util
 import json
 import shutil
@@ -37,12 +36,6 @@ def peers() -> ModuleType:
         yield module
     finally:
         sys.modules.pop(name, None)
-
-
-def test_doctests(peers: ModuleType) -> None:
-    # benchmarks/ is outside pytest's doctest paths, so run the module's examples here.
-    failed, attempted = doctest.testmod(peers, optionflags=doctest.ELLIPSIS)
-    assert attempted > 0 and failed == 0
 
 
 @pytest.mark.parametrize(
