@@ -3,13 +3,13 @@ held-out validation plates of the init weights (issue 10)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
 import pytest
+from benchmark_modules import load_benchmark
 
 from segocr.charset import LATIN, Charset
 from segocr.datasets.base import PlateSample
@@ -19,12 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark(name)
 
 
 def test_draw_shares_weigh_sources_and_rare_characters() -> None:

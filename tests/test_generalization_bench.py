@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+from benchmark_modules import load_benchmark
 
 from segocr.datasets.base import PlateSample
 from segocr.datasets.mix import read_mix_config
@@ -18,14 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def gen():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location(
-        "generalization", ROOT / "benchmarks" / "generalization.py"
-    )
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["generalization"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("generalization")
 
 
 def test_loso_plan_names_real_sources_and_existing_configs(gen) -> None:  # type: ignore[no-untyped-def]

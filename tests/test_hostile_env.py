@@ -19,6 +19,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -260,6 +261,22 @@ def test_fifo_as_onnx_card_is_an_error_not_a_hang(tmp_path: Path) -> None:
 # ------------------------------------------------------------------- memory
 
 
+class HeightRecorder:
+    """A recognizer that reads each image as its height and records its batches'
+    heights in ``batches``."""
+
+    name = "recorder"
+
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+
+    def predict(self, images: list[Any]) -> list[Any]:
+        from segocr.recognizers.base import Prediction
+
+        self.batches.append([im.shape[0] for im in images])
+        return [Prediction(text=str(im.shape[0]), confidence=1.0, recognizer="recorder") for im in images]
+
+
 def test_a_chunk_of_huge_images_is_recognized_in_smaller_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     """A chunk's decoded pixels are bounded (CHUNK_PIXEL_BUDGET), not chunk_size x the
     per-image limit: 32 small PNGs declaring 49 Mpx each used to be held all at once."""
@@ -267,18 +284,10 @@ def test_a_chunk_of_huge_images_is_recognized_in_smaller_batches(monkeypatch: py
     import numpy as np
 
     from segocr import batch
-    from segocr.recognizers.base import Prediction
 
-    batches: list[list[int]] = []
+    recorder = HeightRecorder()
 
-    class Recorder:
-        name = "recorder"
-
-        def predict(self, images: list[np.ndarray]) -> list[Prediction]:
-            batches.append([im.shape[0] for im in images])
-            return [Prediction(text=str(im.shape[0]), confidence=1.0, recognizer="recorder") for im in images]
-
-    monkeypatch.setattr(batch.RecognizerSpec, "load", lambda self: Recorder())
+    monkeypatch.setattr(batch.RecognizerSpec, "load", lambda self: recorder)
     monkeypatch.setattr(batch, "CHUNK_PIXEL_BUDGET", 2500)
 
     def png(height: int) -> batch.InlineImage:
@@ -292,7 +301,7 @@ def test_a_chunk_of_huge_images_is_recognized_in_smaller_batches(monkeypatch: py
         ("h20", "20"), ("h20", "20"), ("bad", "bad: broken"), ("h30", "30"), ("h10", "10"), ("h60", "60")
     ]  # fmt: skip
     # 1000 + 1000 px fit the 2500 budget, + 1500 does not; 1500 + 500; 3000 alone.
-    assert batches == [[20, 20], [30, 10], [60]]
+    assert recorder.batches == [[20, 20], [30, 10], [60]]
 
 
 def test_the_benchmark_harness_bounds_a_batch_by_its_pixels(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -302,16 +311,8 @@ def test_the_benchmark_harness_bounds_a_batch_by_its_pixels(monkeypatch: pytest.
 
     from segocr.datasets.base import PlateSample
     from segocr.evaluation import harness
-    from segocr.recognizers.base import Prediction
 
-    batches: list[list[int]] = []
-
-    class Recorder:
-        name = "recorder"
-
-        def predict(self, images: list[np.ndarray]) -> list[Prediction]:
-            batches.append([im.shape[0] for im in images])
-            return [Prediction(text=str(im.shape[0]), confidence=1.0, recognizer="recorder") for im in images]
+    recorder = HeightRecorder()
 
     monkeypatch.setattr(harness, "CHUNK_PIXEL_BUDGET", 2500)
     heights = [20, 20, None, 30, 10, 60]
@@ -319,8 +320,8 @@ def test_the_benchmark_harness_bounds_a_batch_by_its_pixels(monkeypatch: pytest.
         PlateSample(str(i), str(h), image=np.zeros((h, 50, 3), np.uint8)) if h else PlateSample(str(i), "x", path=tmp_path / "missing.png")
         for i, h in enumerate(heights)
     ]
-    result = harness.evaluate({"recorder": Recorder()}, samples, batch_size=64, progress=False, n_bootstrap=10)
-    assert batches[1:] == [[20, 20], [30, 10], [60]]  # batches[0]: the warm-up call
+    result = harness.evaluate({"recorder": recorder}, samples, batch_size=64, progress=False, n_bootstrap=10)
+    assert recorder.batches[1:] == [[20, 20], [30, 10], [60]]  # batches[0]: the warm-up call
     assert result.models["recorder"].overall.plate_accuracy == 1.0
     assert [s.id for s in result.samples] == ["0", "1", "3", "4", "5"] and result.n_failed == 1
 

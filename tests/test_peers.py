@@ -4,7 +4,6 @@ the whole command with a stand-in ``tesseract`` executable and a tiny in-memory 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import sys
@@ -15,6 +14,7 @@ from types import ModuleType
 import cv2
 import numpy as np
 import pytest
+from benchmark_modules import load_benchmark
 from click.testing import CliRunner
 
 from segocr.datasets.base import PlateSample
@@ -25,17 +25,8 @@ PEERS_PY = Path(__file__).resolve().parents[1] / "benchmarks" / "peers.py"
 
 @pytest.fixture(scope="module")
 def peers() -> ModuleType:
-    """benchmarks/peers.py imported as a module (benchmarks/ is not a package)."""
-    name = "segocr_benchmarks_peers"
-    spec = importlib.util.spec_from_file_location(name, PEERS_PY)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while being built
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.modules.pop(name, None)
+    """benchmarks/peers.py imported as a module."""
+    return load_benchmark(PEERS_PY)
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@ RapidOCR) in, driven line by line; here with this tree's code on a few synthetic
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import pickle
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from benchmark_modules import load_benchmark
 
 from segocr.datasets.base import load_dataset
 
@@ -20,11 +20,7 @@ WORKER_PY = ROOT / "benchmarks" / "speed_worker.py"
 
 @pytest.fixture(scope="module")
 def worker_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("segocr_benchmarks_speed_worker", WORKER_PY)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark(WORKER_PY)
 
 
 def test_worker_times_and_reads_like_this_process(worker_module: ModuleType, tmp_path: Path) -> None:
