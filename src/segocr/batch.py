@@ -172,8 +172,6 @@ def _failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-
-
 def read_chunk(sources: Sequence[Source], spec: RecognizerSpec) -> list[ReadResult]:
     """Read and recognize ``sources`` (one task of :func:`read_many`), in order.
 

@@ -57,6 +57,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "ImageSource",
     "atomic_folder",
+    "atomic_write_bytes",
     "iter_image_paths",
     "limit",
     "read_file_bytes",
@@ -797,28 +798,38 @@ def write_image(path: str | os.PathLike[str], image_rgb: np.ndarray) -> None:
     ok, encoded = cv2.imencode(suffix, np.ascontiguousarray(pixels))
     if not ok:  # pragma: no cover - OpenCV encodes every uint8 image in these formats
         raise ValueError(f"{path}: OpenCV could not encode the image as {suffix}")
-    _write_whole(path, encoded.tobytes())
+    atomic_write_bytes(path, encoded.tobytes(), make_parents=False, durable=False)
 
 
-def _write_whole(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary sibling and a rename: a full
-    disk or an interrupt leaves no half-written file (the temporary one is removed).
-    An OSError always names ``path`` (a failed ``write`` names no file by itself)."""
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, make_parents: bool = True, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` through a temporary sibling and a rename, so a reader
+    (or a crash, a full disk, an interrupt) never sees a half-written file; the
+    temporary file is removed on failure. ``make_parents`` creates the parent folders;
+    ``durable`` syncs the data to disk before the rename (weights, checkpoints). An
+    :class:`OSError` always names ``path``, not the temporary name (a failed ``write``
+    names no file by itself)."""
     import tempfile
 
-    tmp: str | None = None
+    path = Path(path)
+    if make_parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:  # a read-only or missing folder
+        raise OSError(exc.errno, exc.strerror or str(exc), os.fspath(path)) from None
+    try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.errno is not None:  # name path, not the temporary file
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename in (None, tmp):
             raise OSError(exc.errno, exc.strerror or str(exc), os.fspath(path)) from None
         raise
 
