@@ -111,19 +111,23 @@ def test_ctrl_c_mid_batch_is_one_line_exit_130(tmp_path: Path) -> None:
     plates = sorted(SAMPLES.glob("*.png"))
     for k in range(3000):
         (folder / f"{k:04d}.png").symlink_to(plates[k % len(plates)])
+    # Unbuffered (bufsize=0): readline takes just the first line, so communicate, which
+    # reads the pipe's descriptor itself, gets every later one (a buffered readline
+    # would keep the second line of a batch in its buffer, out of communicate's reach).
     proc = subprocess.Popen(
         [*SEGOCR, *READ, "--batch-size", "2", str(folder)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0, env=_env(),
     )  # fmt: skip
     try:
         assert proc.stdout is not None
-        first = proc.stdout.readline()  # reading has started
+        first = proc.stdout.readline().decode()  # reading has started
         proc.send_signal(signal.SIGINT)
-        rest, err = proc.communicate(timeout=60)
+        rest_b, err_b = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:  # pragma: no cover - only when the test fails
             proc.kill()
             proc.wait()
+    rest, err = rest_b.decode(), err_b.decode()
     assert proc.returncode == 130, err
     lines = [first.rstrip("\n"), *rest.splitlines()]
     # (the count may lag the printed lines by one: the signal can land between the two)
