@@ -223,9 +223,8 @@ def _fit(
         total = 0.0
         for i in range(0, len(order), cfg.batch_size):
             idx = order[i : i + cfg.batch_size]
-            x = augment_crops(data.x[idx], rng=rng, photometric=cfg.photometric, low_contrast=cfg.low_contrast)
-            x = torch.from_numpy(x)
-            x = x.unsqueeze(1).to(device)
+            crops = augment_crops(data.x[idx], rng=rng, photometric=cfg.photometric, low_contrast=cfg.low_contrast)
+            x = torch.from_numpy(crops).unsqueeze(1).to(device)
             y = torch.from_numpy(data.y[idx]).to(device)
             loss = loss_fn(model(x), y)
             opt.zero_grad()
