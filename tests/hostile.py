@@ -4,9 +4,22 @@ nothing is downloaded and nothing large is written (a sparse file costs no disk)
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 import cv2
 import numpy as np
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+
+
+def many_plates(folder: Path, n: int) -> Path:
+    """``folder`` (created) holding ``n`` symlinks ``0000.png``, ... to the shipped sample
+    crops in turn: a long batch to interrupt, at no disk cost."""
+    folder.mkdir()
+    plates = sorted(SAMPLES.glob("*.png"))
+    for k in range(n):
+        (folder / f"{k:04d}.png").symlink_to(plates[k % len(plates)])
+    return folder
 
 
 def progressive_jpeg(height: int = 64, width: int = 64, seed: int = 0) -> bytes:

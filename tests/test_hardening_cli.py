@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hostile import many_plates
 
 from segocr.cli import main
 from segocr.io import read_image
@@ -191,11 +192,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_sigterm_stops_the_workers_and_flushes(tmp_path: Path) -> None:
-    folder = tmp_path / "many"
-    folder.mkdir()
-    plates = sorted(SAMPLES.glob("*.png"))
-    for k in range(600):
-        (folder / f"{k:04d}.png").symlink_to(plates[k % len(plates)])
+    folder = many_plates(tmp_path / "many", 600)
     proc = subprocess.Popen(
         [*SEGOCR, "read", "--device", "cpu", "--jobs", "2", "--batch-size", "2", str(folder)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hostile import many_plates
 
 from segocr.cli import main
 from segocr.errors import ConfigError, WeightsError
@@ -106,11 +107,7 @@ def test_name_too_long_is_an_error_line_and_the_rest_is_read(tmp_path: Path) -> 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGINT"), reason="needs SIGINT")
 def test_ctrl_c_mid_batch_is_one_line_exit_130(tmp_path: Path) -> None:
-    folder = tmp_path / "many"
-    folder.mkdir()
-    plates = sorted(SAMPLES.glob("*.png"))
-    for k in range(3000):
-        (folder / f"{k:04d}.png").symlink_to(plates[k % len(plates)])
+    folder = many_plates(tmp_path / "many", 3000)
     # Unbuffered (bufsize=0): readline takes just the first line, so communicate, which
     # reads the pipe's descriptor itself, gets every later one (a buffered readline
     # would keep the second line of a batch in its buffer, out of communicate's reach).
