@@ -36,6 +36,7 @@ import numpy as np
 
 from segocr.errors import ImageReadError, SegocrError
 from segocr.io import CHUNK_PIXEL_BUDGET
+from segocr.pool import stop_workers, watched_pool
 from segocr.recognizers.base import DEFAULT_MODEL, Prediction, Recognizer
 
 __all__ = [
@@ -49,7 +50,6 @@ __all__ = [
     "expand_paths",
     "read_chunk",
     "read_many",
-    "stop_workers",
 ]
 
 Backend: TypeAlias = Literal["loky", "dask"]
@@ -342,33 +342,15 @@ def _read_joblib(
     parallel = Parallel(n_jobs=n_jobs, return_as="generator", batch_size=1, pre_dispatch="2*n_jobs")
     outputs = parallel(delayed(read_chunk)(chunk, spec) for chunk in chunks)
     try:
-        for results in outputs:
-            yield from results
+        with watched_pool():  # a pool that stops serving raises WorkerPoolError
+            for results in outputs:
+                yield from results
     except BaseException:  # closed early, SIGTERM/Ctrl-C in the consumer, a run-wide error
         with warnings.catch_warnings():  # stopping early is the point: no "tasks cancelled" warning
             warnings.filterwarnings("ignore", message=".*adjusting the input task iterator", category=UserWarning)
             outputs.close()
         stop_workers()
         raise
-
-
-def stop_workers() -> None:
-    """Kill the worker processes of joblib's reusable process pool, if it has any
-    (without waiting for them to be gone: waiting could itself hang).
-
-    joblib keeps its loky workers alive after a run, for the next one (about five
-    minutes, each holding its recognizer: hundreds of MB). :func:`read_many` calls
-    this when its consumer stops early (``close()``, SIGTERM turned into an
-    exception, Ctrl-C) so that nothing is left behind; a run that ends normally
-    keeps them for reuse.
-    """
-    try:
-        from joblib.externals.loky import reusable_executor
-    except ImportError:  # pragma: no cover - joblib always vendors loky
-        return
-    executor = getattr(reusable_executor, "_executor", None)
-    if executor is not None:
-        executor.shutdown(wait=False, kill_workers=True)
 
 
 def _read_dask(

@@ -254,7 +254,7 @@ def run_ablation(
     line as each config finishes."""
     from joblib import Parallel, delayed
 
-    from segocr.batch import stop_workers
+    from segocr.pool import stop_workers, watched_pool
 
     if not variants:
         raise ValueError("run_ablation needs at least the base variant")
@@ -280,7 +280,7 @@ def run_ablation(
 
     if jobs != 1:
         stop_workers()  # fresh workers: see segocr.batch._read_joblib
-    with Parallel(n_jobs=jobs) as parallel:
+    with watched_pool(), Parallel(n_jobs=jobs) as parallel:
         prep_keys = list(preps)
         prepared = parallel(delayed(_prepare_all)(images, preps[k]) for k in prep_keys)
         works = dict(zip(prep_keys, prepared, strict=True))

@@ -173,7 +173,7 @@ def ablate(
             seed=seed,
             progress=say,
         )
-    except DatasetError as err:
+    except SegocrError as err:  # no image readable, weights a worker cannot load, a dead pool
         raise click.ClickException(str(err)) from None
     out_dir = out if out is not None else Path("runs") / f"ablation-{ds.name}-{split}"
     wall = time.perf_counter() - start
