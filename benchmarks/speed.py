@@ -13,8 +13,8 @@ Measures, in one process unless said otherwise:
   (``NAME.pt``, whatever the default weights are) over the decoded test images
   (images decoded once beforehand; ``predict`` on batches of 64), for each with torch,
   the float ONNX export and the int8 model (``NAME-int8.onnx``, where shipped),
-  ``--threads`` threads for all (torch intra-op threads, ONNX Runtime intra-op
-  threads); ``--repeats`` passes, the runtimes interleaved pass by pass; medians and
+  ``--threads`` threads for all (torch intra-op threads; ONNX Runtime: the batch
+  cut into that many parts run side by side, ``benchmarks/onnx_threads.py``); ``--repeats`` passes, the runtimes interleaved pass by pass; medians and
   each one's ratio to torch's median;
 * the same passes, interleaved with these, of the code at ``--before-rev`` (the
   recognizers before the pipeline speed work: a ``git archive`` of its ``src`` run in
@@ -188,7 +188,7 @@ def main() -> None:
         for variant, path in (("onnx", pt.with_suffix(".onnx")), ("onnx-int8", pt.with_name(f"{pt.stem}-int8.onnx"))):
             if path.exists() and variant in variants_run:
                 rec: Any = load_recognizer(name, weights=str(path), device="cpu", runtime="onnx")
-                rec.net, _ = load_onnx(path, threads=args.threads)  # --threads intra-op threads
+                rec.net, _ = load_onnx(path, threads=args.threads)  # a batch split over --threads threads
                 recs[(name, variant)] = rec
     readings = {key: [p.text for p in rec.predict(images)] for key, rec in recs.items()}  # also the warm-up
 

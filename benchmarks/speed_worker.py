@@ -9,7 +9,7 @@ interleave with the parent's (each sees the same machine load).
 ``--what segocr``: segocr's recognizers as whatever ``segocr`` this interpreter imports
 (``PYTHONPATH`` pointing at another commit's ``src``: the code before a change), each
 model's IWT4S weights (``NAME.pt`` beside the package) as the float ONNX export and, where
-one ships, the int8 model, ``--threads`` intra-op threads. ``--what rapidocr``:
+one ships, the int8 model, ``--threads`` threads. ``--what rapidocr``:
 RapidOCR's recognizer alone (``benchmarks/peers.py``'s ``RapidOCRPeer``) with the
 given preprocessing. Protocol (one line each way): the parent writes a key
 (``crnn/onnx``, ``rapidocr``, ...) and the worker answers with one JSON line,

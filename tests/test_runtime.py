@@ -203,3 +203,33 @@ def test_the_pt_card_rules_the_settings_of_both_runtimes(tmp_path: Path) -> None
     with pytest.raises(WeightsError, match="stale"):
         get_recognizer_factory("segcnn")(weights=pt.with_suffix(".onnx"), device="cpu")
     assert get_recognizer_factory("segcnn")(weights=pt, device="cpu").net.runtime == "torch"  # auto falls back
+
+
+def test_a_batch_split_over_threads_gives_the_whole_batch_logits(exported: Path) -> None:
+    from segocr.runtime.onnx_backend import OnnxNetwork
+
+    data = onnx_card_path(exported.with_suffix(".onnx")).with_suffix("").read_bytes()
+    x = np.random.default_rng(0).normal(size=(7, 1, 32, 32)).astype(np.float32)
+    one = OnnxNetwork(data, threads=1)
+    three = OnnxNetwork(data, threads=3)
+    whole = one(x)
+    assert whole.shape[0] == 7
+    same = {"rtol": 0, "atol": 1e-5}  # a batch's size may pick other kernels on other CPUs
+    np.testing.assert_allclose(three(x), whole, **same)  # parts of 3, 2 and 2 samples, in order
+    np.testing.assert_allclose(three(x[:2]), whole[:2], **same)  # fewer samples than threads
+    np.testing.assert_allclose(three(x[:1]), whole[:1], **same)
+    with pytest.raises(ValueError, match="positive int"):
+        OnnxNetwork(data, threads=0)
+
+
+def test_threads_follow_omp_num_threads_else_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from segocr.runtime.onnx_backend import cpu_threads
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # as joblib sets it in --jobs N workers
+    assert cpu_threads() == 1
+    assert cpu_threads(4) == 4
+    for bad in ("", "0", "two"):
+        monkeypatch.setenv("OMP_NUM_THREADS", bad)
+        assert cpu_threads() == len(os.sched_getaffinity(0))

@@ -245,8 +245,8 @@ def load_network(
 ) -> tuple[Network, dict[str, Any]]:
     """(network, card) for weight file ``weights`` on the backend
     :func:`choose_runtime` picks. ``build(card)`` makes the (empty) torch module for a
-    ``.pt`` file; it is not called for ONNX. ``threads``: ONNX Runtime's intra-op
-    threads (None: its default, one per physical core). Both backends check the file
+    ``.pt`` file; it is not called for ONNX. ``threads``: the threads ONNX Runtime
+    may use for a batch (None: :func:`segocr.runtime.onnx_backend.cpu_threads`). Both backends check the file
     against its card's sha256 and raise :class:`WeightsError` for unusable weights."""
     from segocr.models.weights import verify_loaded
 
