@@ -9,7 +9,8 @@ batch cut into N parts run side by side on a one-thread session
 For each of segcnn, crnn, crnn-fast and holistic with their IWT4S weights (the float
 export and the int8 model, as ``benchmarks/speed.py``): plates per second over the
 decoded IWT4S test images in batches of 64 (passes of the two ways interleaved, median
-of ``--repeats``) and their ratio, and whether both ways give the same readings (texts
+of ``--repeats``) and their ratio, the median time of one plate read alone (the first 50
+test images; a batch of one runs on intra-op threads both ways), and whether both ways give the same readings (texts
 and confidences, to the bit) on every IWT4S image, train and test split (nothing is
 chosen on them: a change of readings would only be reported). Writes
 ``benchmarks/results/onnx_threads.json`` and ``.md``.
@@ -67,6 +68,16 @@ def plates_per_second(rec: Any, images: list[np.ndarray]) -> float:
     return len(images) / (time.perf_counter() - t0)
 
 
+def latency_ms(rec: Any, images: list[np.ndarray]) -> float:
+    """Median milliseconds of reading one plate alone (``predict([image])``)."""
+    times = []
+    for image in images:
+        t0 = time.perf_counter()
+        rec.predict([image])
+        times.append(time.perf_counter() - t0)
+    return 1000 * statistics.median(times)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared/data/iwt4s/2017-IWT4S-HDR_LP-dataset")
@@ -96,12 +107,14 @@ def main() -> None:
                 for k, rec in ways.items():
                     passes[k].append(plates_per_second(rec, test))
             med = {k: statistics.median(v) for k, v in passes.items()}
+            one = {k: latency_ms(rec, test[:50]) for k, rec in ways.items()}
             row = {
                 "model": name,
                 "runtime": variant,
                 "intra_op_plates_per_s": round(med["intra-op"], 1),
                 "split_plates_per_s": round(med["split"], 1),
                 "ratio": round(med["split"] / med["intra-op"], 3),
+                "latency_1_plate_ms": {k: round(v, 2) for k, v in one.items()},
                 "same_readings": f"{len(every)} / {len(every)}" if same else "differ",
                 "passes": {k: [round(x, 1) for x in v] for k, v in passes.items()},
             }
@@ -127,13 +140,14 @@ def main() -> None:
     lines = [
         title,
         "",
-        "| model | runtime | intra-op, plates/s | split, plates/s | ratio | same readings |",
-        "|:--|:--|--:|--:|--:|--:|",
+        "| model | runtime | intra-op, plates/s | split, plates/s | ratio | one plate alone, ms (before / now) | same readings |",
+        "|:--|:--|--:|--:|--:|--:|--:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['model']} | {r['runtime']} | {r['intra_op_plates_per_s']:.0f} | {r['split_plates_per_s']:.0f} "
-            f"| {r['ratio']:.2f}x | {r['same_readings']} |"
+            f"| {r['ratio']:.2f}x | {r['latency_1_plate_ms']['intra-op']:.2f} / {r['latency_1_plate_ms']['split']:.2f} "
+            f"| {r['same_readings']} |"
         )
     args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

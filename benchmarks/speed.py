@@ -311,7 +311,7 @@ def main() -> None:
         "split": "test",
         "images": len(images),
         "batch": BATCH,
-        "threads": {"torch_intra_op": torch.get_num_threads(), "onnxruntime_intra_op": args.threads},
+        "threads": {"torch_intra_op": torch.get_num_threads(), "onnxruntime_batch_parts": args.threads},
         "repeats": args.repeats,
         "models": models,
         "before_rev": args.before_rev or None,
@@ -337,7 +337,7 @@ def markdown(out: dict[str, Any]) -> str:
     lines = [
         (
             f"Speed on {out['images']} decoded {out['dataset']} {out['split']} images, batches of {out['batch']}, "
-            f"{out['threads']['onnxruntime_intra_op']} threads; medians of {out['repeats']} interleaved passes "
+            f"{out['threads']['onnxruntime_batch_parts']} threads; medians of {out['repeats']} interleaved passes "
             f"(load average at the start {out.get('load_average_at_start')}, at the end {out['load_average_at_end']}). "
             f"'before': the code at {out.get('before_rev')} in a worker process, against this code in the same kind of "
             "worker ('x before', 'x before (CPU)'); same weights, same passes."

@@ -2,13 +2,15 @@
 :class:`segocr.runtime.Network` interface, on the CPU, without torch. Importing this
 module imports onnxruntime.
 
-Several cores serve a batch by cutting it into parts that one-thread calls of the
+Several cores serve a batch by cutting it into parts that one-thread calls of a
 session run side by side (ONNX Runtime releases the GIL and a session may be run from
-several threads at once), not by ONNX Runtime's intra-op threads: the recognizers'
-networks are small and the CRNN's LSTM runs frame after frame, so intra-op threads
-leave a core idle part of the time. On two cores (``benchmarks/onnx_threads.py``, two
-runs) the int8 models read 1.06-1.21x as many plates a second this way and the float
-ones about as many (0.87-1.15x), with the same readings on all 652 IWT4S images.
+several threads at once), not by ONNX Runtime's intra-op threads, which still serve a
+single plate (it cannot be cut). The recognizers' networks are small and the CRNN's
+LSTM runs frame after frame, so intra-op threads leave a core idle part of the time.
+On two cores (``benchmarks/onnx_threads.py``, three runs) the int8 models read
+1.06-1.11x as many plates a second this way on average and the float ones 1.02-1.05x
+(single runs range from 0.87x to 1.21x), with the same readings on all 652 IWT4S
+images.
 """
 
 from __future__ import annotations
@@ -67,43 +69,50 @@ class OnnxNetwork:
     """An ONNX model (bytes) run by ONNX Runtime on the CPU: ``net(x)`` with ``x``
     float32 (N, C, H, W) -> float32 logits, any batch size N >= 1.
 
-    ``threads`` (None: :func:`cpu_threads`): a batch of N samples is cut into
-    ``min(threads, N)`` parts of consecutive samples, run side by side on a session of
-    one intra-op thread (this thread takes the first part); the logits come back in
-    order."""
+    ``threads`` (None: :func:`cpu_threads`): a batch of at least ``threads`` samples is
+    cut into ``threads`` parts of consecutive samples, run side by side on a session of
+    one intra-op thread (this thread takes the first part; that session is made on the
+    first such batch); the logits come back in order. A smaller batch (one plate) runs
+    whole on a session of ``threads`` intra-op threads, which is faster for it."""
 
     runtime = "onnx"
     device = "cpu"
 
     def __init__(self, model: bytes, *, threads: int | None = None) -> None:
         self.threads = cpu_threads(threads)
+        self._model = model
+        self.session = self._session(self.threads)
+        self.input_name = self.session.get_inputs()[0].name
+        self.output_name = self.session.get_outputs()[0].name
+        self._single: ort.InferenceSession | None = None  # one intra-op thread, for the parts
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _session(self, threads: int) -> ort.InferenceSession:
         try:
-            self.session = ort.InferenceSession(
-                model, sess_options=session_options(1), providers=["CPUExecutionProvider"]
+            return ort.InferenceSession(
+                self._model, sess_options=session_options(threads), providers=["CPUExecutionProvider"]
             )
         except Exception as exc:  # noqa: BLE001 -- onnxruntime raises its own types
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise WeightsError(f"not a usable ONNX model ({first[:200]})") from None
-        self.input_name = self.session.get_inputs()[0].name
-        self.output_name = self.session.get_outputs()[0].name
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
 
-    def _run(self, x: np.ndarray) -> np.ndarray:
-        out: np.ndarray = self.session.run([self.output_name], {self.input_name: x})[0]
+    def _run(self, session: ort.InferenceSession, x: np.ndarray) -> np.ndarray:
+        out: np.ndarray = session.run([self.output_name], {self.input_name: x})[0]
         return out
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float32)
-        parts = min(self.threads, len(x))
-        if parts <= 1:
-            return self._run(x)
-        pieces = np.array_split(x, parts)
-        with self._pool_lock:
-            if self._pool is None:
+        if self.threads == 1 or len(x) < self.threads:
+            return self._run(self.session, x)
+        with self._lock:
+            if self._single is None or self._pool is None:
+                self._single = self._session(1)
                 self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="segocr-onnx")
-        rest = [self._pool.submit(self._run, np.ascontiguousarray(p)) for p in pieces[1:]]
-        first = self._run(pieces[0])
+            single, pool = self._single, self._pool
+        pieces = np.array_split(x, self.threads)
+        rest = [pool.submit(self._run, single, np.ascontiguousarray(p)) for p in pieces[1:]]
+        first = self._run(single, pieces[0])
         return np.concatenate([first, *(f.result() for f in rest)])
 
 
