@@ -9,11 +9,11 @@ batch cut into N parts run side by side on a one-thread session
 For each of segcnn, crnn, crnn-fast and holistic with their IWT4S weights (the float
 export and the int8 model, as ``benchmarks/speed.py``): plates per second over the
 decoded IWT4S test images in batches of 64 (passes of the two ways interleaved, median
-of ``--repeats``) and their ratio, the median time of one plate read alone (the first 50
-test images; a batch of one runs on intra-op threads both ways), and whether both ways give the same readings (texts
-and confidences, to the bit) on every IWT4S image, train and test split (nothing is
-chosen on them: a change of readings would only be reported). Writes
-``benchmarks/results/onnx_threads.json`` and ``.md``.
+of ``--repeats``) and their ratio; the median time of one plate read alone (the first
+50 test images; a batch of one runs on intra-op threads both ways); and whether both
+ways give the same readings (texts and confidences, to the bit) on every IWT4S image,
+train and test split (nothing is chosen on them: a change of readings would only be
+reported). Writes ``benchmarks/results/onnx_threads.json`` and ``.md``.
 """
 
 from __future__ import annotations

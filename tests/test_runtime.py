@@ -4,8 +4,11 @@ the light read path: reading through ONNX Runtime imports no torch."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -224,8 +227,6 @@ def test_a_batch_split_over_threads_gives_the_whole_batch_logits(exported: Path)
 
 
 def test_threads_follow_omp_num_threads_else_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
     from segocr.runtime.onnx_backend import cpu_threads
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # as joblib sets it in --jobs N workers
@@ -234,3 +235,30 @@ def test_threads_follow_omp_num_threads_else_the_cores(monkeypatch: pytest.Monke
     for bad in ("", "0", "two"):
         monkeypatch.setenv("OMP_NUM_THREADS", bad)
         assert cpu_threads() == len(os.sched_getaffinity(0))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_splits_batches_with_its_own_threads(exported: Path) -> None:
+    from segocr.runtime.onnx_backend import OnnxNetwork
+
+    net = OnnxNetwork(exported.with_suffix(".onnx").read_bytes(), threads=2)
+    x = np.random.default_rng(1).normal(size=(4, 1, 32, 32)).astype(np.float32)
+    whole = net(x)  # the parent's pool threads now exist; a child has none of them
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if the split batch comes back right
+        ok = False
+        try:
+            ok = bool(np.allclose(net(x), whole, rtol=0, atol=1e-5))
+        finally:
+            os._exit(0 if ok else 1)
+    deadline = time.monotonic() + 60
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung on its parent's thread pool")
+        time.sleep(0.05)
+    assert os.waitstatus_to_exitcode(status) == 0

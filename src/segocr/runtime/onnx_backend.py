@@ -86,6 +86,7 @@ class OnnxNetwork:
         self.output_name = self.session.get_outputs()[0].name
         self._single: ort.InferenceSession | None = None  # one intra-op thread, for the parts
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
         self._lock = threading.Lock()
 
     def _session(self, threads: int) -> ort.InferenceSession:
@@ -106,9 +107,11 @@ class OnnxNetwork:
         if self.threads == 1 or len(x) < self.threads:
             return self._run(self.session, x)
         with self._lock:
-            if self._single is None or self._pool is None:
+            # a forked child has none of its parent's pool threads: it makes its own
+            if self._single is None or self._pool is None or self._pool_pid != os.getpid():
                 self._single = self._session(1)
                 self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="segocr-onnx")
+                self._pool_pid = os.getpid()
             single, pool = self._single, self._pool
         pieces = np.array_split(x, self.threads)
         rest = [pool.submit(self._run, single, np.ascontiguousarray(p)) for p in pieces[1:]]
