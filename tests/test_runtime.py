@@ -232,9 +232,12 @@ def test_threads_follow_omp_num_threads_else_the_cores(monkeypatch: pytest.Monke
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # as joblib sets it in --jobs N workers
     assert cpu_threads() == 1
     assert cpu_threads(4) == 4
-    for bad in ("", "0", "two"):
+    cores = len(os.sched_getaffinity(0))
+    for bad in ("", "0", "two", "4,2", "-1"):
         monkeypatch.setenv("OMP_NUM_THREADS", bad)
-        assert cpu_threads() == len(os.sched_getaffinity(0))
+        assert cpu_threads() == cores
+    monkeypatch.setenv("OMP_NUM_THREADS", str(1000 * cores))  # no more parts than cores
+    assert cpu_threads() == cores
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")

@@ -46,8 +46,8 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
 def cpu_threads(threads: int | None = None) -> int:
     """The number of threads a network may use: ``threads`` when given, else
     ``OMP_NUM_THREADS`` when it is a positive integer (joblib sets it in its workers,
-    so that ``--jobs N`` does not oversubscribe the cores), else the cores this process
-    may run on.
+    so that ``--jobs N`` does not oversubscribe the cores), at most the cores this
+    process may run on, else those cores.
 
     >>> cpu_threads(3)
     3
@@ -56,13 +56,14 @@ def cpu_threads(threads: int | None = None) -> int:
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise ValueError(f"threads must be a positive int, got {threads!r}")
         return threads
+    try:
+        cores = max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = max(1, os.cpu_count() or 1)
     env = os.environ.get("OMP_NUM_THREADS", "").strip()
     if env.isdigit() and int(env) > 0:
-        return int(env)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
+        return min(int(env), cores)
+    return cores
 
 
 class OnnxNetwork:
