@@ -211,7 +211,7 @@ def test_the_pt_card_rules_the_settings_of_both_runtimes(tmp_path: Path) -> None
 def test_a_batch_split_over_threads_gives_the_whole_batch_logits(exported: Path) -> None:
     from segocr.runtime.onnx_backend import OnnxNetwork
 
-    data = onnx_card_path(exported.with_suffix(".onnx")).with_suffix("").read_bytes()
+    data = exported.with_suffix(".onnx").read_bytes()
     x = np.random.default_rng(0).normal(size=(7, 1, 32, 32)).astype(np.float32)
     one = OnnxNetwork(data, threads=1)
     three = OnnxNetwork(data, threads=3)
