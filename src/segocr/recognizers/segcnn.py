@@ -249,8 +249,9 @@ class SegCNNRecognizer:
         (sum of log confidences of kept boxes and of noise for dropped ones, plus
         the length log prior)."""
         best = probs.argmax(axis=1)
-        keep = [i for i in range(len(probs)) if best[i] != self.noise_index]
-        score = sum(math.log(max(float(probs[i, best[i]]), 1e-9)) for i in range(len(probs)))
+        top = probs[np.arange(len(probs)), best].tolist()
+        keep = [i for i, c in enumerate(best.tolist()) if c != self.noise_index]
+        score = sum(math.log(max(v, 1e-9)) for v in top)
         return keep, score + self._length_logp(len(keep))
 
     def _best(self, scored: list[tuple[Hypothesis, np.ndarray]]) -> tuple[float, int, list[int]] | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -43,3 +45,8 @@ class CharBox:
         """The box in an image scaled by ``sx`` horizontally and ``sy`` vertically."""
         x, y = round(self.x * sx), round(self.y * sy)
         return CharBox(x, y, max(1, round(self.x2 * sx) - x), max(1, round(self.y2 * sy) - y))
+
+
+#: A box's sort key ``(x, y, w, h)``: its dataclass order without a Python-level
+#: ``__lt__`` call per comparison (``sorted(boxes, key=box_key) == sorted(boxes)``).
+box_key: Callable[[CharBox], tuple[int, int, int, int]] = operator.attrgetter("x", "y", "w", "h")

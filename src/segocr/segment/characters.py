@@ -24,6 +24,7 @@ An image where nothing is found gives an empty result, never an exception.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from segocr.preprocess import Pipeline, PipelineConfig, resize_to_height, to_gray
 from segocr.segment.binarize import BinarizeConfig, Polarity, binarize
-from segocr.segment.boxes import CharBox
+from segocr.segment.boxes import CharBox, box_key
 
 
 class SegmentConfig(BaseModel):
@@ -162,8 +163,8 @@ def find_band_edge(rgb: np.ndarray) -> int:
     n, stats = component_stats(blue)
     H, W = blue.shape
     bands = [
-        (int(x), int(x + w))
-        for x, y, w, hh, area in stats[1:n]
+        (x, x + w)
+        for x, y, w, hh, area in stats[1:n].tolist()
         if hh >= H / 3 and 0.1 * hh <= w <= min(0.8 * hh, 0.15 * W) and x < 0.3 * W and area >= 0.4 * w * hh
     ]
     return min(bands)[1] if bands else 0
@@ -217,6 +218,21 @@ def remove_frame_sides(mask: np.ndarray, hc: float, ratio: float | None) -> np.n
     return (u8 > lines) if lines.any() else mask
 
 
+@functools.lru_cache(maxsize=MAX_ROW_CANDIDATES)
+def _pairs(k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.triu_indices(k)`` (the pairs i <= j of k candidates, each (P,)) and their
+    ``i == j`` mask, made once per ``k`` (read-only: shared between calls).
+
+    >>> [a.tolist() for a in _pairs(2)]
+    [[0, 0, 1], [0, 1, 1], [True, False, True]]
+    """
+    i, j = np.triu_indices(k)
+    out = (i, j, i == j)
+    for a in out:
+        a.setflags(write=False)
+    return out
+
+
 def _fit_row(stats: np.ndarray, cfg: SegmentConfig, H: int) -> tuple[float, float, float] | None:
     """(slope, intercept, char height) of the best row through candidate components
     ``stats`` (k, 4: x, y, w, h), or None.
@@ -237,12 +253,12 @@ def _fit_row(stats: np.ndarray, cfg: SegmentConfig, H: int) -> tuple[float, floa
     cx = stats[:, 0] + stats[:, 2] / 2.0
     cy = stats[:, 1] + stats[:, 3] / 2.0
     hh = stats[:, 3].astype(np.float64)
-    i, j = np.triu_indices(k)
+    i, j, same = _pairs(k)
     hm = (hh[i] + hh[j]) / 2
     dx = cx[j] - cx[i]
     ok = np.maximum(hh[i], hh[j]) / np.minimum(hh[i], hh[j]) <= 1 + cfg.row_height_tol
-    ok &= (i == j) | (np.abs(dx) > 1e-6)
-    a = np.where(i == j, 0.0, (cy[j] - cy[i]) / np.where(np.abs(dx) > 1e-6, dx, 1.0))
+    ok &= same | (np.abs(dx) > 1e-6)
+    a = np.where(same, 0.0, (cy[j] - cy[i]) / np.where(np.abs(dx) > 1e-6, dx, 1.0))
     ok &= np.abs(a) <= cfg.max_slope
     i, hm, a = i[ok], hm[ok], a[ok]
     if len(i) == 0:
@@ -320,12 +336,19 @@ def line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 def _ink_fill(ii: np.ndarray, box: CharBox) -> float:
     """``mask[box].mean()`` from the integral image ``ii`` (H + 1, W + 1) of a bool
     mask (H, W): the box's ink fraction, the same value (an exact integer count over
-    the area)."""
+    the area).
+
+    >>> m = np.zeros((4, 6), np.uint8); m[0:2, 0:2] = 1
+    >>> ii = cv2.integral(m)
+    >>> _ink_fill(ii, CharBox(0, 0, 2, 2)), _ink_fill(ii, CharBox(0, 0, 4, 4)), _ink_fill(ii, CharBox(6, 0, 2, 2))
+    (1.0, 0.25, nan)
+    """
     H, W = ii.shape[0] - 1, ii.shape[1] - 1
     y0, x0 = min(max(box.y, 0), H), min(max(box.x, 0), W)
     y1, x1 = min(box.y2, H), min(box.x2, W)
     area = (y1 - y0) * (x1 - x0)
-    ink = int(ii[y1, x1]) - int(ii[y0, x1]) - int(ii[y1, x0]) + int(ii[y0, x0])
+    at = ii.item  # a Python int, without a NumPy scalar
+    ink = at(y1, x1) - at(y0, x1) - at(y1, x0) + at(y0, x0)
     return ink / area if area > 0 else math.nan
 
 
@@ -387,7 +410,7 @@ def segment_mask(
     # Small round pieces are stickers, screws and dots, not parts of characters.
     aspect = w / np.maximum(h, 1)
     round_small = (h < config.round_piece_height * hc) & (aspect > 0.7) & (aspect < 1.45)
-    pieces = sorted((int(x), int(y), int(ww), int(hh)) for x, y, ww, hh in st[inside & ~round_small])
+    pieces = sorted(map(tuple, st[inside & ~round_small].tolist()))
     # Merge pieces that overlap horizontally (broken strokes, dots of a character).
     merged: list[list[int]] = []  # [x1, y1, x2, y2]
     for x, y, ww, hh in pieces:
@@ -418,7 +441,7 @@ def segment_mask(
 def _finish_row(clean: np.ndarray, boxes: list[CharBox], hc: float, config: SegmentConfig) -> tuple[tuple[CharBox, ...], float]:
     """Drop what cannot be a character from a row of boxes and score the rest."""
     H = clean.shape[0]
-    out = sorted(bx for bx in boxes if bx.h >= config.min_piece_height * hc and bx.w >= config.min_char_width * hc)
+    out = sorted((bx for bx in boxes if bx.h >= config.min_piece_height * hc and bx.w >= config.min_char_width * hc), key=box_key)
     # A thin solid bar at either end of the row is a frame side or band edge.
     while out and _is_bar(clean, out[-1], hc):
         out.pop()

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from segocr.segment.binarize import BinarizeConfig, Polarity, binarize
-from segocr.segment.boxes import CharBox
+from segocr.segment.boxes import CharBox, box_key
 from segocr.segment.characters import (
     CleanedByMask,
     RowsByMask,
@@ -107,7 +107,7 @@ def _plan(
     """The row, pitch, extra pieces and boxes to cut of the hypothesis ``boxes`` (at
     least one) on ``mask`` (H, W) bool; ``components``: ``mask_components(mask)``
     when known."""
-    boxes = sorted(boxes, key=_box_key)  # the boxes' own order, without their __lt__
+    boxes = sorted(boxes, key=box_key)  # the boxes' own order, without their __lt__
     banded = config.clip_to_row or config.gap_windows
     row = Row.of_boxes(typical_boxes(boxes, config.typical_height) if banded else boxes)
     heights = [row.height(b.cx) for b in boxes]
@@ -137,10 +137,6 @@ def _plan(
             cut.append(k)
             cut_hc.append(hc)
     return _Plan(boxes, extra, window, row, pitch, mask, cut, cut_hc)
-
-
-def _box_key(b: CharBox) -> tuple[int, int, int, int]:
-    return (b.x, b.y, b.w, b.h)
 
 
 def _cut_plans(plans: Sequence[_Plan], config: SearchConfig) -> list[dict[int, list[CharBox]]]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from segocr.segment.boxes import CharBox
+from segocr.segment.boxes import CharBox, box_key
 from segocr.segment.characters import component_stats, line_fit, small_median
 from segocr.segment.search.config import SearchConfig
 
@@ -160,7 +160,7 @@ def gap_windows(
     [CharBox(x=21, y=5, w=8, h=20)]
     """
     H, W = mask.shape
-    bs = sorted(boxes)
+    bs = sorted(boxes, key=box_key)
     if not bs or pitch <= 0:
         return []
     diffs = [b.cx - a.cx for a, b in itertools.pairwise(bs)]
