@@ -50,3 +50,17 @@ class CharBox:
 #: A box's sort key ``(x, y, w, h)``: its dataclass order without a Python-level
 #: ``__lt__`` call per comparison (``sorted(boxes, key=box_key) == sorted(boxes)``).
 box_key: Callable[[CharBox], tuple[int, int, int, int]] = operator.attrgetter("x", "y", "w", "h")
+
+
+def box_iou(a: CharBox, b: CharBox) -> float:
+    """Intersection over union of two boxes (0 when they do not overlap).
+
+    >>> box_iou(CharBox(0, 0, 4, 2), CharBox(0, 0, 4, 4)), box_iou(CharBox(0, 0, 2, 2), CharBox(5, 0, 2, 2))
+    (0.5, 0.0)
+    """
+    w = min(a.x2, b.x2) - max(a.x, b.x)
+    h = min(a.y2, b.y2) - max(a.y, b.y)
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / (a.w * a.h + b.w * b.h - inter)

@@ -45,7 +45,13 @@ from segocr.training.checkpoint import (
     save_checkpoint,
     write_log,
 )
-from segocr.training.harvest import CropSet, crops_from_boxes, harvest_real
+from segocr.training.harvest import (
+    CropSet,
+    SearchHarvestConfig,
+    crops_from_boxes,
+    harvest_real,
+    harvest_search,
+)
 from segocr.training.mixdata import (
     box_crops,
     calibrate_plates,
@@ -85,6 +91,10 @@ class SegCNNTrainConfig(BaseModel):
     #: Start the classifier of both stages from these trained segcnn weights (a path or
     #: a shipped name, with its card) instead of a random init: :func:`init_from`.
     init: str | None = None
+    #: Stage 2 also trains on crops of the segmentation search forced to each fit
+    #: plate's label by the stage-1 classifier (issue 13): :func:`harvest_search`.
+    #: None: off (the earlier recipe).
+    search_harvest: SearchHarvestConfig | None = None
     recognizer: SegCNNConfig = SegCNNConfig()
 
 
@@ -359,7 +369,13 @@ def train_segcnn(
     model.eval()
     _, noise = harvest_real(fit, charset, rcfg, classify=rec.classify)
     log(f"harvested {len(noise.y)} noise crops")
-    stage2 = CropSet.concat([chars, synth, noise], rcfg.input_size)
+    searched = [CropSet.concat([], rcfg.input_size)] * 2
+    if cfg.search_harvest is not None:
+        searched = list(harvest_search(
+            fit, charset, rcfg, cfg.search_harvest, classify=rec.classify, rng=np.random.default_rng(cfg.seed + 11)
+        ))  # fmt: skip
+        log(f"harvested {len(searched[0].y)} character and {len(searched[1].y)} noise crops by the forced search")
+    stage2 = CropSet.concat([chars, synth, noise, *searched], rcfg.input_size)
     model = CharCNN(num_classes=len(charset) + 1, width=cfg.width, repeat=cfg.repeat)
     if cfg.init is not None:
         init_from(model, charset, cfg.init)
@@ -388,6 +404,7 @@ def train_segcnn(
         "real_char_crops": len(chars.y),
         "synthetic_char_crops": len(synth.y),
         "noise_crops": len(noise.y),
+        **({"search_char_crops": len(searched[0].y), "search_noise_crops": len(searched[1].y)} if cfg.search_harvest else {}),
         "val_plate_accuracy": evaluate(),
         "plate_calibration_fitted_on": f"{len(val)} validation plates" if calibration else None,
         "train_seconds": round(float(ck["elapsed"]), 1),
