@@ -4,6 +4,7 @@ uninterrupted one, through the API and the CLI."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -74,3 +75,20 @@ def test_resume_through_the_cli(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     res = CliRunner().invoke(main, [*base, "--resume", "--seed", "3"])
     assert res.exit_code != 0 and "differ" in res.output
+
+
+def test_the_search_harvest_adds_its_crops_to_stage_2_and_the_card(full_run: Path, tmp_path: Path) -> None:
+    """``search_harvest`` on: the log names the forced search's crops, and the card counts
+    them (max_unsure: the tiny stage-1 net is sure of nothing); off, the card has no such
+    fields (the earlier recipe, as the other tests run it)."""
+    from segocr.training.harvest import SearchHarvestConfig
+
+    ds = load_dataset("synthetic", n_train=12, n_test=2)
+    cfg = TINY.model_copy(update={"search_harvest": SearchHarvestConfig(max_unsure=12)})
+    lines: list[str] = []
+    card = get_trainer("segcnn").run(ds, tmp_path, cfg, command="test", device="cpu", evaluate_test=False, log=lines.append)
+    assert any("by the forced search" in line for line in lines)
+    facts = card["training"]
+    assert facts["search_char_crops"] > 0 and facts["search_noise_crops"] >= 0
+    assert facts["train_config"]["search_harvest"]["max_unsure"] == 12
+    assert "search_char_crops" not in json.loads((full_run / "segcnn.json").read_text())["training"]

@@ -40,6 +40,12 @@ class CropSet:
     y: np.ndarray
 
     @classmethod
+    def of(cls, crops: Sequence[np.ndarray], labels: Sequence[int], size: int) -> CropSet:
+        """A set of ``crops`` (each (size, size) float32) and their ``labels``."""
+        x = np.stack(crops) if len(crops) else np.zeros((0, size, size), np.float32)
+        return cls(x, np.asarray(labels, np.int64).reshape(-1))
+
+    @classmethod
     def concat(cls, parts: Sequence[CropSet], size: int) -> CropSet:
         parts = [p for p in parts if len(p.y)]
         if not parts:
@@ -115,8 +121,8 @@ def harvest_real(
                     continue
                 nx.extend(crops[i] for i in range(n) if i not in chosen)
     size = config.input_size
-    chars = CropSet(np.stack(xs) if xs else np.zeros((0, size, size), np.float32), np.array(ys, np.int64))
-    noise_set = CropSet(np.stack(nx) if nx else np.zeros((0, size, size), np.float32), np.full(len(nx), noise, np.int64))
+    chars = CropSet.of(xs, ys, size)
+    noise_set = CropSet.of(nx, [noise] * len(nx), size)
     return chars, noise_set
 
 
@@ -206,6 +212,6 @@ def harvest_search(
             others = rng.choice(others, harvest.noise_per_plate, replace=False).tolist()
         nx.extend(crops[j] for j in others)
     size = config.input_size
-    chars = CropSet(np.stack(xs) if xs else np.zeros((0, size, size), np.float32), np.array(ys, np.int64))
-    noise_set = CropSet(np.stack(nx) if nx else np.zeros((0, size, size), np.float32), np.full(len(nx), noise, np.int64))
+    chars = CropSet.of(xs, ys, size)
+    noise_set = CropSet.of(nx, [noise] * len(nx), size)
     return chars, noise_set
