@@ -92,3 +92,20 @@ def test_the_search_harvest_adds_its_crops_to_stage_2_and_the_card(full_run: Pat
     assert facts["search_char_crops"] > 0 and facts["search_noise_crops"] >= 0
     assert facts["train_config"]["search_harvest"]["max_unsure"] == 12
     assert "search_char_crops" not in json.loads((full_run / "segcnn.json").read_text())["training"]
+
+
+def test_distillation_trains_from_a_teacher_and_refuses_a_misfit_one(full_run: Path, tmp_path: Path) -> None:
+    """``distill``: a tiny run distils the tiny full run's classifier (same charset and
+    crop size) into a new classifier; a teacher reading other crop sizes is refused."""
+    from segocr.training.segcnn import DistillConfig
+
+    ds = load_dataset("synthetic", n_train=12, n_test=2)
+    teacher = str(full_run / "segcnn.pt")
+    cfg = TINY.model_copy(update={"width": 4, "distill": DistillConfig(teacher=teacher)})
+    card = get_trainer("segcnn").run(ds, tmp_path / "kd", cfg, command="test", device="cpu", evaluate_test=False, log=lambda _: None)
+    assert card["training"]["train_config"]["distill"]["teacher"] == teacher
+    assert (tmp_path / "kd" / "segcnn.pt").is_file()
+    small = TINY.recognizer.model_copy(update={"input_size": 24})
+    bad = TINY.model_copy(update={"recognizer": small, "distill": DistillConfig(teacher=teacher)})
+    with pytest.raises(ConfigError, match="crop size"):
+        get_trainer("segcnn").run(ds, tmp_path / "bad", bad, command="test", device="cpu", evaluate_test=False, log=lambda _: None)

@@ -60,6 +60,20 @@ from segocr.training.mixdata import (
 from segocr.training.registry import Trainer, register_trainer
 
 
+class DistillConfig(BaseModel):
+    """Knowledge distillation of the stage-2 classifier from a trained segcnn (issue 12:
+    a cheaper classifier that reads like the shipped one): the loss is
+    ``(1 - weight) * cross-entropy + weight * T^2 * KL(teacher || student)`` at
+    temperature ``T``, the teacher reading the same augmented crops."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    #: The teacher's weights (a path or a shipped name, with its card): the same
+    #: charset and crop size. It must not have seen the run's validation plates.
+    teacher: str
+    weight: float = Field(0.7, ge=0, le=1)
+    temperature: float = Field(2.0, gt=0)
+
+
 class SegCNNTrainConfig(BaseModel):
     """Options of a segcnn training run."""
 
@@ -95,6 +109,9 @@ class SegCNNTrainConfig(BaseModel):
     #: plate's label by the stage-1 classifier (issue 13): :func:`harvest_search`.
     #: None: off (the earlier recipe).
     search_harvest: SearchHarvestConfig | None = None
+    #: Distil the stage-2 classifier from a trained one (:class:`DistillConfig`);
+    #: None: labels only (the earlier recipe).
+    distill: DistillConfig | None = None
     recognizer: SegCNNConfig = SegCNNConfig()
 
 
@@ -175,6 +192,20 @@ def init_from(model: nn.Module, charset: Charset, weights: str | Path) -> int:
     return transfer_state(model, charset, src.model, src.charset)
 
 
+def _teacher(distill: DistillConfig, charset: Charset, config: SegCNNConfig, device: torch.device) -> nn.Module:
+    """The distillation teacher's torch module (eval mode, on ``device``); a teacher
+    with another charset or crop size is refused (:class:`ConfigError`)."""
+    from segocr.errors import ConfigError
+    from segocr.recognizers.segcnn import load_segcnn
+
+    t = load_segcnn(distill.teacher, device="cpu", runtime="torch")
+    assert isinstance(t, SegCNNRecognizer)
+    if t.charset.chars != charset.chars or t.config.input_size != config.input_size:
+        raise ConfigError(f"distill: the teacher {distill.teacher} reads another charset or crop size than this run")
+    assert t.model is not None
+    return t.model.to(device).eval()
+
+
 @dataclass
 class EpochLog:
     epoch: int
@@ -197,9 +228,11 @@ def _fit(
     ck: dict[str, Any],
     save: Callable[[], None],
     device: torch.device,
+    teacher: nn.Module | None = None,
 ) -> dict[str, torch.Tensor]:
     """Train ``model`` (on ``device``) on ``data``; returns the best state dict by
-    ``evaluate()`` (the last epoch's without an evaluator).
+    ``evaluate()`` (the last epoch's without an evaluator). With ``teacher`` (in eval
+    mode, on ``device``) the loss also distils it (``cfg.distill``).
 
     ``ck`` is the run's checkpoint: after every epoch it gets the weights, optimizer,
     scheduler, best state and random states and ``save()`` writes it. When it already
@@ -236,7 +269,14 @@ def _fit(
             crops = augment_crops(data.x[idx], rng=rng, photometric=cfg.photometric, low_contrast=cfg.low_contrast)
             x = torch.from_numpy(crops).unsqueeze(1).to(device)
             y = torch.from_numpy(data.y[idx]).to(device)
-            loss = loss_fn(model(x), y)
+            logits = model(x)
+            loss = loss_fn(logits, y)
+            if teacher is not None and cfg.distill is not None:
+                d = cfg.distill
+                with torch.no_grad():
+                    soft = torch.softmax(teacher(x) / d.temperature, dim=1)
+                kd = nn.functional.kl_div(torch.log_softmax(logits / d.temperature, dim=1), soft, reduction="batchmean")
+                loss = (1 - d.weight) * loss + d.weight * d.temperature**2 * kd
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -381,8 +421,9 @@ def train_segcnn(
         init_from(model, charset, cfg.init)
     model = model.to(dev)
     rec.model = model
+    teacher = _teacher(cfg.distill, charset, rcfg, dev) if cfg.distill is not None else None
     model.load_state_dict(
-        _fit(model, stage2, epochs=cfg.epochs, evaluate=evaluate, stage=2, **common)
+        _fit(model, stage2, epochs=cfg.epochs, evaluate=evaluate, stage=2, teacher=teacher, **common)
     )
     model.eval()
     # Calibrate on the validation plates' characters (label smoothing leaves the
