@@ -8,7 +8,9 @@ images, ``predict`` on batches of 64, passes interleaved, medians).
 
 Compares the shipped segcnn config with the search off (the old cascade) and on
 (``SearchConfig()`` defaults, or the card's own search settings when it has them),
-same classifier and runtime, and with the first stage alone (the first binarization,
+same classifier and runtime, the search taking the unsure plates right after the first
+binarization (``SearchConfig.run_after: first_binarization``, no cascade second stage),
+and with the first stage alone (the first binarization,
 no second stage, no search): what every plate costs at least in this design, its
 floor. Also counts the plates the search ran on. Timing only: accuracy on the test
 split is not printed here. Writes ``benchmarks/results/segsearch_speed.json``.
@@ -85,10 +87,16 @@ def main() -> None:
         "search": SegCNNRecognizer(
             shipped.net, shipped.charset, shipped.config.model_copy(update={"search": search})
         ),
+        "search after the first binarization": SegCNNRecognizer(
+            shipped.net,
+            shipped.charset,
+            shipped.config.model_copy(update={"search": search.model_copy(update={"run_after": "first_binarization"})}),
+        ),
     }
     searched = sum(
         bool(p.info.get("search")) for p in recs["search"].predict(images)
     )  # also a warm-up
+    searched_first = sum(bool(p.info.get("search")) for p in recs["search after the first binarization"].predict(images))
     for rec in recs.values():
         rec.predict(images[:8])
     passes: dict[str, list[float]] = {k: [] for k in recs}
@@ -107,6 +115,7 @@ def main() -> None:
         "runtime": args.runtime,
         "threads": args.threads,
         "plates_searched": searched,
+        "plates_searched_after_the_first_binarization": searched_first,
         "plates_per_second": {k: round(statistics.median(v), 1) for k, v in passes.items()},
         "plates_per_cpu_second": {k: round(statistics.median(v), 1) for k, v in cpu.items()},
         "passes": {k: [round(x, 1) for x in v] for k, v in passes.items()},
