@@ -31,7 +31,7 @@ def _plate() -> np.ndarray:
 @pytest.mark.parametrize("method", ALL)
 def test_every_method_finds_dark_strokes(method: str) -> None:
     img = _plate()
-    ink = binarize(img, method=BinarizeConfig(method=method), polarity="dark")  # type: ignore[arg-type]
+    ink = binarize(img, method=BinarizeConfig(method=method), polarity="dark")
     assert ink.dtype == bool and ink.shape == img.shape
     assert ink[10:20, 11:13].all() and ink[10:20, 41:43].all()
     # The plate background far from strokes is not ink.
@@ -41,7 +41,7 @@ def test_every_method_finds_dark_strokes(method: str) -> None:
 @pytest.mark.parametrize("method", ALL)
 def test_light_polarity_is_the_inverted_image(method: str) -> None:
     img = _plate()
-    cfg = BinarizeConfig(method=method)  # type: ignore[arg-type]
+    cfg = BinarizeConfig(method=method)
     assert np.array_equal(binarize(255 - img, method=cfg, polarity="light"), binarize(img, method=cfg, polarity="dark"))
 
 
@@ -72,7 +72,7 @@ def test_window_is_odd_and_at_least_three() -> None:
 
 def test_config_rejects_unknown_method_and_keys() -> None:
     with pytest.raises(ValidationError):
-        BinarizeConfig(method="magic")  # type: ignore[arg-type]
+        BinarizeConfig(method="magic")
     with pytest.raises(ValidationError):
         BinarizeConfig.model_validate({"method": "otsu", "radius": 3})
 
@@ -85,5 +85,5 @@ def test_threshold_surface_rejects_bad_input() -> None:
 @settings(max_examples=30, deadline=None)
 @given(arrays(np.uint8, st.tuples(st.integers(1, 30), st.integers(1, 50))), st.sampled_from(ALL))
 def test_random_images_give_a_mask(img: np.ndarray, method: str) -> None:
-    mask = binarize(img, method=BinarizeConfig(method=method))  # type: ignore[arg-type]
+    mask = binarize(img, method=BinarizeConfig(method=method))
     assert mask.shape == img.shape and mask.dtype == bool

@@ -128,7 +128,7 @@ def test_harness_scores_fused_tracks() -> None:
         name = "two"
         charset = CS
 
-        def predict(self, images, *, options=None):  # type: ignore[no-untyped-def]
+        def predict(self, images, *, options=None):
             out = []
             for im in images:
                 sure = float(im[0, 0, 0]) / 255

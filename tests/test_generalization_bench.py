@@ -16,11 +16,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def gen():  # type: ignore[no-untyped-def]
+def gen():
     return load_benchmark("generalization")
 
 
-def test_loso_plan_names_real_sources_and_existing_configs(gen) -> None:  # type: ignore[no-untyped-def]
+def test_loso_plan_names_real_sources_and_existing_configs(gen) -> None:
     cfg, _ = read_mix_config("general")
     names = {s.dataset for s in cfg.sources}
     for held, exclude in gen.LOSO.items():
@@ -39,7 +39,7 @@ def test_loso_plan_names_real_sources_and_existing_configs(gen) -> None:  # type
         gen.loso_models("segcnn,holistic")
 
 
-def test_report_has_accuracy_cer_and_ece_per_source(gen) -> None:  # type: ignore[no-untyped-def]
+def test_report_has_accuracy_cer_and_ece_per_source(gen) -> None:
     truths = ["AB1", "CD2", "EF3", "GH4"]
     preds = [
         Prediction("AB1", 0.9),
@@ -62,14 +62,14 @@ def test_report_has_accuracy_cer_and_ece_per_source(gen) -> None:  # type: ignor
     assert "all = the Latin sources' union, 4 plates" in text
 
 
-def test_can_read_checks_the_charset(gen) -> None:  # type: ignore[no-untyped-def]
+def test_can_read_checks_the_charset(gen) -> None:
     assert gen.can_read("ABC123", [PlateSample("a", "AB?1"), PlateSample("b", "C3")])
     assert not gen.can_read("ABC123", [PlateSample("a", "皖A12")])
 
 
 def test_run_loso_reads_each_held_out_source_with_and_without(
     gen, tmp_path: Path, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     import numpy as np
 
     class Fixed:
@@ -78,7 +78,7 @@ def test_run_loso_reads_each_held_out_source_with_and_without(
         def __init__(self, text: str) -> None:
             self.name, self.text, self.charset = "fixed", text, None
 
-        def predict(self, images, **kwargs):  # type: ignore[no-untyped-def]
+        def predict(self, images, **kwargs):
             return [Prediction(self.text, 0.5) for _ in images]
 
     img = np.zeros((20, 60, 3), np.uint8)

@@ -104,7 +104,7 @@ def test_modes_and_the_projection_fallback() -> None:
     assert t0 == 0 and t1 == b0 and b1 == 60 and 18 <= t1 <= 42
     assert find_rows(one_row(), RowsConfig(mode="two")).n_rows == 2  # forced even when wide
     with pytest.raises(ValidationError):
-        RowsConfig(mode="three")  # type: ignore[arg-type]
+        RowsConfig(mode="three")
     with pytest.raises(ValidationError):
         RowsConfig(pads=1)  # type: ignore[call-arg]
 

@@ -19,7 +19,7 @@ from segocr.training.segcnn import length_logp
 
 def _recognizer(**cfg: object) -> SegCNNRecognizer:
     torch.manual_seed(0)
-    return SegCNNRecognizer(CharCNN(len(LATIN) + 1, width=4), Charset(LATIN), SegCNNConfig(**cfg), device="cpu")  # type: ignore[arg-type]
+    return SegCNNRecognizer(CharCNN(len(LATIN) + 1, width=4), Charset(LATIN), SegCNNConfig(**cfg), device="cpu")
 
 
 def test_char_cnn_is_small_and_returns_logits() -> None:

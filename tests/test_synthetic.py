@@ -37,7 +37,7 @@ CZ_FORMAT = re.compile(rf"^[1-9][{CZ_LETTERS}][{CZ_LETTERS}0-9][0-9]{{4}}$")
 def _render(seed: int, config: SyntheticConfig = MIXED, style: str | None = None) -> RenderedPlate:
     rng = np.random.default_rng(seed)
     style = style or ("cz" if seed % 2 == 0 else "generic")
-    return render_plate(random_plate_text(rng, style), rng=rng, config=config, style=style)  # type: ignore[arg-type]
+    return render_plate(random_plate_text(rng, style), rng=rng, config=config, style=style)
 
 
 def _gray(p: RenderedPlate) -> np.ndarray:
@@ -175,7 +175,7 @@ def test_generic_text_format() -> None:
 
 def test_config_rejects_unknown_keys_and_bad_values() -> None:
     with pytest.raises(ValidationError, match="extra"):
-        SyntheticConfig(blur=1.0)  # type: ignore[call-arg]
+        SyntheticConfig(blur=1.0)
     with pytest.raises(ValidationError):
         SyntheticConfig(p_blur=1.5)
     with pytest.raises(ValidationError, match="low <= high"):
