@@ -56,7 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("prepare", "hypotheses", "crop_chars", "lattices", "search_lattices", "merge_paths")
 
 
-def timed(fn: Callable[..., Any], name: str, seconds: collections.Counter[str], calls: collections.Counter[str]) -> Callable[..., Any]:
+def timed(fn: Callable[..., Any], name: str, seconds: collections.defaultdict[str, float], calls: collections.Counter[str]) -> Callable[..., Any]:
     """``fn`` adding its wall seconds and one call to ``seconds[name]`` and ``calls[name]``."""
 
     @functools.wraps(fn)
@@ -159,7 +159,7 @@ def main() -> None:
     if args.kinds:
         kinds(rec, images, args)
         return
-    seconds: collections.Counter[str] = collections.Counter()
+    seconds: collections.defaultdict[str, float] = collections.defaultdict(float)
     calls: collections.Counter[str] = collections.Counter()
     for name in STAGES:
         setattr(segcnn_module, name, timed(getattr(segcnn_module, name), name, seconds, calls))
@@ -180,7 +180,7 @@ def main() -> None:
     total = time.perf_counter() - t0
     n = len(images) * args.passes
     print(f"{n / total:.0f} plates/s, {1e3 * total / n:.2f} ms a plate ({args.threads} thread(s), batches of {args.batch})")
-    for name, sec in seconds.most_common():
+    for name, sec in sorted(seconds.items(), key=lambda kv: -kv[1]):
         print(f"  {name:16s} {1e3 * sec / n:6.3f} ms a plate  {100 * sec / total:5.1f}%  {calls[name] / n:.2f} calls a plate")
     print(f"  other            {1e3 * (total - sum(seconds.values())) / n:6.3f} ms a plate")
     print(f"  crops a plate: {calls['crops'] / n:.1f}")
