@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from segocr.cli import main
 from segocr.errors import WeightsError
 from segocr.models.weights import resolve_weights
 from segocr.recognizers.base import get_recognizer_factory
+from segocr.recognizers.segcnn import SegCNNRecognizer
 from segocr.runtime import RUNTIMES, Network, choose_runtime, onnx_card_path
 from segocr.runtime.export import export_onnx
 from segocr.runtime.onnx_backend import load_onnx
@@ -27,6 +29,13 @@ from segocr.runtime.onnx_backend import load_onnx
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = sorted((REPO / "data" / "samples").glob("*.png"))
 HEAVY = ("torch", "pandas", "sklearn", "matplotlib")
+
+
+def _segcnn(**kwargs: Any) -> SegCNNRecognizer:
+    """The segcnn recognizer the factory registry gives for ``kwargs``."""
+    rec = get_recognizer_factory("segcnn")(**kwargs)
+    assert isinstance(rec, SegCNNRecognizer)
+    return rec
 
 
 @pytest.fixture(scope="module")
@@ -89,11 +98,11 @@ def test_onnx_file_is_checked_against_its_card(exported: Path, tmp_path: Path) -
 
 def test_recognizers_use_one_network_interface(exported: Path) -> None:
     for runtime in ("onnx", "torch"):
-        rec = get_recognizer_factory("segcnn")(weights=exported, device="cpu", runtime=runtime)
+        rec = _segcnn(weights=exported, device="cpu", runtime=runtime)
         assert isinstance(rec.net, Network) and rec.net.runtime == runtime
         out = rec.net(np.zeros((3, 1, 32, 32), np.float32))
         assert out.shape == (3, len(rec.charset) + 1) and out.dtype == np.float32
-    onnx_rec = get_recognizer_factory("segcnn")(weights=exported, device="cpu", runtime="onnx")
+    onnx_rec = _segcnn(weights=exported, device="cpu", runtime="onnx")
     with pytest.raises(AttributeError, match="no torch module"):
         onnx_rec.model  # noqa: B018
 
@@ -200,12 +209,12 @@ def test_the_pt_card_rules_the_settings_of_both_runtimes(tmp_path: Path) -> None
     card["config"]["temperature"] = 2.5
     pt.with_suffix(".json").write_text(json.dumps(seal_card(card)))
     for runtime in ("onnx", "torch"):
-        rec = get_recognizer_factory("segcnn")(weights=pt, device="cpu", runtime=runtime)
+        rec = _segcnn(weights=pt, device="cpu", runtime=runtime)
         assert rec.config.temperature == 2.5, runtime
     write_untrained_segcnn(pt, seed=1)  # new weights, old export beside them
     with pytest.raises(WeightsError, match="stale"):
-        get_recognizer_factory("segcnn")(weights=pt.with_suffix(".onnx"), device="cpu")
-    assert get_recognizer_factory("segcnn")(weights=pt, device="cpu").net.runtime == "torch"  # auto falls back
+        _segcnn(weights=pt.with_suffix(".onnx"), device="cpu")
+    assert _segcnn(weights=pt, device="cpu").net.runtime == "torch"  # auto falls back
 
 
 def test_a_batch_split_over_threads_gives_the_whole_batch_logits(exported: Path) -> None:
@@ -217,11 +226,11 @@ def test_a_batch_split_over_threads_gives_the_whole_batch_logits(exported: Path)
     three = OnnxNetwork(data, threads=3)
     whole = one(x)
     assert whole.shape[0] == 7
-    same = {"rtol": 0, "atol": 1e-5}  # a batch's size may pick other kernels on other CPUs
-    np.testing.assert_allclose(three(x), whole, **same)  # parts of 3, 2 and 2 samples, in order
-    np.testing.assert_allclose(three(x[:3]), whole[:3], **same)  # one sample a part
-    np.testing.assert_allclose(three(x[:2]), whole[:2], **same)  # fewer samples than threads: whole
-    np.testing.assert_allclose(three(x[:1]), whole[:1], **same)
+    atol = 1e-5  # a batch's size may pick other kernels on other CPUs
+    np.testing.assert_allclose(three(x), whole, rtol=0, atol=atol)  # parts of 3, 2 and 2 samples, in order
+    np.testing.assert_allclose(three(x[:3]), whole[:3], rtol=0, atol=atol)  # one sample a part
+    np.testing.assert_allclose(three(x[:2]), whole[:2], rtol=0, atol=atol)  # fewer samples than threads: whole
+    np.testing.assert_allclose(three(x[:1]), whole[:1], rtol=0, atol=atol)
     with pytest.raises(ValueError, match="positive int"):
         OnnxNetwork(data, threads=0)
 
