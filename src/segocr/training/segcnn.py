@@ -353,6 +353,8 @@ def train_segcnn(
         log(f"classifier initialised from {cfg.init}: {init_from(model, charset, cfg.init)} output rows matched")
     model = model.to(dev)
     rec = SegCNNRecognizer(model, charset, rcfg, device=str(dev))
+    # The teacher is loaded (and a misfit refused) before any training, not after stage 1.
+    teacher = _teacher(cfg.distill, charset, rcfg, dev) if cfg.distill is not None else None
     ck: dict[str, Any] = resume if resume is not None else {
         "format": FORMAT, "stage": 1, "epoch": 0, "model": None, "optimizer": None, "scheduler": None, "best": None,
         "rng": None, "torch_rng": None, "stage1_state": None, "history": [], "elapsed": 0.0, **(extra_state or {}),
@@ -421,7 +423,6 @@ def train_segcnn(
         init_from(model, charset, cfg.init)
     model = model.to(dev)
     rec.model = model
-    teacher = _teacher(cfg.distill, charset, rcfg, dev) if cfg.distill is not None else None
     model.load_state_dict(
         _fit(model, stage2, epochs=cfg.epochs, evaluate=evaluate, stage=2, teacher=teacher, **common)
     )
