@@ -19,6 +19,9 @@ is never read.
 (:func:`segocr.training.segcnn.ensemble_recognizer`: mean of the members'
 log-softmax, temperature refitted on the validation characters).
 
+``--format NAME`` reads every model under that plate format (``segocr read --format``,
+the default margin), for the readers' figures with a format.
+
 Printed per model: validation plates right (all, HDR), plates lost to segmentation
 (wrong segment count) and to the classifier (right count, misread), the classifier's
 parameters and multiply-adds per crop.
@@ -51,6 +54,7 @@ import torch
 from segocr.datasets.base import load_dataset
 from segocr.datasets.splits import group_split
 from segocr.evaluation.harness import evaluate
+from segocr.formats.decoding import DecodeOptions
 from segocr.recognizers.segcnn import SegCNNRecognizer, load_segcnn
 from segocr.segment.search import SearchConfig
 from segocr.training.segcnn import ensemble_recognizer, split_seed_of
@@ -116,10 +120,11 @@ def verdicts(rows: list[dict[str, Any]], baseline: str, splits: list[int], margi
     return out
 
 
-def recorded_rows(specs: list[str], search: dict[str, Any] | None) -> list[dict[str, Any]]:
+def recorded_rows(specs: list[str], search: dict[str, Any] | None, fmt: str | None = None) -> list[dict[str, Any]]:
     """The rows named by ``FILE.json:LABEL`` specs (earlier ``--out`` files of this
     script), each marked with ``"recorded": FILE``; a file read with another search
-    than ``search`` (the shipped card's), or without rows of LABEL, is refused.
+    than ``search`` (the shipped card's) or under another plate format than ``fmt``,
+    or without rows of LABEL, is refused.
 
     >>> import tempfile
     >>> f = Path(tempfile.mkdtemp()) / "old.json"
@@ -131,6 +136,9 @@ def recorded_rows(specs: list[str], search: dict[str, Any] | None) -> list[dict[
     >>> recorded_rows([f"{f}:b"], {"merge_boxes": False})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     SystemExit: --recorded ...old.json: read with another search than the shipped card's
+    >>> recorded_rows([f"{f}:b"], None, "cz")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    SystemExit: --recorded ...old.json: read under format None, not 'cz'
     """
     rows = []
     for spec in specs:
@@ -140,6 +148,8 @@ def recorded_rows(specs: list[str], search: dict[str, Any] | None) -> list[dict[
         old = json.loads(Path(file).read_text())
         if old.get("search") != search:
             raise SystemExit(f"--recorded {file}: read with another search than the shipped card's")
+        if old.get("format") != fmt:
+            raise SystemExit(f"--recorded {file}: read under format {old.get('format')!r}, not {fmt!r}")
         got = [{**r, "recorded": file} for r in old["rows"] if r["label"] == label]
         if not got:
             raise SystemExit(f"--recorded {file}: no rows of recipe {label!r}")
@@ -163,7 +173,10 @@ def main() -> None:
                     help="the rows of recipe LABEL from an earlier --out (same shipped search), not read again")
     ap.add_argument("--search-variant", action="append", default=[], metavar="NAME=JSON",
                     help="also read every model with the shipped search updated by JSON, as LABEL@NAME")
+    ap.add_argument("--format", default=None,
+                    help="read under this plate format (segocr read --format; the default margin)")
     args = ap.parse_args()
+    options = DecodeOptions(format=args.format) if args.format else None
     torch.set_num_threads(1)
     search = json.loads(SHIPPED.with_suffix(".json").read_text())["config"].get("search")
     dataset = load_dataset("iwt4s", args.data_dir)
@@ -185,14 +198,14 @@ def main() -> None:
     for spec in args.search_variant:
         vname, _, js = spec.partition("=")
         searches.append((vname, {**(search or {}), **json.loads(js)}))
-    rows = recorded_rows(args.recorded, search)
+    rows = recorded_rows(args.recorded, search, args.format)
     for (label0, name0, rec, tc), (vname, vsearch) in itertools.product(cands, searches):
         label, name = (f"{label0}@{vname}", f"{name0}@{vname}") if vname else (label0, name0)
         seed = split_seed_of(tc)
         _, val = group_split(train, test_fraction=float(tc.get("val_fraction", 0.15)), seed=seed)
         rec.config = rec.config.model_copy(update={"search": None if vsearch is None else SearchConfig.model_validate(vsearch)})
         t0 = time.perf_counter()
-        res = evaluate({"m": rec}, val, progress=False, fusion=False)
+        res = evaluate({"m": rec}, val, progress=False, fusion=False, options=options)
         seconds = time.perf_counter() - t0
         mr = res.models["m"]
         seg = mr.overall.segmentation
@@ -249,7 +262,7 @@ def main() -> None:
             print(f"| {v['label']} | " + " | ".join(cells + tail) + " |")
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"search": search, "rows": rows, "summary": summary}, indent=2) + "\n")
+        args.out.write_text(json.dumps({"search": search, "format": args.format, "rows": rows, "summary": summary}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -46,10 +47,11 @@ from segocr.segment.characters import (
 from segocr.segment.search import Lattice, SearchConfig, lattices, merge_paths, search_lattices
 
 if TYPE_CHECKING:
-    from segocr.formats.decoding import DecodeOptions
+    from segocr.formats.decoding import DecodeOptions, FormatPlan
     from segocr.formats.schema import Automaton
     from segocr.models.charcnn import CharCNN
     from segocr.runtime import Network
+    from segocr.segment.search.paths import Path as SearchPath
 
 NAME = "segcnn"
 T = TypeVar("T")
@@ -344,10 +346,16 @@ class SegCNNRecognizer:
                 (i, b, h.polarity): p[k] for i in pending for h, p in scored[i] for k, b in enumerate(h.boxes)
             }
             into = scored if self.config.search.paths_to_format and options is not None and options.active else None
-            searched = yield from self._search(works, pending, known, paths_into=into, rows_by_mask=rows_by_mask, cleaned=cleaned)
+            from segocr.formats.decoding import plan as format_plan
+
+            fplan = format_plan(options, self.charset) if self.config.search.format_paths else None
+            searched = yield from self._search(
+                works, pending, known, paths_into=into, rows_by_mask=rows_by_mask, cleaned=cleaned, fplan=fplan
+            )
         if options is not None and options.active:  # a plate format or top-N (segocr.formats)
             formatted = [self._formatted(works[i], scored[i], options) for i in range(len(works))]
-            return [_with_search(f, searched.get(i)) for i, f in enumerate(formatted)]
+            decides = self.config.search is not None and self.config.search.format_paths
+            return [_with_search(f, searched.get(i), search_decides=decides) for i, f in enumerate(formatted)]
         return [searched[i] if i in searched else self._prediction(works[i], scored[i]) for i in range(len(works))]
 
     def _search(
@@ -358,13 +366,17 @@ class SegCNNRecognizer:
         paths_into: list[list[tuple[Hypothesis, np.ndarray]]] | None = None,
         rows_by_mask: Sequence[RowsByMask] | None = None,
         cleaned: Sequence[CleanedByMask] | None = None,
+        fplan: FormatPlan | None = None,
     ) -> Generator[np.ndarray, np.ndarray, dict[int, Prediction]]:
         """Read plates ``which`` of ``works`` by the segmentation search: a lattice per
         binarization, every candidate box of every plate through the classifier in one
         batch, then the best path (see :mod:`segocr.segment.search`). ``known``: softmax
         rows of (plate, box, polarity) already classified. ``paths_into``: each plate's
         N best paths are appended to its scored hypotheses there (so a plate format
-        decodes the search's segmentations too). A generator like :meth:`_read`."""
+        decodes the search's segmentations too). ``fplan``: the plate format the search
+        reads under (``SearchConfig.format_paths``; :meth:`_format_path`); its readings
+        then carry ``info["format"]`` and ``info["posteriors"]``. A generator like
+        :meth:`_read`."""
         cfg = self.config.search
         assert cfg is not None
         seg_cfg = self.config.segment
@@ -392,7 +404,8 @@ class SegCNNRecognizer:
         for i, ls in lats.items():
             # The lattices of one plate are searched together (their spans'
             # characters found in one array pass).
-            per_lattice = search_lattices(
+            search = partial(
+                search_lattices,
                 ls,
                 [{b: logp[index[(i, b, lat.polarity)]] for b in lat.boxes} for lat in ls],
                 noise_index=self.noise_index,
@@ -401,7 +414,7 @@ class SegCNNRecognizer:
                 narrow_classes=narrow_classes,
                 config=cfg,
             )
-            ranked = merge_paths(per_lattice, cfg.n_best)
+            ranked = merge_paths(search(), cfg.n_best)
             if not ranked:
                 out[i] = Prediction("", 0.0, (), NAME, {"n_segments": 0, "n_hypotheses": len(ls), "search": True})
                 continue
@@ -411,6 +424,11 @@ class SegCNNRecognizer:
                     rows = np.exp(np.stack([logp[index[(i, b, lat.polarity)]] for b in p.boxes]))
                     paths_into[i].append((Hypothesis(p.boxes, f"search:{lat.method}", lat.polarity, p.score), rows))
             path, li = ranked[0]
+            under: dict[str, object] = {}
+            if fplan is not None:
+                (path, li), under["format"] = _format_path(search, ranked, len(ls), fplan, cfg)
+                rows = logp[[index[(i, b, ls[li].polarity)] for b in path.boxes]]
+                under["posteriors"] = np.exp(np.delete(rows, self.noise_index, axis=1)).astype(np.float32)
             sx, sy = works[i].scale
             chars = [
                 CharPrediction(self.charset.chars[c], math.exp(lp), b.scaled(sx, sy))
@@ -419,7 +437,7 @@ class SegCNNRecognizer:
             n_best = [("".join(self.charset.chars[c] for c in p.classes), round(p.score, 4)) for p, _ in ranked]
             pred = Prediction.from_chars(
                 chars, NAME, n_segments=len(chars), n_hypotheses=len(ls), method=ls[li].method,
-                polarity=ls[li].polarity, search=True, n_best=n_best,
+                polarity=ls[li].polarity, search=True, n_best=n_best, **under,
             )  # fmt: skip
             if self.config.length_logp:
                 factor = self.length_factor(chars)
@@ -526,15 +544,56 @@ def _drive_overlapped(gens: Sequence[Generator[np.ndarray, np.ndarray, T]], clas
     return results  # type: ignore[return-value]
 
 
-def _with_search(formatted: Prediction, searched: Prediction | None) -> Prediction:
+def _format_path(
+    search: Callable[..., list[list[SearchPath]]],
+    ranked: list[tuple[SearchPath, int]],
+    n_lattices: int,
+    fplan: FormatPlan,
+    config: SearchConfig,
+) -> tuple[tuple[SearchPath, int], str | None]:
+    """The search's reading of one plate under ``fplan``: ``search(position_masks=M,
+    config=...)`` gives the best paths of every lattice constrained to layout M (L, C),
+    for each layout of each candidate format (``config``: the search's, the noise veto
+    off); ``ranked`` are the free paths (path, lattice), best first. :func:`segocr.formats.decoding.decode_with_format` chooses between the
+    free best and the formats' best legal paths by their path scores (the margin, or
+    ``auto``'s rule). Returns the chosen (path, lattice) and the format it follows."""
+    from segocr.formats.decoding import decode_with_format
+    from segocr.recognizers.decode import Decoded
+
+    kept: dict[int, tuple[SearchPath, int]] = {}
+    # A layout's position is a character: the search may read a box there even where
+    # the classifier finds noise likelier (the path's score pays for it).
+    permissive = config.model_copy(update={"noise_veto": False})
+
+    def decode(aut: Automaton | None) -> Decoded:
+        if aut is None:
+            best = ranked[0]
+        else:
+            per_layout = [search(position_masks=m, config=permissive) for m in aut.masks]
+            legal = merge_paths([[p for found in per_layout for p in found[li]] for li in range(n_lattices)], 1)
+            if not legal:
+                return Decoded((), (), logp=-math.inf)
+            best = legal[0]
+        d = Decoded(best[0].classes, tuple(math.exp(v) for v in best[0].logps), logp=best[0].score)
+        kept[id(d)] = best
+        return d
+
+    d, fmt = decode_with_format(decode, fplan)
+    return kept[id(d)], fmt
+
+
+def _with_search(formatted: Prediction, searched: Prediction | None, *, search_decides: bool = False) -> Prediction:
     """A reading under decode options, for a plate the search read: where no format
     applied (none asked, or the reading fell back from it), the plain reading is the
-    search's, as without options; the top-N stays when it starts with that text."""
-    if searched is None or formatted.info.get("format") is not None:
+    search's, as without options; the top-N stays when it starts with that text.
+    ``search_decides``: the search read the plate under the format itself
+    (``SearchConfig.format_paths``), so its reading stands, format and posteriors
+    included."""
+    if searched is None or (formatted.info.get("format") is not None and not search_decides):
         return formatted
     info = {k: v for k, v in searched.info.items()}
     for key in ("format", "posteriors"):
-        if key in formatted.info:
+        if key in formatted.info and not search_decides:
             info[key] = formatted.info[key] if key == "format" or formatted.text == searched.text else None
     alts = formatted.info.get("topn")
     if alts:

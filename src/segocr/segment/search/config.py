@@ -26,6 +26,15 @@ class SearchConfig(BaseModel):
     #: the format decoder as hypotheses (off: it sees the cascade's hypotheses only;
     #: on validation, 74 against 75 of 78 plates with the ``cz`` format).
     paths_to_format: bool = False
+    #: Under a plate format, a plate the search reads is read under the format by the
+    #: search itself: each layout of the format (its per-position character masks,
+    #: :attr:`segocr.formats.schema.Automaton.masks`) is searched, so the cuts and
+    #: merges are chosen knowing which characters the format allows where, and the
+    #: best legal path is kept unless less likely than the free one by more than the
+    #: format's margin (path scores on both sides: edit costs, noise and the length
+    #: prior included). Off: the format decodes the cascade's hypotheses (and, with
+    #: ``paths_to_format``, the free N best paths), scored box by box.
+    format_paths: bool = False
     #: Cut sources inside a box.
     cut_minima: bool = True
     cut_concavities: bool = True
