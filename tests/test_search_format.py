@@ -43,12 +43,14 @@ def test_the_legal_path_is_kept_within_the_margin_and_the_free_one_beyond_it() -
     assert fplan is not None
     free = [(path("0B2", -1.0), 0)]
     calls: list[dict[str, Any]] = []
-    # Two layouts, both searched with the noise veto off; the better legal path wins.
+    # Two layouts, both searched with the search's noise veto; the better legal path wins.
     (chosen, lattice), fmt = _format_path(
         fake_search({3: path("0A2", -2.5), 4: path("10A2", -2.2)}, calls), free, 2, fplan, SearchConfig()
     )
     assert (CS.decode(list(chosen.classes)), lattice, fmt) == ("10A2", 1, "x")
-    assert sorted(c["L"] for c in calls) == [3, 4] and not any(c["veto"] for c in calls)
+    assert sorted(c["L"] for c in calls) == [3, 4] and all(c["veto"] for c in calls)
+    _format_path(fake_search({}, calls), free, 2, fplan, SearchConfig(format_noise_veto=False))
+    assert not any(c["veto"] for c in calls[2:])
     # Beyond the 2-nat margin the free reading stands, and no format applies.
     (chosen, lattice), fmt = _format_path(fake_search({3: path("0A2", -3.5)}, []), free, 2, fplan, SearchConfig())
     assert (CS.decode(list(chosen.classes)), lattice, fmt) == ("0B2", 0, None)
@@ -77,12 +79,12 @@ def images() -> list[np.ndarray]:
     return [render_plate(t, rng=rng, config=DEFAULT_CONFIG.clean(), style="cz").image for t in ("1AB2345", "7C01234", "5H81234")]
 
 
-def reader(rec: SegCNNRecognizer, format_paths: bool) -> SegCNNRecognizer:
+def reader(rec: SegCNNRecognizer, format_paths: bool, **search: Any) -> SegCNNRecognizer:
     import copy
 
     out = copy.copy(rec)
     out.config = rec.config.model_copy(
-        update={"cascade_confidence": None, "search": SearchConfig(merge_boxes=False, format_paths=format_paths)}
+        update={"cascade_confidence": None, "search": SearchConfig(merge_boxes=False, format_paths=format_paths, **search)}
     )
     return out
 
@@ -96,9 +98,10 @@ def test_the_recognizer_reads_searched_plates_under_the_format(shipped: SegCNNRe
     assert [p.text for p in on.predict(imgs)] == plain
     assert [p.text for p in on.predict(imgs, options=DecodeOptions(topn=3))] == plain
     # A strict all-digit format: every searched plate is read legally, by the search
-    # (its n-best and search flag kept), with posteriors over the charset for fusion.
+    # (its n-best and search flag kept), with posteriors over the charset for fusion
+    # (the layouts' noise veto off: a letter's box is read as a digit).
     digits = DecodeOptions(format=PlateFormat(name="digits", patterns=("DDDDDDD",)), margin=None)
-    for p in on.predict(imgs, options=digits):
+    for p in reader(shipped, True, format_noise_veto=False).predict(imgs, options=digits):
         assert p.info["format"] == "digits" and p.text.isdigit() and len(p.text) == 7
         assert p.info["search"] and p.info["n_best"]
         assert p.info["posteriors"].shape == (7, len(shipped.charset.chars))

@@ -553,23 +553,21 @@ def _format_path(
 ) -> tuple[tuple[SearchPath, int], str | None]:
     """The search's reading of one plate under ``fplan``: ``search(position_masks=M,
     config=...)`` gives the best paths of every lattice constrained to layout M (L, C),
-    for each layout of each candidate format (``config``: the search's, the noise veto
-    off); ``ranked`` are the free paths (path, lattice), best first. :func:`segocr.formats.decoding.decode_with_format` chooses between the
+    for each layout of each candidate format (``config``: the search's, its noise veto
+    as ``format_noise_veto`` says); ``ranked`` are the free paths (path, lattice), best first. :func:`segocr.formats.decoding.decode_with_format` chooses between the
     free best and the formats' best legal paths by their path scores (the margin, or
     ``auto``'s rule). Returns the chosen (path, lattice) and the format it follows."""
     from segocr.formats.decoding import decode_with_format
     from segocr.recognizers.decode import Decoded
 
     kept: dict[int, tuple[SearchPath, int]] = {}
-    # A layout's position is a character: the search may read a box there even where
-    # the classifier finds noise likelier (the path's score pays for it).
-    permissive = config.model_copy(update={"noise_veto": False})
+    layouts = config.model_copy(update={"noise_veto": config.noise_veto and config.format_noise_veto})
 
     def decode(aut: Automaton | None) -> Decoded:
         if aut is None:
             best = ranked[0]
         else:
-            per_layout = [search(position_masks=m, config=permissive) for m in aut.masks]
+            per_layout = [search(position_masks=m, config=layouts) for m in aut.masks]
             legal = merge_paths([[p for found in per_layout for p in found[li]] for li in range(n_lattices)], 1)
             if not legal:
                 return Decoded((), (), logp=-math.inf)

@@ -35,6 +35,11 @@ class SearchConfig(BaseModel):
     #: prior included). Off: the format decodes the cascade's hypotheses (and, with
     #: ``paths_to_format``, the free N best paths), scored box by box.
     format_paths: bool = False
+    #: The noise veto (``noise_veto``) in the layouts' searches too. Off (round 5 of
+    #: issue 13), a layout may read a box the classifier finds likelier noise, which
+    #: the free search may not: a legal free reading then loses to a legal path the
+    #: free search could not take (validation: ``7B10307`` -> ``7B13307``).
+    format_noise_veto: bool = True
     #: Cut sources inside a box.
     cut_minima: bool = True
     cut_concavities: bool = True
