@@ -374,7 +374,7 @@ class SegCNNRecognizer:
         rows of (plate, box, polarity) already classified. ``paths_into``: each plate's
         N best paths are appended to its scored hypotheses there (so a plate format
         decodes the search's segmentations too). ``fplan``: the plate format the search
-        reads under (``SearchConfig.format_paths``; :meth:`_format_path`); its readings
+        reads under (``SearchConfig.format_paths``; :func:`_format_path`); its readings
         then carry ``info["format"]`` and ``info["posteriors"]``. A generator like
         :meth:`_read`."""
         cfg = self.config.search
@@ -554,8 +554,9 @@ def _format_path(
     """The search's reading of one plate under ``fplan``: ``search(position_masks=M,
     config=...)`` gives the best paths of every lattice constrained to layout M (L, C),
     for each layout of each candidate format (``config``: the search's, its noise veto
-    as ``format_noise_veto`` says); ``ranked`` are the free paths (path, lattice), best first. :func:`segocr.formats.decoding.decode_with_format` chooses between the
-    free best and the formats' best legal paths by their path scores (the margin, or
+    as ``format_noise_veto`` says); ``ranked`` are the free paths (path, lattice), best
+    first. :func:`segocr.formats.decoding.decode_with_format` chooses between the free
+    best and the formats' best legal paths by their path scores (the margin, or
     ``auto``'s rule). Returns the chosen (path, lattice) and the format it follows."""
     from segocr.formats.decoding import decode_with_format
     from segocr.recognizers.decode import Decoded
