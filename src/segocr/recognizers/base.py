@@ -126,9 +126,19 @@ RECOGNIZERS: Registry[RecognizerFactory] = Registry(
 DEFAULT_MODEL = "ensemble"
 
 
-def register_recognizer(name: str) -> Callable[[RecognizerFactory], RecognizerFactory]:
-    """Decorator: register a factory ``f(weights=None, device="auto") -> Recognizer``."""
-    return RECOGNIZERS.register(name)
+_Factory = TypeVar("_Factory", bound=RecognizerFactory)
+
+
+def register_recognizer(name: str) -> Callable[[_Factory], _Factory]:
+    """Decorator: register a factory ``f(weights=None, device="auto") -> Recognizer``
+    (the factory keeps its own signature, so ``load_segcnn`` still returns a
+    ``SegCNNRecognizer`` to the type checker)."""
+
+    def deco(factory: _Factory) -> _Factory:
+        RECOGNIZERS.add(name, factory)
+        return factory
+
+    return deco
 
 
 def recognizer_names() -> list[str]:
