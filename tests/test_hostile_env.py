@@ -111,9 +111,13 @@ def test_ctrl_c_mid_batch_is_one_line_exit_130(tmp_path: Path) -> None:
     # Unbuffered (bufsize=0): readline takes just the first line, so communicate, which
     # reads the pipe's descriptor itself, gets every later one (a buffered readline
     # would keep the second line of a batch in its buffer, out of communicate's reach).
+    # A shell's background job (`make test &`, nohup) starts with SIGINT ignored, and a
+    # Python started so never raises KeyboardInterrupt: the child gets the default back,
+    # as a terminal's Ctrl-C would find it.
     proc = subprocess.Popen(
         [*SEGOCR, *READ, "--batch-size", "2", str(folder)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0, env=_env(),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 - one call, then exec
     )  # fmt: skip
     try:
         assert proc.stdout is not None
