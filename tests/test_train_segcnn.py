@@ -109,3 +109,18 @@ def test_distillation_trains_from_a_teacher_and_refuses_a_misfit_one(full_run: P
     bad = TINY.model_copy(update={"recognizer": small, "distill": DistillConfig(teacher=teacher)})
     with pytest.raises(ConfigError, match="crop size"):
         get_trainer("segcnn").run(ds, tmp_path / "bad", bad, command="test", device="cpu", evaluate_test=False, log=lambda _: None)
+
+
+def test_fit_fraction_cuts_whole_plates_from_the_fit_part_only() -> None:
+    from segocr.datasets.base import PlateSample
+    from segocr.training.segcnn import fit_val_split
+
+    # 40 plates, two captures each (one group per plate)
+    samples = [PlateSample(id=f"{p:02d}{c}", text=f"P{p:02d}", group=f"P{p:02d}") for p in range(40) for c in "nh"]
+    full_fit, full_val = fit_val_split(samples, SegCNNTrainConfig(seed=3, val_fraction=0.25))
+    half_fit, half_val = fit_val_split(samples, SegCNNTrainConfig(seed=3, val_fraction=0.25, fit_fraction=0.5))
+    assert [s.id for s in half_val] == [s.id for s in full_val] and len({s.group for s in full_val}) == 10
+    assert {s.id for s in half_fit} < {s.id for s in full_fit}
+    groups = {s.group for s in half_fit}
+    assert len(groups) == 15 and len(half_fit) == 30  # half of the 30 fit plates, both captures of each
+    assert not groups & {s.group for s in full_val}

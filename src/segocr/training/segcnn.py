@@ -102,6 +102,10 @@ class SegCNNTrainConfig(BaseModel):
     #: Seed of the fit/validation division of the train split (None: ``seed + 1``);
     #: members of an ensemble share it and differ in ``seed``.
     split_seed: int | None = None
+    #: Keep only this share of the fit part's plates (whole plate groups, drawn with
+    #: ``split_seed``), the validation part unchanged: a learning curve's points
+    #: (issue 13). 1.0: every fit plate (the earlier recipe).
+    fit_fraction: float = Field(1.0, gt=0, le=1)
     #: Start the classifier of both stages from these trained segcnn weights (a path or
     #: a shipped name, with its card) instead of a random init: :func:`init_from`.
     init: str | None = None
@@ -313,6 +317,19 @@ def plate_accuracy(
     return float(np.mean([visible_correct(t, p.text) for p, t in zip(preds, texts)])) if texts else 0.0
 
 
+def fit_val_split(
+    train_samples: Sequence[PlateSample], cfg: SegCNNTrainConfig
+) -> tuple[list[PlateSample], list[PlateSample]]:
+    """A run's (fit, validation) parts of the train split: ``cfg.val_fraction`` of the
+    plate groups held out with the run's split seed, then the fit part cut to
+    ``cfg.fit_fraction`` of its groups (the validation part does not depend on it)."""
+    split_seed = split_seed_of(cfg.model_dump())
+    fit, val = group_split(list(train_samples), test_fraction=cfg.val_fraction, seed=split_seed)
+    if cfg.fit_fraction < 1.0:
+        fit, _ = group_split(fit, test_fraction=1.0 - cfg.fit_fraction, seed=split_seed)
+    return fit, val
+
+
 def train_segcnn(
     train_samples: Sequence[PlateSample],
     charset: Charset,
@@ -343,8 +360,9 @@ def train_segcnn(
     dev = resolve_device(device)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    split_seed = cfg.seed + 1 if cfg.split_seed is None else cfg.split_seed
-    fit, val = group_split(list(train_samples), test_fraction=cfg.val_fraction, seed=split_seed)
+    fit, val = fit_val_split(train_samples, cfg)
+    if cfg.fit_fraction < 1.0:
+        log(f"fit part cut to {cfg.fit_fraction:.0%} of its plates: {len(fit)} images")
     rcfg = cfg.recognizer.model_copy(update={"length_logp": length_logp([s.text for s in fit])})
     val_images = [s.load() for s in val]
     val_texts = [s.text for s in val]
