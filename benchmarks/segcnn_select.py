@@ -189,17 +189,18 @@ def main() -> None:
         rec = load_segcnn(w, device="cpu", runtime="torch")
         assert isinstance(rec, SegCNNRecognizer)
         card = json.loads(w.with_suffix(".json").read_text())
-        cands.append((label or str(m), str(m), rec, card["training"]["train_config"]))
+        cands.append((label or str(m), str(m), rec, card["training"]))
     for spec in args.ensemble:
         members = [weights_of(Path(p)) for p in spec.split("+")]
         rec, facts = ensemble_recognizer(members, train, dataset.charset)
-        cands.append((spec, spec, rec, facts["train_config"]))
+        cands.append((spec, spec, rec, facts))
     searches: list[tuple[str, dict[str, Any] | None]] = [("", search)]
     for spec in args.search_variant:
         vname, _, js = spec.partition("=")
         searches.append((vname, {**(search or {}), **json.loads(js)}))
     rows = recorded_rows(args.recorded, search, args.format)
-    for (label0, name0, rec, tc), (vname, vsearch) in itertools.product(cands, searches):
+    for (label0, name0, rec, facts), (vname, vsearch) in itertools.product(cands, searches):
+        tc = facts["train_config"]
         label, name = (f"{label0}@{vname}", f"{name0}@{vname}") if vname else (label0, name0)
         seed = split_seed_of(tc)
         _, val = group_split(train, test_fraction=float(tc.get("val_fraction", 0.15)), seed=seed)
@@ -229,6 +230,7 @@ def main() -> None:
             "plates_per_s": round(mr.overall.n / seconds, 1),
             "params": params,
             "mmacs_per_crop": round(mmacs, 2),
+            "fit_plates": facts.get("fit_plates"),
             "train_config": {k: v for k, v in tc.items() if k not in ("seed",)},
         }
         rows.append(row)
