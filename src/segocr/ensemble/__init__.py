@@ -101,6 +101,9 @@ class EnsembleConfig(BaseModel):
     #: A crop read at the first margin with at least this confidence is not read at the
     #: others (None: every crop at every margin).
     retry_below: float | None = Field(None, gt=0, le=1)
+    #: At the other margins, only readings with as many text rows as the crop's
+    #: reading as given count (:func:`segocr.margins.read_at_margins`, ``keep_rows``).
+    keep_rows: bool = False
     #: Members read by their int8 model (:func:`int8_weights`) when ONNX Runtime
     #: serves them (chosen on validation plates like the rest).
     int8: tuple[str, ...] = ()
@@ -186,7 +189,9 @@ class EnsembleRecognizer:
             from segocr.margins import read_at_margins
 
             read = partial(self._read, options=options)
-            preds = read_at_margins(read, images, self.config.margins, retry_below=self.config.retry_below)
+            preds = read_at_margins(
+                read, images, self.config.margins, retry_below=self.config.retry_below, keep_rows=self.config.keep_rows
+            )
             return [self.recalibrate_retried(p) for p in preds]
         return self._read(images, options)
 

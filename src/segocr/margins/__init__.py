@@ -76,15 +76,29 @@ def unpad_prediction(pred: Prediction, offset: tuple[int, int], shape: tuple[int
     return replace(pred, chars=chars, info=info)
 
 
+def _rows(pred: Prediction) -> int:
+    """Text rows a reading was read as (``info["rows"]``, set by :mod:`segocr.rows`)."""
+    return int(pred.info.get("rows", 1))
+
+
 def read_at_margins(
-    read: Reader, images: Sequence[np.ndarray], margins: Sequence[float], *, retry_below: float | None = None
+    read: Reader,
+    images: Sequence[np.ndarray],
+    margins: Sequence[float],
+    *,
+    retry_below: float | None = None,
+    keep_rows: bool = False,
 ) -> list[Prediction]:
     """Each image read by ``read`` at every margin of ``margins`` (fractions of its
     size added on each side, :func:`pad_crop`), keeping the most confident reading (on
     a tie the earlier margin's); ``info["margin"]`` says which, and ``info["retried"]``
     whether the image was read at more than one margin. One batch per margin. With
     ``retry_below``, an image read at the first margin with at least that confidence is
-    not read at the others.
+    not read at the others. With ``keep_rows``, a reading at another margin counts only
+    when it has as many text rows (``info["rows"]``, :mod:`segocr.rows`; 1 when absent)
+    as the first margin's: a margin reframes the crop, it does not make a two-row plate
+    one row (a padded crop in which no second row is found reads its top row alone,
+    often more confidently than the two rows together).
 
     >>> def read(imgs):  # confident only when the image is wider than 4 pixels
     ...     return [Prediction("AB", 0.9 if im.shape[1] > 4 else 0.2) for im in imgs]
@@ -92,6 +106,12 @@ def read_at_margins(
     [0.25, 0.25]
     >>> [p.info["margin"] for p in read_at_margins(read, [np.zeros((4, 4, 3), np.uint8)], (0.0, 0.25), retry_below=0.1)]
     [0.0]
+    >>> def rows(imgs):  # the padded crop is read as one row, confidently
+    ...     return [Prediction("AB", 0.99) if im.shape[1] > 4 else Prediction("AB12", 0.6, info={"rows": 2}) for im in imgs]
+    >>> [p.text for p in read_at_margins(rows, [np.zeros((4, 4, 3), np.uint8)], (0.0, 0.25))]
+    ['AB']
+    >>> [p.text for p in read_at_margins(rows, [np.zeros((4, 4, 3), np.uint8)], (0.0, 0.25), keep_rows=True)]
+    ['AB12']
     """
     if not margins:
         raise ValueError("read_at_margins needs at least one margin")
@@ -105,7 +125,7 @@ def read_at_margins(
             pred = replace(pred, info={**pred.info, "margin": margin})
             if k == 0:
                 best.append(pred)
-            elif pred.confidence > best[i].confidence:
+            elif pred.confidence > best[i].confidence and (not keep_rows or _rows(pred) == _rows(best[i])):
                 best[i] = pred
         if k == 0 and retry_below is not None:
             todo = [i for i in todo if best[i].confidence < retry_below]

@@ -79,6 +79,10 @@ class RowsConfig(BaseModel):
     min_gap: float = Field(0.05, ge=-1, le=2)
     #: RMS distance of the centres from their row's line, in character heights.
     max_rms: float = Field(0.15, ge=0, le=2)
+    #: Components a cut may leave out of its rows (the farthest from its row's line
+    #: first) to bring the RMS distance within ``max_rms``: stickers, seals and coats
+    #: of arms between the rows of EU plates. 0: every component counts.
+    max_outliers: int = Field(0, ge=0, le=4)
     #: Steepest row (dy/dx) taken for a plate row.
     max_slope: float = Field(0.35, ge=0)
     #: The rows' union spans at least this fraction of the image height.
@@ -219,17 +223,51 @@ def _components(
     return per_polarity, inks, s
 
 
-def _row_fit(top: list[CharBox], bottom: list[CharBox]) -> tuple[float, float, float]:
+def _row_fit(top: list[CharBox], bottom: list[CharBox]) -> tuple[float, float, float, np.ndarray]:
     """Two parallel lines through the centres of ``top`` and ``bottom`` (one slope):
-    the distance between them (bottom minus top, px), the RMS residual and the slope."""
+    the distance between them (bottom minus top, px), the RMS residual, the slope and
+    each box's absolute residual (``top`` then ``bottom``, px)."""
     pts = [(b.x + b.w / 2, b.y + b.h / 2, 0.0) for b in top] + [
         (b.x + b.w / 2, b.y + b.h / 2, 1.0) for b in bottom
     ]
     a = np.array([[x, 1.0 - g, g] for x, _, g in pts])
     y = np.array([p[1] for p in pts])
     coef, *_ = np.linalg.lstsq(a, y, rcond=None)
-    rms = float(np.sqrt(np.mean((a @ coef - y) ** 2)))
-    return float(coef[2] - coef[1]), rms, float(coef[0])
+    res = a @ coef - y
+    rms = float(np.sqrt(np.mean(res**2)))
+    return float(coef[2] - coef[1]), rms, float(coef[0]), np.abs(res)
+
+
+def _without_outliers(
+    top: list[CharBox], bottom: list[CharBox], h: float, config: RowsConfig
+) -> tuple[list[CharBox], list[CharBox], float, float, float]:
+    """``top`` and ``bottom`` less up to ``config.max_outliers`` boxes, the one farthest
+    from its row's line first, while the fit's RMS residual exceeds ``config.max_rms``
+    character heights ``h`` and both rows keep their minimum counts (a sticker, a seal
+    or a coat of arms between the rows is not a character of either); with the fit's
+    distance, RMS and slope.
+
+    >>> row = lambda y: [CharBox(x, y, 8, 10) for x in (0, 10, 20)]
+    >>> sticker = CharBox(30, 12, 8, 10)  # between the rows, at the top row's end
+    >>> top, bottom, *_ = _without_outliers(row(0) + [sticker], row(20), 10.0, RowsConfig(max_outliers=1))
+    >>> sticker in top, len(top), len(bottom)
+    (False, 3, 3)
+    """
+    dist, rms, slope, res = _row_fit(top, bottom)
+    for _ in range(config.max_outliers):
+        if rms <= config.max_rms * h:
+            break
+        worst = int(np.argmax(res))
+        in_top = worst < len(top)
+        if (len(top) - in_top < config.min_top or len(bottom) - (not in_top) < config.min_bottom
+                or len(top) + len(bottom) - 1 < config.min_total):  # fmt: skip
+            break
+        if in_top:
+            top = top[:worst] + top[worst + 1 :]
+        else:
+            bottom = bottom[: worst - len(top)] + bottom[worst - len(top) + 1 :]
+        dist, rms, slope, res = _row_fit(top, bottom)
+    return top, bottom, dist, rms, slope
 
 
 def _two_rows(
@@ -248,7 +286,12 @@ def _two_rows(
         h = min(ht, hb)
         if max(ht, hb) > config.height_ratio * h:
             continue
-        dist, rms, slope = _row_fit(top, bottom)
+        if config.max_outliers:
+            top, bottom, dist, rms, slope = _without_outliers(top, bottom, h, config)
+            ht, hb = float(np.median([b.h for b in top])), float(np.median([b.h for b in bottom]))
+            h = min(ht, hb)
+        else:
+            dist, rms, slope, _ = _row_fit(top, bottom)
         gap = dist - (ht + hb) / 2
         if gap < config.min_gap * h or rms > config.max_rms * h or abs(slope) > config.max_slope:
             continue
