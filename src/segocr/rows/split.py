@@ -79,9 +79,10 @@ class RowsConfig(BaseModel):
     min_gap: float = Field(0.05, ge=-1, le=2)
     #: RMS distance of the centres from their row's line, in character heights.
     max_rms: float = Field(0.15, ge=0, le=2)
-    #: Components a cut may leave out of its rows (the farthest from its row's line
-    #: first) to bring the RMS distance within ``max_rms``: stickers, seals and coats
-    #: of arms between the rows of EU plates. 0: every component counts.
+    #: When no cut fits with every component: components a cut may then leave out of
+    #: its rows (the farthest from its row's line first) to bring the RMS distance
+    #: within ``max_rms``: stickers, seals and coats of arms between the rows of EU
+    #: plates. A crop that splits with every component is split as before. 0: off.
     max_outliers: int = Field(0, ge=0, le=4)
     #: Steepest row (dy/dx) taken for a plate row.
     max_slope: float = Field(0.35, ge=0)
@@ -239,9 +240,9 @@ def _row_fit(top: list[CharBox], bottom: list[CharBox]) -> tuple[float, float, f
 
 
 def _without_outliers(
-    top: list[CharBox], bottom: list[CharBox], h: float, config: RowsConfig
+    top: list[CharBox], bottom: list[CharBox], h: float, config: RowsConfig, outliers: int
 ) -> tuple[list[CharBox], list[CharBox], float, float, float]:
-    """``top`` and ``bottom`` less up to ``config.max_outliers`` boxes, the one farthest
+    """``top`` and ``bottom`` less up to ``outliers`` boxes, the one farthest
     from its row's line first, while the fit's RMS residual exceeds ``config.max_rms``
     character heights ``h`` and both rows keep their minimum counts (a sticker, a seal
     or a coat of arms between the rows is not a character of either); with the fit's
@@ -249,12 +250,12 @@ def _without_outliers(
 
     >>> row = lambda y: [CharBox(x, y, 8, 10) for x in (0, 10, 20)]
     >>> sticker = CharBox(30, 12, 8, 10)  # between the rows, at the top row's end
-    >>> top, bottom, *_ = _without_outliers(row(0) + [sticker], row(20), 10.0, RowsConfig(max_outliers=1))
+    >>> top, bottom, *_ = _without_outliers(row(0) + [sticker], row(20), 10.0, RowsConfig(), 1)
     >>> sticker in top, len(top), len(bottom)
     (False, 3, 3)
     """
     dist, rms, slope, res = _row_fit(top, bottom)
-    for _ in range(config.max_outliers):
+    for _ in range(outliers):
         if rms <= config.max_rms * h:
             break
         worst = int(np.argmax(res))
@@ -271,10 +272,11 @@ def _without_outliers(
 
 
 def _two_rows(
-    boxes: list[CharBox], height: int, config: RowsConfig
+    boxes: list[CharBox], height: int, config: RowsConfig, outliers: int = 0
 ) -> tuple[list[CharBox], list[CharBox]] | None:
     """The best valid cut of ``boxes`` (working px, image ``height``) into a top and a
-    bottom row, or None."""
+    bottom row, or None; each cut may leave out up to ``outliers`` boxes
+    (:func:`_without_outliers`)."""
     order = sorted(boxes, key=lambda b: b.y + b.h / 2)
     best: tuple[float, list[CharBox], list[CharBox]] | None = None
     for k in range(config.min_top, len(order) - config.min_bottom + 1):
@@ -286,8 +288,8 @@ def _two_rows(
         h = min(ht, hb)
         if max(ht, hb) > config.height_ratio * h:
             continue
-        if config.max_outliers:
-            top, bottom, dist, rms, slope = _without_outliers(top, bottom, h, config)
+        if outliers:
+            top, bottom, dist, rms, slope = _without_outliers(top, bottom, h, config, outliers)
             ht, hb = float(np.median([b.h for b in top])), float(np.median([b.h for b in bottom]))
             h = min(ht, hb)
         else:
@@ -370,11 +372,15 @@ def find_rows(image: np.ndarray, config: RowsConfig | None = None) -> RowSplit:
     if config.mode == "auto" and W / H > config.max_aspect:
         return RowSplit(one.bands, one.boxes, f"wider than {config.max_aspect} heights")
     per_polarity, inks, s = _components(image, config)
-    found = [
-        (r, pol)
-        for boxes, ink, pol in zip(per_polarity, inks, ("dark", "light"), strict=True)
-        if (r := _two_rows(boxes, ink.shape[0], config))
-    ]
+    found: list[tuple[tuple[list[CharBox], list[CharBox]], str]] = []
+    for outliers in dict.fromkeys((0, config.max_outliers)):  # every component first
+        found = [
+            (r, pol)
+            for boxes, ink, pol in zip(per_polarity, inks, ("dark", "light"), strict=True)
+            if (r := _two_rows(boxes, ink.shape[0], config, outliers))
+        ]
+        if found:
+            break
     if not found:
         polarity: str = guess_polarity(
             cv2.resize(to_gray(image) if image.ndim == 3 else image, inks[0].shape[::-1])
