@@ -92,6 +92,7 @@ from segocr.ensemble import (
     int8_weights,
 )
 from segocr.fusion import DEFAULT_RULE, RULES
+from segocr.margins import rows_of
 from segocr.recognizers.base import Prediction
 from segocr.rows import DEFAULT_ROWS, with_rows
 from segocr.training.mixdata import score_visible
@@ -107,6 +108,11 @@ RETRY_SLACK = 0.005
 #: Largest ECE of the plate confidence (on the part, after the ``retried`` calibration) a
 #: ``retry_below`` may leave (issue 10's aim for the default reader).
 ECE_AIM = 0.05
+#: :attr:`segocr.ensemble.EnsembleConfig.keep_rows`, fixed before the choices here
+#: (chosen by ``benchmarks/rows_ensemble.py``, docs/models.md "Round 2: outliers only
+#: where no cut fits"): the margins' readings compete only with as many rows as the
+#: crop's reading as given.
+KEEP_ROWS = True
 #: Margin sets tried (:attr:`segocr.ensemble.EnsembleConfig.margins`), the first the crop as given.
 MARGINS: tuple[tuple[float, ...], ...] = ((0.0,), (0.0, 0.05), (0.0, 0.1), (0.0, 0.05, 0.1), (0.0, 0.1, 0.15))
 #: The licence note of each ensemble's card (its members' strictest terms).
@@ -207,8 +213,9 @@ def read_chain(
     cases = [case_of(ps, f) for ps, f in zip(zip(*member_reads, strict=True), plain, strict=True)]
     correct = [visible_correct(s.text, p.text) for s, p in zip(samples, plain, strict=True)]
     cfg = EnsembleConfig(
-        members=names, rule=DEFAULT_RULE, int8=quantized, calibration=fit_calibration(cases, [p.confidence for p in plain], correct)
-    )
+        members=names, rule=DEFAULT_RULE, int8=quantized, keep_rows=KEEP_ROWS,
+        calibration=fit_calibration(cases, [p.confidence for p in plain], correct),
+    )  # fmt: skip
     row = f"{ensemble} ({DEFAULT_RULE}, calibrated)"
     readings[row] = EnsembleRecognizer(members, cfg, name=ensemble).fuse_readings(member_reads)
     cost[row] = ensemble_cost
@@ -257,7 +264,8 @@ def choose_margins(
             if below is None or first.confidence < below:
                 retried += 1
                 for m in margins[1:]:
-                    if per[m][i].confidence > best.confidence:
+                    same = not cfg.keep_rows or rows_of(per[m][i]) == rows_of(first)
+                    if per[m][i].confidence > best.confidence and same:
                         best = per[m][i]
                 best = replace(best, info={**best.info, "retried": True})
             out.append(best)

@@ -95,3 +95,29 @@ def test_readings_of_retried_crops_get_their_own_calibration() -> None:
     sure = cfg.model_copy(update={"retry_below": 0.15})  # read once: no retry, no extra map
     (q,) = EnsembleRecognizer([Tight(), other], sure).predict([plate])
     assert not q.info["retried"] and q.confidence == pytest.approx(0.2)
+
+
+class RowsByWidth:
+    """Reads a crop as two rows (``info["rows"]``) unless padded, where it finds one row
+    and reads its top row alone, more confidently: what the margin retry met on EU2."""
+
+    charset = Charset("AB12")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def predict(self, images: Sequence[np.ndarray], *, options: object = None) -> list[Prediction]:
+        return [
+            Prediction("AB12", 0.5, info={"rows": 2}) if im.shape[1] == 60 else Prediction("AB", 0.99)
+            for im in images
+        ]
+
+
+def test_the_ensemble_keeps_the_rows_of_the_crop_as_given_across_margins() -> None:
+    plate = np.full((40, 60, 3), 200, np.uint8)
+    members = [RowsByWidth("a"), RowsByWidth("b")]
+    cfg = EnsembleConfig(members=("a", "b"), margins=(0.0, 0.1), accept_first=0.1)
+    (loose,) = EnsembleRecognizer(members, cfg).predict([plate])
+    (kept,) = EnsembleRecognizer(members, cfg.model_copy(update={"keep_rows": True})).predict([plate])
+    assert loose.text == "AB" and loose.info["margin"] == 0.1  # the one-row reading of a padded copy won
+    assert kept.text == "AB12" and kept.info["margin"] == 0.0 and kept.info["rows"] == 2

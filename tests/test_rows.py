@@ -280,3 +280,20 @@ def test_a_located_crop_is_read_once_when_the_verifier_read_it_already() -> None
     verifier.seen.clear()
     out = reader.read([big_two_row])
     assert len(verifier.seen) == 2 and out[0][0].info["rows"] == 2  # then read as two rows
+
+
+def test_a_sticker_between_the_rows_is_left_out_of_their_fit() -> None:
+    # "ABC" over "1234" with a character-high sticker at the right edge between the rows
+    # (Swedish registration stickers, German seals): with every component counted no
+    # cut fits two rows; one left out, it does, and the sticker belongs to neither row.
+    img = plate(["ABC", "1234"], (100, 140), scale=1.1, thick=3)
+    img[30:72, 110:124] = 20
+    strict, default = find_rows(img, RowsConfig(max_outliers=0)), find_rows(img)
+    assert strict.n_rows == 1 and default.n_rows == 2
+    assert [len(b) for b in default.boxes] == [3, 4]
+    assert all(b.x2 <= 110 for row in default.boxes for b in row)
+
+
+def test_outliers_change_no_layout_that_fits_with_every_component() -> None:
+    img = two_row()
+    assert find_rows(img, RowsConfig(max_outliers=0)) == find_rows(img, RowsConfig(max_outliers=2))

@@ -76,8 +76,12 @@ def unpad_prediction(pred: Prediction, offset: tuple[int, int], shape: tuple[int
     return replace(pred, chars=chars, info=info)
 
 
-def _rows(pred: Prediction) -> int:
-    """Text rows a reading was read as (``info["rows"]``, set by :mod:`segocr.rows`)."""
+def rows_of(pred: Prediction) -> int:
+    """Text rows a reading was read as (``info["rows"]``, set by :mod:`segocr.rows`).
+
+    >>> rows_of(Prediction("AB12", 0.9, info={"rows": 2})), rows_of(Prediction("AB12", 0.9))
+    (2, 1)
+    """
     return int(pred.info.get("rows", 1))
 
 
@@ -125,7 +129,7 @@ def read_at_margins(
             pred = replace(pred, info={**pred.info, "margin": margin})
             if k == 0:
                 best.append(pred)
-            elif pred.confidence > best[i].confidence and (not keep_rows or _rows(pred) == _rows(best[i])):
+            elif pred.confidence > best[i].confidence and (not keep_rows or rows_of(pred) == rows_of(best[i])):
                 best[i] = pred
         if k == 0 and retry_below is not None:
             todo = [i for i in todo if best[i].confidence < retry_below]
@@ -133,4 +137,4 @@ def read_at_margins(
     return [replace(p, info={**p.info, "retried": i in retried}) for i, p in enumerate(best)]
 
 
-__all__ = ["Reader", "pad_crop", "read_at_margins", "unpad_prediction"]
+__all__ = ["Reader", "pad_crop", "read_at_margins", "rows_of", "unpad_prediction"]

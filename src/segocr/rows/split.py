@@ -82,8 +82,10 @@ class RowsConfig(BaseModel):
     #: When no cut fits with every component: components a cut may then leave out of
     #: its rows (the farthest from its row's line first) to bring the RMS distance
     #: within ``max_rms``: stickers, seals and coats of arms between the rows of EU
-    #: plates. A crop that splits with every component is split as before. 0: off.
-    max_outliers: int = Field(0, ge=0, le=4)
+    #: plates. A crop that splits with every component is split as before. 0: off (1:
+    #: chosen on the EU2 training split, docs/models.md "Two-row plates in the default
+    #: reader").
+    max_outliers: int = Field(1, ge=0, le=4)
     #: Steepest row (dy/dx) taken for a plate row.
     max_slope: float = Field(0.35, ge=0)
     #: The rows' union spans at least this fraction of the image height.
