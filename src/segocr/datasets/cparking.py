@@ -2,7 +2,7 @@
 ``<n><ABC123><k>-<copy>.jpg``: after a leading number, the plate (3 letters and 3
 digits), then another number and a copy index (``1010722MOR56487-0.jpg`` is ``MOR564``).
 Two files of one plate stay on one side of the split (grouped by plate text). The
-names are another system's readings, not transcriptions: about 15% of the training
+names are another system's readings, not transcriptions: at least 16% of the training
 split's labels are wrong by eye (README, "cparking-co's labels are noisy"); nothing is
 corrected here.
 """
