@@ -35,6 +35,7 @@ from mix_validation import parts
 from segocr.api import load_recognizer
 from segocr.datasets.base import PlateSample, load_dataset
 from segocr.datasets.masked import visible_correct
+from segocr.ensemble import EnsembleRecognizer
 from segocr.rows import RowsConfig, with_rows
 
 
@@ -63,11 +64,12 @@ def main() -> int:
     eu2 = list(load_dataset("openalpr-eu2", args.data_dir).samples("train"))
     general = parts(load_dataset("mix", args.data_dir, config="general"), args.data_dir)[0]["both"]
     base = load_recognizer("ensemble", device="cpu")
+    assert isinstance(base, EnsembleRecognizer)
     results = []
     for spec in args.variant:
         name, _, js = spec.partition("=")
         upd = json.loads(js or "{}")
-        ens = base.__class__(base.members, base.config.model_copy(update=upd.get("ensemble", {})), name=base.name)
+        ens = EnsembleRecognizer(base.members, base.config.model_copy(update=upd.get("ensemble", {})), name=base.name)
         rec = with_rows(ens, RowsConfig.model_validate({"mode": "auto", **upd.get("rows", {})}))
         e_right, e_total, e_two = read_all(rec, eu2)
         g_right, g_total, g_two = read_all(rec, general)
