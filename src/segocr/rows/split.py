@@ -121,6 +121,10 @@ class RowsConfig(BaseModel):
     trim: bool = True
     #: The columns kept beyond the characters when trimming, in row heights (None: ``pad``).
     trim_margin: float | None = Field(0.0, ge=0, le=4)
+    #: Trim each row to the columns of its own characters (``row``) or of the
+    #: characters of every row (``plate``: a row whose end characters were not found as
+    #: components, joined to the frame or the band, keeps them).
+    trim_to: Literal["row", "plate"] = "row"
     #: Paint pixels more colourful (chroma) than the ink and the background by more
     #: than this in the background colour (:func:`clean_colours`); None: off.
     clean: float | None = Field(40.0, gt=0)
@@ -511,14 +515,16 @@ def stitch(
         return Stitched(image, (Segment(0, W, 0, H, 0, 1.0, 0, 0),), (H, W))
     rows = []
     bgs = []
+    every = [b for boxes in split.boxes for b in boxes]
     for (y0, y1), boxes in zip(split.bands, split.boxes, strict=True):
         rh = float(np.median([b.h for b in boxes])) if boxes else (y1 - y0) / (1 + 2 * config.pad)
         want = round(config.pad * rh)
         cx0, cx1 = 0, W
-        if config.trim and boxes:
+        span = every if config.trim_to == "plate" else boxes
+        if config.trim and span:
             side = round((config.pad if config.trim_margin is None else config.trim_margin) * rh)
-            cx0 = max(0, min(b.x for b in boxes) - side)
-            cx1 = min(W, max(b.x2 for b in boxes) + side)
+            cx0 = max(0, min(b.x for b in span) - side)
+            cx1 = min(W, max(b.x2 for b in span) + side)
         band = image[y0:y1, cx0:cx1]
         if config.clean is not None:
             band, bg = clean_colours(band, split.polarity, config.clean)
