@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from segocr.cli import main
 from segocr.recognizers.base import CharPrediction, Prediction
-from segocr.rows import RowsConfig, RowsRecognizer, find_rows, stitch, with_rows
+from segocr.rows import RowsConfig, RowSplit, RowsRecognizer, find_rows, stitch, with_rows
 from segocr.segment.boxes import CharBox
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -297,3 +297,18 @@ def test_a_sticker_between_the_rows_is_left_out_of_their_fit() -> None:
 def test_outliers_change_no_layout_that_fits_with_every_component() -> None:
     img = two_row()
     assert find_rows(img, RowsConfig(max_outliers=0)) == find_rows(img, RowsConfig(max_outliers=2))
+
+
+def test_trim_to_plate_keeps_a_rows_characters_that_were_not_found() -> None:
+    # The top row's first character was not found as a component (joined to the frame):
+    # trimmed to its own characters, the row loses it; trimmed to the plate's, it stays.
+    img = two_row("ABC", "1234")
+    split = find_rows(img)
+    assert split.n_rows == 2 and len(split.boxes[0]) == 3
+    first, *rest = sorted(split.boxes[0], key=lambda b: b.x)
+    lost = RowSplit(split.bands, (tuple(rest), split.boxes[1]), "test", split.polarity)
+    own = stitch(img, lost, RowsConfig(trim_to="row"))
+    plate_wide = stitch(img, lost, RowsConfig(trim_to="plate"))
+    assert own.segments[0].cx0 > first.x  # the first character is cut away
+    assert plate_wide.segments[0].cx0 <= first.x  # kept
+    assert RowsConfig().trim_to == "plate"
