@@ -35,11 +35,14 @@ class RowsRecognizer:
 
     def __init__(self, inner: Any, config: RowsConfig | None = None) -> None:
         self.inner = inner
-        self.config = config or RowsConfig()
+        config = config or RowsConfig()
         self.name: str = str(getattr(inner, "name", "recognizer"))
         self.charset = getattr(inner, "charset", None)
         self.card = getattr(inner, "card", None)
         line = getattr(inner, "line", None) or getattr(getattr(inner, "inner", None), "line", None)
+        if config.trim_to == "auto":  # the wider cut for line readers only
+            config = config.model_copy(update={"trim_to": "plate" if line is not None else "row"})
+        self.config = config
         #: A line recognizer's input width / height (crnn, holistic): the stitched rows
         #: are padded to it (``RowsConfig.fit_line``); None for segcnn.
         self.line_aspect: float | None = (

@@ -123,9 +123,12 @@ class RowsConfig(BaseModel):
     trim_margin: float | None = Field(0.0, ge=0, le=4)
     #: Trim each row to the columns of its own characters (``row``) or of the
     #: characters of every row (``plate``: a row whose end characters were not found as
-    #: components, joined to the frame or the band, keeps them; chosen on the EU2
-    #: training split, docs/models.md "Round 3: where the rows are trimmed").
-    trim_to: Literal["row", "plate"] = "plate"
+    #: components, joined to the frame or the band, keeps them), or (``auto``) ``plate``
+    #: for a line recognizer and ``row`` for a segmenting one, which reads the band or
+    #: frame a wider cut brings in as characters (:class:`segocr.rows.RowsRecognizer`
+    #: resolves it; :func:`stitch` alone takes it as ``row``). Chosen on the EU2
+    #: training split, docs/models.md "Round 3" and "Round 4".
+    trim_to: Literal["row", "plate", "auto"] = "plate"
     #: Paint pixels more colourful (chroma) than the ink and the background by more
     #: than this in the background colour (:func:`clean_colours`); None: off.
     clean: float | None = Field(40.0, gt=0)
