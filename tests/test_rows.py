@@ -311,4 +311,16 @@ def test_trim_to_plate_keeps_a_rows_characters_that_were_not_found() -> None:
     plate_wide = stitch(img, lost, RowsConfig(trim_to="plate"))
     assert own.segments[0].cx0 > first.x  # the first character is cut away
     assert plate_wide.segments[0].cx0 <= first.x  # kept
-    assert RowsConfig().trim_to == "plate"
+    assert RowsConfig().trim_to == "auto"
+
+
+def test_trim_to_auto_cuts_rows_plate_wide_for_line_readers_only() -> None:
+    class Line:  # a line recognizer (crnn, holistic) has a ``line`` config
+        line = type("LineCfg", (), {"width": 128, "height": 32})()
+
+    class Seg:  # segcnn segments the characters itself
+        pass
+
+    assert RowsRecognizer(Line(), RowsConfig(trim_to="auto")).config.trim_to == "plate"
+    assert RowsRecognizer(Seg(), RowsConfig(trim_to="auto")).config.trim_to == "row"
+    assert RowsRecognizer(Seg(), RowsConfig(trim_to="plate")).config.trim_to == "plate"

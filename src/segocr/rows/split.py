@@ -128,7 +128,7 @@ class RowsConfig(BaseModel):
     #: frame a wider cut brings in as characters (:class:`segocr.rows.RowsRecognizer`
     #: resolves it; :func:`stitch` alone takes it as ``row``). Chosen on the EU2
     #: training split, docs/models.md "Round 3" and "Round 4".
-    trim_to: Literal["row", "plate", "auto"] = "plate"
+    trim_to: Literal["row", "plate", "auto"] = "auto"
     #: Paint pixels more colourful (chroma) than the ink and the background by more
     #: than this in the background colour (:func:`clean_colours`); None: off.
     clean: float | None = Field(40.0, gt=0)
