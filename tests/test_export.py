@@ -54,6 +54,12 @@ def _tiny_weights(name: str, path: Path) -> Path:
     return path
 
 
+def _load(name: str, **kwargs: Any) -> Any:
+    """Recognizer ``name`` as the registry loads it: any of the three network readers
+    (each has ``net`` and ``charset``, which the ``Recognizer`` protocol does not name)."""
+    return get_recognizer_factory(name)(**kwargs)
+
+
 def _real_looking_inputs(rec: Any) -> np.ndarray:
     """Network inputs made from the sample plates as the recognizer makes them."""
     images = [read_image(p) for p in SAMPLES]
@@ -77,8 +83,8 @@ def test_export_agrees_with_torch_for_any_batch(tmp_path: Path, name: str) -> No
     assert card["onnx"]["source_sha256"] == pt_card["sha256"]
     assert card["charset"] == pt_card["charset"] and card["config"] == pt_card["config"]
     assert card["onnx"]["max_abs_diff_vs_torch"] <= TOLERANCE
-    torch_rec = get_recognizer_factory(name)(weights=pt, device="cpu", runtime="torch")
-    onnx_rec = get_recognizer_factory(name)(weights=pt, device="cpu", runtime="onnx")
+    torch_rec = _load(name, weights=pt, device="cpu", runtime="torch")
+    onnx_rec = _load(name, weights=pt, device="cpu", runtime="onnx")
     assert (torch_rec.net.runtime, onnx_rec.net.runtime) == ("torch", "onnx")
     shape = input_shape(torch_rec)
     rng = np.random.default_rng(1)
@@ -105,7 +111,7 @@ def test_shipped_export_belongs_to_the_shipped_weights(name: str) -> None:
     # The network's shape comes from these; inference settings come from the .pt card.
     assert (card["charset"], card.get("model_kwargs")) == (pt_card["charset"], pt_card.get("model_kwargs"))
     net, _ = load_onnx(path, threads=1)
-    torch_rec = get_recognizer_factory(name)(device="cpu", runtime="torch")
+    torch_rec = _load(name, device="cpu", runtime="torch")
     real = _real_looking_inputs(torch_rec)
     for x in [real, *check_inputs(input_shape(torch_rec))]:
         assert float(np.abs(torch_rec.net(x) - net(x)).max()) <= TOLERANCE
@@ -119,7 +125,7 @@ def test_export_cli_writes_the_file_and_its_card(tmp_path: Path) -> None:
     assert str(out) in res.output and "tolerance" in res.output
     assert read_onnx_card(out)["sha256"] == sha256_bytes(out.read_bytes())
     # The .onnx file itself can be given as weights.
-    rec = get_recognizer_factory("segcnn")(weights=out, device="cpu")
+    rec = _load("segcnn", weights=out, device="cpu")
     assert rec.net.runtime == "onnx" and rec.charset == Charset(LATIN)
 
 

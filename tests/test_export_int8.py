@@ -15,6 +15,7 @@ from untrained import write_untrained_segcnn
 from segocr.errors import SegocrError
 from segocr.models.weights import default_weights_path, sha256_bytes
 from segocr.recognizers.base import get_recognizer_factory, recognizer_names
+from segocr.recognizers.segcnn import load_segcnn
 from segocr.runtime import read_onnx_card
 from segocr.runtime.quantize import METHODS, QuantizeError, choose_method, export_int8, quantize
 
@@ -39,7 +40,7 @@ def test_int8_export_is_calibrated_chosen_on_validation_and_loads(tmp_path: Path
     assert card["onnx"]["source_sha256"] == json.loads(pt.with_suffix(".json").read_text())["sha256"]
     ops = {n.op_type for n in onnx.load(str(path)).graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
-    rec = get_recognizer_factory("segcnn")(weights=path, device="cpu")
+    rec = load_segcnn(weights=path, device="cpu")
     assert rec.net.runtime == "onnx"
     for n in (1, 7):  # the batch dimension stays dynamic
         assert rec.net(np.zeros((n, 1, 32, 32), np.float32)).shape == (n, len(rec.charset) + 1)

@@ -94,12 +94,19 @@ def test_mix_tags_sources_and_keeps_chars_apart(tmp_path: Path) -> None:
     ]
 
 
+def _mix(root: Path, **options: str) -> Mix:
+    """``load_dataset("mix", root, **options)``, typed as the mix it is."""
+    mix = load_dataset("mix", root, **options)
+    assert isinstance(mix, Mix)
+    return mix
+
+
 def test_mix_exclude_leaves_sources_and_subsets_out(tmp_path: Path) -> None:
     root = _data_root(tmp_path / "data")
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(MIX_YAML)
-    full = load_dataset("mix", root, config=str(cfg))
-    mix = load_dataset("mix", root, config=str(cfg), exclude="uc3m-ocr,openalpr-chars:br")
+    full = _mix(root, config=str(cfg))
+    mix = _mix(root, config=str(cfg), exclude="uc3m-ocr,openalpr-chars:br")
     assert mix.name == "mix:tiny-without-uc3m-ocr,openalpr-chars:br"
     assert {s.subset for s in mix.samples("all")} == {"cparking-co"}
     assert [s.id for s in mix.samples("all")] == [s.id for s in full.samples("all") if s.subset == "cparking-co"]
@@ -108,7 +115,7 @@ def test_mix_exclude_leaves_sources_and_subsets_out(tmp_path: Path) -> None:
     assert "uc3m-ocr" not in sources and sources["openalpr-chars"]["excluded_subsets"] == ["br"]
     assert sources["openalpr-chars"]["train_samples"] == 0
     # Another subset of the same source stays.
-    kept = load_dataset("mix", root, config=str(cfg), exclude="openalpr-chars:gb")
+    kept = _mix(root, config=str(cfg), exclude="openalpr-chars:gb")
     assert len(kept.char_samples("all")) == 3
     with pytest.raises(ConfigError, match="no such source .*cparking-co"):
         load_dataset("mix", root, config=str(cfg), exclude="openalpr-br")
@@ -165,7 +172,7 @@ def test_synthetic_plates_are_deterministic_with_boxes() -> None:
     a = synthetic_plates(3, {"cz": 1.0, "generic": 1.0}, seed=3, charset=Charset(LATIN))
     b = synthetic_plates(3, {"cz": 1.0, "generic": 1.0}, seed=3, charset=Charset(LATIN))
     assert [s.text for s in a] == [s.text for s in b]
-    assert all(np.array_equal(x.image, y.image) for x, y in zip(a, b, strict=True))
+    assert all(np.array_equal(x.load(), y.load()) for x, y in zip(a, b, strict=True))
     for s in a:
         boxes = s.meta["boxes"]
         assert len(boxes) == len(s.text) and all(isinstance(bx, CharBox) for bx in boxes)
@@ -201,8 +208,8 @@ def test_plate_calibration_is_fitted_and_applied() -> None:
     rec = SegCNNRecognizer.__new__(SegCNNRecognizer)
     rec.config = cfg
     chars = [CharPrediction("A", 0.99)] * 5
-    conf = 0.99**5 * rec.length_factor(chars)
-    assert 0.8 < conf < 1.0  # a sure 5-character read is not crushed by the length prior
+    sure = 0.99**5 * rec.length_factor(chars)
+    assert 0.8 < sure < 1.0  # a sure 5-character read is not crushed by the length prior
     old = SegCNNConfig(length_logp={7: -0.1, 5: -3.0})
     rec.config = old
     assert 0.99**5 * rec.length_factor(chars) == pytest.approx(0.99**5 * math.exp(-2.9))

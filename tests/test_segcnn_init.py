@@ -11,13 +11,20 @@ from segocr.models.charcnn import CharCNN
 from segocr.training.segcnn import SegCNNTrainConfig, init_from, transfer_state
 
 
+def _output_weight(model: CharCNN) -> torch.Tensor:
+    """The classifier's output layer weights (classes, features)."""
+    layer = model.head[2]
+    assert isinstance(layer, torch.nn.Linear)
+    return layer.weight
+
+
 def test_transfer_maps_output_rows_by_character_and_keeps_unknown_rows() -> None:
     torch.manual_seed(0)
     src = CharCNN(num_classes=4, width=4)  # "ABC" + noise
     dst = CharCNN(num_classes=4, width=4)  # "CAZ" + noise
-    z_before = dst.head[2].weight[2].clone()
+    z_before = _output_weight(dst)[2].clone()
     assert transfer_state(dst, Charset("CAZ"), src, Charset("ABC")) == 3  # C, A, noise
-    w_src, w_dst = src.head[2].weight, dst.head[2].weight
+    w_src, w_dst = _output_weight(src), _output_weight(dst)
     assert torch.equal(w_dst[0], w_src[2]) and torch.equal(w_dst[1], w_src[0])
     assert torch.equal(w_dst[3], w_src[3])  # noise
     assert torch.equal(w_dst[2], z_before)  # Z: not in the source, own init kept
