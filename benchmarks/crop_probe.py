@@ -56,7 +56,7 @@ def sheared(k: float) -> Change:
 
     def f(im: np.ndarray) -> np.ndarray:
         h, w = im.shape[:2]
-        m = np.float32([[1, k, -k * h / 2], [0, 1, 0]])
+        m = np.array([[1, k, -k * h / 2], [0, 1, 0]], np.float32)
         return cv2.warpAffine(im, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
 
     return f

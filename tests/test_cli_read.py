@@ -12,6 +12,7 @@ from click.testing import CliRunner
 import segocr
 from segocr.cli import main
 from segocr.io import write_image
+from segocr.models.weights import SHIPPED_DIR
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
@@ -116,7 +117,7 @@ def test_weights_by_shipped_name(plates: Path, tmp_path: Path) -> None:
     one = str(min(plates.glob("*.png")))
     by_name = CliRunner().invoke(main, ["read", "--json", "--weights", "crnn-general-int8.onnx", one])
     by_path = CliRunner().invoke(
-        main, ["read", "--json", "--weights", str(segocr.models.weights.SHIPPED_DIR / "crnn-general-int8.onnx"), one]
+        main, ["read", "--json", "--weights", str(SHIPPED_DIR / "crnn-general-int8.onnx"), one]
     )
     assert by_name.exit_code == 0 and json.loads(by_name.stdout)["text"] == json.loads(by_path.stdout)["text"]
     assert CliRunner().invoke(main, ["read", "--weights", "segcnn-iwt4s", one]).exit_code == 0

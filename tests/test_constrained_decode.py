@@ -161,8 +161,11 @@ def test_boxes_decode_without_format_matches_argmax() -> None:
 def test_hypotheses_decode_prefers_a_legal_hypothesis() -> None:
     one = np.array([[0.05, 0.05, 0.8, 0.05, 0.05]])  # "A" alone: confident, illegal
     two = np.array([[0.05, 0.05, 0.6, 0.2, 0.1], [0.5, 0.3, 0.1, 0.05, 0.05]])  # "A0"
-    assert hypotheses_decode([one, two], noise=4)[0] == 0
-    j, d = hypotheses_decode([one, two], noise=4, patterns=AUT)
+    free = hypotheses_decode([one, two], noise=4)
+    assert free is not None and free[0] == 0
+    legal = hypotheses_decode([one, two], noise=4, patterns=AUT)
+    assert legal is not None
+    j, d = legal
     assert j == 1 and CS.decode(d.indices) == "A0"
     assert hypotheses_decode([one], noise=4, patterns=AUT) is None
 

@@ -146,7 +146,8 @@ def test_unlistable_sub_folder_is_an_error_line(
     """A sub-folder that cannot be listed is reported, not skipped (simulated: the tests
     run as root, which chmod 000 does not stop)."""
     top = tmp_path / "top"
-    _png((top / "a").mkdir(parents=True) or top / "a" / "1.png")
+    (top / "a").mkdir(parents=True)
+    _png(top / "a" / "1.png")
     locked = top / "b"
     locked.mkdir()
     _png(locked / "2.png")

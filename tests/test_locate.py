@@ -67,8 +67,8 @@ def one_plate_scene() -> tuple[np.ndarray, np.ndarray]:
     scene = _background(0)
     plate = _plate("9KE0410.png")
     h, w = plate.shape[:2]
-    corners = np.float32(
-        [[560, 430], [560 + w, 418], [563 + w, 418 + h], [558, 430 + h]]
+    corners = np.array(
+        [[560, 430], [560 + w, 418], [563 + w, 418 + h], [558, 430 + h]], np.float32
     )  # tilted, skewed
     _paste(scene, plate, corners)
     return scene, corners
@@ -158,7 +158,7 @@ def test_scene_json_gives_the_quad_and_never_reads_it_whole(
     assert res.exit_code == 0, res.output
     row = json.loads(res.stdout.strip())
     assert row["text"] == "9KE0410" and len(row["quad"]) == 4 and row["plate_score"] > 0.5
-    assert quad_iou(np.float32(row["quad"]), corners) >= 0.5
+    assert quad_iou(np.array(row["quad"], np.float32), corners) >= 0.5
     assert (tmp_path / "drawn" / "car.png").exists()
     never = CliRunner().invoke(main, ["read", "--json", "--locate", "never", str(path)])
     assert "quad" not in json.loads(never.stdout.strip())

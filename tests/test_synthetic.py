@@ -186,7 +186,7 @@ def test_config_rejects_unknown_keys_and_bad_values() -> None:
         SyntheticConfig(styles={"xx": 1.0})
     assert SyntheticConfig(style_mix={"us": 1.0}).styles == {"us": 1.0}  # the older name
     with pytest.raises(ValidationError):
-        DEFAULT_CONFIG.seed = 3
+        DEFAULT_CONFIG.seed = 3  # type: ignore[misc]  # frozen: the write itself is what is tested
 
 
 def test_clean_config_switches_degradations_off() -> None:
