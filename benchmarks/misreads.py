@@ -11,7 +11,7 @@ habit: nothing here chooses anything.
 Printed: the plates read wrong (scored on visible characters) by kind (the reading
 shorter than the label, longer, or as long), and the confidently wrong ones (plate
 confidence above ``--confident``). ``--sheet`` draws each disagreement (the crop, the
-label ``L`` and the reading ``R``) into one PNG, for reading by eye: which of label and
+label and the reading: :func:`segocr.evaluation.report.draw_gallery`) into one PNG, for reading by eye: which of label and
 reading is right is a person's call, not this script's. ``--margins`` adds how many
 crops ``segocr.rows.find_rows`` splits differently at the margins 0, 0.1 and 0.15 (the
 default ensemble's, edge pixels replicated), with ``--rows-config`` updating
@@ -25,13 +25,13 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import cv2
-import numpy as np
 import torch
 
 from segocr.api import load_recognizer
 from segocr.datasets.base import load_dataset
 from segocr.datasets.masked import visible_correct
+from segocr.evaluation.harness import evaluate
+from segocr.evaluation.report import draw_gallery
 from segocr.margins import pad_crop
 from segocr.rows import RowsConfig, find_rows, with_rows
 
@@ -45,21 +45,6 @@ def kind(label: str, reading: str) -> str:
     ('shorter', 'longer', 'same length')
     """
     return "shorter" if len(reading) < len(label) else "longer" if len(reading) > len(label) else "same length"
-
-
-def sheet(tiles: list[tuple[np.ndarray, str, str]], path: Path, columns: int = 4) -> None:
-    """``tiles`` (image uint8 (H, W, 3) RGB, label, reading) drawn ``columns`` a row into ``path``."""
-    cells = []
-    for image, label, reading in tiles:
-        cell = np.full((140, 240, 3), 255, np.uint8)
-        cell[:110] = cv2.resize(image, (240, 110))
-        cv2.putText(cell, f"L {label}  R {reading}", (4, 133), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (200, 0, 0), 2)
-        cells.append(cell)
-    while len(cells) % columns:
-        cells.append(np.full((140, 240, 3), 255, np.uint8))
-    rows = [np.hstack(cells[i : i + columns]) for i in range(0, len(cells), columns)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
 
 
 def main() -> int:
@@ -77,14 +62,15 @@ def main() -> int:
     torch.set_num_threads(1)
     rows = RowsConfig.model_validate({"mode": "auto", **json.loads(args.rows_config)})
     samples = list(load_dataset(args.dataset, args.data_dir).samples(args.split))[: args.limit]
-    images = [s.load() for s in samples]
     rec = with_rows(load_recognizer(args.model, device="cpu"), rows)
-    preds = [p for i in range(0, len(images), 32) for p in rec.predict(images[i : i + 32])]
+    result = evaluate({args.model: rec}, samples, progress=False, fusion=False)
+    samples = list(result.samples)  # the readable ones, in order
+    preds = result.models[args.model].predictions
     kinds: Counter[str] = Counter()
-    confident, tiles = [], []
-    for s, im, p in zip(samples, images, preds, strict=True):
+    confident, disagree = [], []
+    for i, (s, p) in enumerate(zip(samples, preds, strict=True)):
         if p.text != s.text:
-            tiles.append((im, s.text, p.text))
+            disagree.append(i)
         if not visible_correct(s.text, p.text):
             kinds[kind(s.text, p.text)] += 1
             if p.confidence > args.confident:
@@ -94,12 +80,12 @@ def main() -> int:
     for line in confident:
         print("  " + line)
     if args.margins:
-        decisions = [tuple(find_rows(pad_crop(im, m)[0], rows).n_rows for m in MARGINS) for im in images]
+        decisions = [tuple(find_rows(pad_crop(s.load(), m)[0], rows).n_rows for m in MARGINS) for s in samples]
         differ = sum(len(set(d)) > 1 for d in decisions)
-        print(f"row decisions differ across margins {'/'.join(f'{m:g}' for m in MARGINS)}: {differ} of {len(images)} crops")
+        print(f"row decisions differ across margins {'/'.join(f'{m:g}' for m in MARGINS)}: {differ} of {len(samples)} crops")
     if args.sheet is not None:
-        sheet(tiles, args.sheet)
-        print(f"{len(tiles)} disagreements (label != reading, exact text) drawn into {args.sheet}")
+        draw_gallery(result, disagree, args.sheet)
+        print(f"{len(disagree)} disagreements (label != reading, exact text) drawn into {args.sheet}")
     return 0
 
 
