@@ -13,8 +13,8 @@ shorter than the label, longer, or as long), and the confidently wrong ones (pla
 confidence above ``--confident``). ``--sheet`` draws each disagreement (the crop, the
 label and the reading: :func:`segocr.evaluation.report.draw_gallery`) into one PNG, for reading by eye: which of label and
 reading is right is a person's call, not this script's. ``--margins`` adds how many
-crops ``segocr.rows.find_rows`` splits differently at the margins 0, 0.1 and 0.15 (the
-default ensemble's, edge pixels replicated), with ``--rows-config`` updating
+crops ``segocr.rows.find_rows`` splits differently at the default ensemble's margins
+(its card's ``margins``, now 0, 0.1 and 0.15; edge pixels replicated), with ``--rows-config`` updating
 ``RowsConfig``.
 """
 
@@ -30,12 +30,11 @@ import torch
 from segocr.api import load_recognizer
 from segocr.datasets.base import load_dataset
 from segocr.datasets.masked import visible_correct
+from segocr.ensemble import EnsembleConfig, ensemble_card
 from segocr.evaluation.harness import evaluate
 from segocr.evaluation.report import draw_gallery
 from segocr.margins import pad_crop
 from segocr.rows import RowsConfig, find_rows, with_rows
-
-MARGINS = (0.0, 0.1, 0.15)
 
 
 def kind(label: str, reading: str) -> str:
@@ -56,7 +55,7 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=None, help="the first N plates")
     ap.add_argument("--confident", type=float, default=0.8)
     ap.add_argument("--sheet", type=Path, default=None, help="PNG of every disagreement")
-    ap.add_argument("--margins", action="store_true", help="row decisions across the margins 0 / 0.1 / 0.15")
+    ap.add_argument("--margins", action="store_true", help="row decisions across the default ensemble's margins")
     ap.add_argument("--rows-config", default="{}", help="RowsConfig fields as JSON")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -80,9 +79,10 @@ def main() -> int:
     for line in confident:
         print("  " + line)
     if args.margins:
-        decisions = [tuple(find_rows(pad_crop(s.load(), m)[0], rows).n_rows for m in MARGINS) for s in samples]
+        margins = EnsembleConfig.model_validate(ensemble_card("ensemble")["config"]).margins
+        decisions = [tuple(find_rows(pad_crop(s.load(), m)[0], rows).n_rows for m in margins) for s in samples]
         differ = sum(len(set(d)) > 1 for d in decisions)
-        print(f"row decisions differ across margins {'/'.join(f'{m:g}' for m in MARGINS)}: {differ} of {len(samples)} crops")
+        print(f"row decisions differ across margins {'/'.join(f'{m:g}' for m in margins)}: {differ} of {len(samples)} crops")
     if args.sheet is not None:
         draw_gallery(result, disagree, args.sheet)
         print(f"{len(disagree)} disagreements (label != reading, exact text) drawn into {args.sheet}")
